@@ -1,0 +1,75 @@
+"""User mistakes as values.
+
+A :class:`ConfigError` says where (file and line), what was wrong and how to fix
+it. Pure stages return them inside ``returns.result.Failure``; the boundary
+renders them (:func:`render`) and raises or exits.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import attrs
+
+
+@attrs.frozen
+class Origin:
+    """Where a value was written: a file and a 1-based line (0 when unknown)."""
+
+    file: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}" if self.line else self.file
+
+
+DEFAULT_ORIGIN = Origin("(default)")
+
+
+@attrs.frozen
+class ConfigError:
+    """One user mistake.
+
+    >>> str(ConfigError("unknown command 'projct'", Origin("seamless.yaml", 3), "did you mean 'project'?"))
+    "seamless.yaml:3: unknown command 'projct' (did you mean 'project'?)"
+    """
+
+    message: str
+    origin: Origin | None = None
+    hint: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.origin}: " if self.origin is not None else ""
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{where}{self.message}{hint}"
+
+
+@attrs.frozen
+class ConfigErrors:
+    """Several user mistakes, reported together (the first one leads)."""
+
+    errors: tuple[ConfigError, ...]
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self.errors)
+
+
+def render(error: ConfigError | ConfigErrors) -> str:
+    """The one place that turns mistakes into text: one line per mistake."""
+    return str(error)
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """A hint naming the closest of ``choices``, or the list of choices.
+
+    >>> did_you_mean("walltme", ["walltime", "cores"])
+    "did you mean 'walltime'?"
+    """
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]!r}?"
+    if len(choices) <= 12:
+        return "expected one of " + ", ".join(repr(c) for c in choices)
+    return ""

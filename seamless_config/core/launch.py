@@ -1,0 +1,396 @@
+"""Launch dicts: what remote-http-launcher needs to start one service.
+
+The dicts hold literal values only. remote-http-launcher evaluates ``key`` and
+``command`` as f-strings, so every configuration value placed in them is
+brace-escaped (and shell-quoted in ``command``); the one placeholder left is
+``{status_file}``, which the launcher fills. After that evaluation the dicts
+equal those of seamless-config 0.3.2, field by field, plus a ``meta`` block.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from .clusters import Cluster, Frontend, QueueDefinition, ServiceSpec
+from .errors import ConfigError, Origin
+
+TIMEOUT = 600
+LOG_LEVEL = "minimal"
+LOG_ROOT = "~/.remote-http-launcher/logs"
+SERVICE_WORKDIR = "/tmp"  # jobserver / daskserver run from here, as in 0.3.2
+CLUSTER_STRINGS = {
+    "slurm": "dask_jobqueue::SLURMCluster",
+    "oar": "dask_jobqueue::OARCluster",
+    "local": "distributed::LocalCluster",
+}
+SERVICE_NAMES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
+
+
+@attrs.frozen
+class Scope:
+    """Which storage and dispatch scope a service serves."""
+
+    project: str | None
+    subproject: str | None = None
+    stage: str | None = None
+    substage: str | None = None
+
+    def storage_path(self) -> str:
+        """``/<project>[/<subproject>][/STAGE-<stage>]``
+
+        >>> Scope("p", "a/b", "prod", "gpu").storage_path()
+        '/p/a/b/STAGE-prod'
+        """
+        path = f"/{self.project}"
+        if self.subproject:
+            path += f"/{self.subproject}"
+        if self.stage:
+            path += f"/STAGE-{self.stage}"
+        return path
+
+    def dispatch_path(self) -> str:
+        """Like :meth:`storage_path`, with ``SUBSTAGE-<substage>`` glued to the stage.
+
+        >>> Scope("p", None, "prod", "gpu").dispatch_path()
+        '/p/STAGE-prodSUBSTAGE-gpu'
+        """
+        path = self.storage_path()
+        if self.stage and self.substage:
+            path += f"SUBSTAGE-{self.substage}"
+        return path
+
+
+@attrs.frozen
+class LaunchDict:
+    """One service's launch parameters, in remote-http-launcher's field order."""
+
+    service: str
+    cluster: str
+    fields: tuple[tuple[str, Any], ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        import copy
+
+        return copy.deepcopy(dict(self.fields))
+
+    def get(self, name: str, default: Any = None) -> Any:
+        for k, v in self.fields:
+            if k == name:
+                return v
+        return default
+
+    @property
+    def key(self) -> str:
+        return _unescape(self.get("key"))
+
+
+def _esc(value: object) -> str:
+    """Brace-escape a value for remote-http-launcher's f-string evaluation."""
+    return str(value).replace("{", "{{").replace("}", "}}")
+
+
+def _unescape(value: str) -> str:
+    return value.replace("{{", "{").replace("}}", "}")
+
+
+def _arg(value: object) -> str:
+    """One shell word, quoted only when it needs to be, then brace-escaped."""
+    return _esc(shlex.quote(str(value)))
+
+
+def _key_suffix(path: str) -> str:
+    return path.strip("/").replace("/", "--")
+
+
+def choose_frontend(cluster: Cluster, service: str, frontend_name: str | None) -> Result[Frontend, ConfigError]:
+    """The frontend that runs ``service``: the named one, else the first that offers it."""
+    section = "daskserver" if service == "pure-daskserver" else service
+    candidates = [f for f in cluster.frontends if f.service(section) is not None]
+    if frontend_name is not None:
+        candidates = [f for f in candidates if f.hostname == frontend_name]
+        if not candidates:
+            known = ", ".join(repr(f.hostname) for f in cluster.frontends if f.service(section) is not None)
+            return Failure(ConfigError(
+                f"No frontend of cluster {cluster.name!r} with name {frontend_name!r} can support a {section}",
+                cluster.origin, f"frontends with a {section}: {known}" if known else f"add a '{section}:' section to a frontend"))
+    if not candidates:
+        return Failure(ConfigError(f"No frontend of cluster {cluster.name!r} can support a {section}", cluster.origin,
+                                   f"add a '{section}:' section to one of its frontends"))
+    return Success(candidates[0])
+
+
+def _host_fields(cluster: Cluster, frontend: Frontend, spec: ServiceSpec, *, local: bool, conda: Any = ...) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    # The machine's own cluster (``local_cluster``, SEAMLESS_CACHE) runs here: no host, no tunnel.
+    if cluster.tunnel and not local:
+        out.append(("tunnel", True))
+    if not local:
+        if frontend.hostname is not None:
+            out.append(("hostname", frontend.hostname))
+        if frontend.ssh_hostname is not None:
+            out.append(("ssh_hostname", frontend.ssh_hostname))
+    if spec.network_interface is not None:
+        out.append(("network_interface", spec.network_interface))
+    if conda is ...:
+        if spec.conda is not None:
+            out.append(("conda", spec.conda))
+    else:
+        out.append(("conda", conda))
+    if spec.port_start is not None:
+        out.append(("port_start", spec.port_start))
+    if spec.port_end is not None:
+        out.append(("port_end", spec.port_end))
+    return out
+
+
+def _log_fields(cluster: str, path: str, service: str) -> list[tuple[str, Any]]:
+    return [
+        ("log_level", LOG_LEVEL),
+        ("log_file", f"{LOG_ROOT}/{cluster}{path}/{service}.log"),
+        ("debug_log_file", f"{LOG_ROOT}/{cluster}{path}/{service}.debug.log"),
+        ("timeout", TIMEOUT),
+    ]
+
+
+def _port_and_host_args(spec: ServiceSpec) -> str:
+    out = ""
+    if spec.port_start is not None and spec.port_end is not None:
+        out += f" --port-range {spec.port_start} {spec.port_end}"
+    return out
+
+
+def _meta(service: str, cluster: str, mode: str, scope: Scope, queue: str | None, substage: bool) -> tuple[str, Any]:
+    return (
+        "meta",
+        {
+            "service": service,
+            "cluster": cluster,
+            "mode": mode,
+            "project": scope.project,
+            "subproject": scope.subproject,
+            "stage": scope.stage,
+            "substage": scope.substage if substage else None,
+            "queue": queue,
+        },
+    )
+
+
+def storage_launch_dict(
+    cluster: Cluster, service: str, mode: str, scope: Scope, frontend_name: str | None = None, *, local: bool = False
+) -> Result[LaunchDict, ConfigError]:
+    """The hashserver or database launch dict (``mode`` is ``rw`` or ``ro``).
+
+    >>> from .clusters import Cluster, Frontend, ServiceSpec
+    >>> c = Cluster("here", "local", frontends=(Frontend("localhost", hashserver=ServiceSpec("hashserver", "/b", port_start=5000, port_end=5099)),))
+    >>> d = storage_launch_dict(c, "hashserver", "rw", Scope("p", stage="prod")).unwrap().as_dict()
+    >>> d["key"], d["workdir"]
+    ('hashserver-here-rw-p--STAGE-prod', '/b/p/STAGE-prod')
+    >>> d["command"]
+    'hashserver --port-range 5000 5099 --status-file {status_file} --timeout 600 /b/p/STAGE-prod --writable'
+    """
+    assert service in ("hashserver", "database") and mode in ("rw", "ro")
+    fe = choose_frontend(cluster, service, frontend_name)
+    if isinstance(fe, Failure):
+        return fe
+    frontend = fe.unwrap()
+    spec = frontend.service(service)
+    assert spec is not None and spec.directory is not None
+    path = scope.storage_path()
+    workdir = spec.directory + path
+    fields = _host_fields(cluster, frontend, spec, local=local)
+    fields += _log_fields(cluster.name, path, service)
+    fields.append(("workdir", workdir))
+    fields.append(("key", _esc(f"{service}-{cluster.name}-{mode}-{_key_suffix(path)}")))
+    host = f" --host {_arg(spec.network_interface)}" if spec.network_interface is not None else ""
+    writable = " --writable" if mode == "rw" else ""
+    ports = _port_and_host_args(spec)
+    if service == "hashserver":
+        command = f"hashserver{ports} --status-file {{status_file}}{host} --timeout {TIMEOUT} {_arg(workdir)}{writable}"
+    else:
+        command = f"seamless-database{ports} --status-file {{status_file}}{host} --timeout {TIMEOUT}{writable} {_arg(workdir + '/seamless.db')}"
+    fields.append(("command", command))
+    fields.append(("handshake", "healthcheck"))
+    fields.append(_meta(service, cluster.name, mode, scope, None, False))
+    return Success(LaunchDict(service, cluster.name, tuple(fields)))
+
+
+def jobserver_launch_dict(
+    cluster: Cluster, scope: Scope, record: bool, frontend_name: str | None = None, *, local: bool = False
+) -> Result[LaunchDict, ConfigError]:
+    """The jobserver launch dict (needs the cluster's ``workers``)."""
+    if cluster.workers is None:
+        return Failure(ConfigError(f"cluster {cluster.name!r} has no 'workers', which a jobserver needs", cluster.origin,
+                                   "add 'workers: N' to the cluster definition"))
+    fe = choose_frontend(cluster, "jobserver", frontend_name)
+    if isinstance(fe, Failure):
+        return fe
+    frontend = fe.unwrap()
+    spec = frontend.jobserver
+    assert spec is not None
+    path = scope.dispatch_path()
+    fields: list[tuple[str, Any]] = [("workers", cluster.workers)]
+    fields += _host_fields(cluster, frontend, spec, local=local, conda=spec.conda)
+    fields.append(("file_parameters", {"database": [], "buffer": [], "record": record}))
+    fields += _log_fields(cluster.name, path, "jobserver")
+    fields.append(("workdir", SERVICE_WORKDIR))
+    fields.append(("key", _esc(f"jobserver-{cluster.name}-rw-{_key_suffix(path)}")))
+    fields.append((
+        "command",
+        f"seamless-jobserver --workers {cluster.workers} --port-range {spec.port_start} {spec.port_end}"
+        f" --status-file {{status_file}} --host {_arg(spec.network_interface)} --timeout {TIMEOUT}",
+    ))
+    fields.append(("handshake", "healthcheck"))
+    fields.append(_meta("jobserver", cluster.name, "rw", scope, None, True))
+    return Success(LaunchDict("jobserver", cluster.name, tuple(fields)))
+
+
+def resolve_queue(cluster: Cluster, queue: str | None, origin: Origin | None = None) -> Result[QueueDefinition, ConfigError]:
+    """The queue named, else the cluster's ``default_queue``."""
+    name = queue if queue is not None else cluster.default_queue
+    if not cluster.queues:
+        return Failure(ConfigError(f"cluster {cluster.name!r} has no queues, which a daskserver needs", cluster.origin,
+                                   "add a 'queues:' mapping to the cluster definition"))
+    if name is None:
+        return Failure(ConfigError(f"No queue selected and cluster {cluster.name!r} has no default queue",
+                                   cluster.origin, f"add '- queue: {cluster.queues[0].name}' or set 'default_queue'"))
+    q = cluster.queue(name)
+    if q is None:
+        from .errors import did_you_mean
+
+        return Failure(ConfigError(f"Cluster {cluster.name!r} has no queue {name!r}", origin or cluster.origin,
+                                   did_you_mean(name, cluster.queue_names())))
+    return Success(q)
+
+
+def node_directives(cluster: Cluster, node: str | None) -> Result[list[str], ConfigError]:
+    if node is None:
+        return Success([])
+    if cluster.type == "slurm":
+        return Success([f"--nodelist={node}"])
+    if cluster.type == "oar":
+        return Success(["-p", f"host='{node}'"])
+    return Failure(ConfigError(f"Node selection is not supported for cluster type {cluster.type!r}", cluster.origin,
+                               "remove the 'node' command, or select a slurm or oar cluster"))
+
+
+def dask_file_parameters(cluster: Cluster, queue: QueueDefinition, node: str | None, record: bool, *, pure: bool) -> Result[dict[str, Any], ConfigError]:
+    """The daskserver's ``file_parameters``: the queue as seamless-dask-wrapper reads it."""
+    nd = node_directives(cluster, node)
+    if isinstance(nd, Failure):
+        return nd
+    q = queue.as_dict()
+    exclusive = bool(q.get("exclusive"))
+    cores = q.get("cores")
+    if cores is None and cluster.type == "local" and cluster.workers is not None:
+        cores = cluster.workers
+    job_cores = q.get("job_cores")
+    if not pure and job_cores is None and exclusive and cores is not None:
+        job_cores = cores
+    resource_spec = "/nodes=1" if cluster.type == "oar" and exclusive and q.get("cores") is None else None
+    jed = list(q.get("job_extra_directives") or []) + nd.unwrap()
+    if not pure and exclusive and q.get("cores") is None and cluster.type == "slurm" and "--exclusive" not in jed:
+        jed.append("--exclusive")
+    out: dict[str, Any] = {}
+
+    def put(k: str, v: Any) -> None:
+        if v is not None:
+            out[k] = v
+
+    put("walltime", q.get("walltime"))
+    if not pure:
+        put("exclusive", q.get("exclusive"))
+    put("cores", cores)
+    put("job_cores", job_cores)
+    put("memory", q.get("memory"))
+    put("tmpdir", q.get("tmpdir"))
+    put("partition", q.get("partition"))
+    if not pure:
+        put("resource_spec", resource_spec)
+    if jed:
+        out["job_extra_directives"] = jed
+    if q.get("job_script_prologue"):
+        out["job_script_prologue"] = list(q["job_script_prologue"])
+    if pure:
+        put("resource_spec", resource_spec)
+    put("project", q.get("project"))
+    put("memory_per_core_property_name", cluster.memory_per_core_property_name)
+    worker_threads = q.get("worker_threads")
+    put("worker_threads", 2 if worker_threads is None and pure else worker_threads)
+    put("processes", q.get("processes"))
+    put("unknown-task-duration", q.get("unknown_task_duration"))
+    put("target-duration", q.get("target_duration"))
+    put("lifetime-stagger", q.get("lifetime_stagger"))
+    put("lifetime", q.get("lifetime"))
+    put("dask-resources", q.get("dask_resources"))
+    put("interactive", q.get("interactive"))
+    put("maximum_jobs", q.get("maximum_jobs"))
+    if pure:
+        out["pure_dask"] = True
+        put("extra_dask_config", q.get("extra_dask_config"))
+    else:
+        put("extra_dask_config", q.get("extra_dask_config"))
+        out["record"] = record
+    return Success(out)
+
+
+def daskserver_launch_dict(
+    cluster: Cluster,
+    scope: Scope | None,
+    queue: str | None,
+    node: str | None,
+    record: bool,
+    frontend_name: str | None = None,
+    *,
+    pure: bool = False,
+    local: bool = False,
+) -> Result[LaunchDict, ConfigError]:
+    """The daskserver launch dict; with ``pure`` the pure-Dask scheduler (no project scope)."""
+    service = "pure-daskserver" if pure else "daskserver"
+    if cluster.type not in CLUSTER_STRINGS:
+        return Failure(ConfigError(f"cluster {cluster.name!r} has no 'type', which a daskserver needs", cluster.origin,
+                                   "add 'type: local', 'type: slurm' or 'type: oar'"))
+    fe = choose_frontend(cluster, "daskserver", frontend_name)
+    if isinstance(fe, Failure):
+        return fe
+    frontend = fe.unwrap()
+    spec = frontend.daskserver
+    assert spec is not None
+    qres = resolve_queue(cluster, queue)
+    if isinstance(qres, Failure):
+        return qres
+    q = qres.unwrap()
+    fp = dask_file_parameters(cluster, q, node, record, pure=pure)
+    if isinstance(fp, Failure):
+        return fp
+    cluster_string = CLUSTER_STRINGS[cluster.type]
+    fields: list[tuple[str, Any]] = [("cluster_string", cluster_string)]
+    fields += _host_fields(cluster, frontend, spec, local=local, conda=q.get("conda"))
+    fields.append(("file_parameters", fp.unwrap()))
+    if pure:
+        fields += [
+            ("log_level", LOG_LEVEL),
+            ("log_file", f"{LOG_ROOT}/{cluster.name}/pure-daskserver-{q.name}.log"),
+            ("debug_log_file", f"{LOG_ROOT}/{cluster.name}/pure-daskserver-{q.name}.debug.log"),
+            ("timeout", TIMEOUT),
+        ]
+        key = f"pure-daskserver-{cluster.name}-{q.name}"
+        scope = scope or Scope(None)
+    else:
+        assert scope is not None
+        path = scope.dispatch_path()
+        fields += _log_fields(cluster.name, path, "daskserver")
+        key = f"daskserver-{cluster.name}-rw-{_key_suffix(path)}"
+    fields.append(("workdir", SERVICE_WORKDIR))
+    fields.append(("key", _esc(key)))
+    fields.append((
+        "command",
+        f"seamless-dask-wrapper {cluster_string} --port-range {spec.port_start} {spec.port_end}"
+        f" --status-file {{status_file}} --host {_arg(spec.network_interface)} --timeout {TIMEOUT}",
+    ))
+    fields.append(("handshake", {"path": "health", "port_name": "dashboard_port"}))
+    fields.append(_meta(service, cluster.name, "rw", scope if not pure else Scope(None), q.name, True))
+    return Success(LaunchDict(service, cluster.name, tuple(fields)))

@@ -1,0 +1,86 @@
+"""Which names may reach a storage path, a service key or a command line.
+
+Names end up in directory names (``<bufferdir>/<project>/STAGE-<stage>``) and
+in service keys (``hashserver-<cluster>-rw-<project>--STAGE-<stage>``), which
+remote-http-launcher turns into file names and passes on command lines. So only
+a small alphabet is allowed, and the separators the key format uses (``--``,
+``STAGE-``, ``SUBSTAGE-``) may not appear inside a name.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ConfigError, Origin
+
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
+_SUBPROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z")
+# hostnames and IP addresses (v4, v6) for hostname / ssh_hostname / network_interface
+_HOST = re.compile(r"[A-Za-z0-9_:\[\]][A-Za-z0-9_.:\-\[\]%]*\Z")
+# conda environment names as conda itself allows them, minus anything a shell or path would mind
+_CONDA = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-+]*\Z")
+# absolute POSIX paths without shell metacharacters, whitespace or '..' components
+_ABS_PATH = re.compile(r"/[A-Za-z0-9_.\-+@%/~,=]*\Z")
+
+
+def check_name(kind: str, value: str, origin: Origin | None) -> ConfigError | None:
+    """``None`` when ``value`` is usable as a ``kind`` name, else the error.
+
+    >>> check_name("project", "my-project_1.2", None) is None
+    True
+    >>> print(check_name("project", "a b", None))
+    invalid project name 'a b' (use letters, digits, '_', '.' and '-', starting with a letter, digit or '_')
+    >>> print(check_name("stage", "x--y", None))
+    invalid stage name 'x--y': '--' separates parts of service keys (use a single '-')
+    """
+    pattern = _SUBPROJECT if kind == "subproject" else _NAME
+    allowed = "letters, digits, '_', '.' and '-'"
+    if kind == "subproject":
+        allowed += ", with '/' between parts"
+    if not isinstance(value, str) or not pattern.match(value) or value in (".", ".."):
+        return ConfigError(
+            f"invalid {kind} name {value!r}",
+            origin,
+            f"use {allowed}, starting with a letter, digit or '_'",
+        )
+    if any(part in (".", "..") for part in value.split("/")):
+        return ConfigError(f"invalid {kind} name {value!r}: '.' and '..' are not allowed as path parts", origin, "")
+    if "--" in value:
+        return ConfigError(
+            f"invalid {kind} name {value!r}: '--' separates parts of service keys", origin, "use a single '-'"
+        )
+    if "STAGE-" in value:
+        return ConfigError(
+            f"invalid {kind} name {value!r}: 'STAGE-' marks stages in storage paths and keys", origin, "choose another name"
+        )
+    if len(value) > 200:
+        return ConfigError(f"{kind} name is longer than 200 characters", origin, "use a shorter name")
+    return None
+
+
+def check_host(field: str, value: str, origin: Origin | None) -> ConfigError | None:
+    """``None`` when ``value`` is a plausible hostname, SSH alias or IP address."""
+    if not _HOST.match(value) or len(value) > 253:
+        return ConfigError(f"invalid {field} {value!r}", origin, "use a hostname, an SSH alias or an IP address")
+    return None
+
+
+def check_conda(value: str, origin: Origin | None) -> ConfigError | None:
+    if not _CONDA.match(value):
+        return ConfigError(f"invalid conda environment name {value!r}", origin, "use letters, digits, '_', '.', '-' and '+'")
+    return None
+
+
+def check_abs_path(field: str, value: str, origin: Origin | None) -> ConfigError | None:
+    """``None`` for an absolute path without shell metacharacters or ``..``.
+
+    ``~/`` at the start is allowed (the launcher expands it on the host).
+    """
+    candidate = value[1:] if value.startswith("~/") else value
+    if not _ABS_PATH.match(candidate) or "/../" in candidate + "/" or candidate.endswith("/.."):
+        return ConfigError(
+            f"invalid {field} {value!r}",
+            origin,
+            "use an absolute path (or one starting with '~/') without spaces, quotes, '..' or shell characters",
+        )
+    return None

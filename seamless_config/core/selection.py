@@ -1,0 +1,364 @@
+"""The selection: folding commands into the current choice of cluster, project,
+stage, execution mode and the rest.
+
+:class:`Selection` is the whole state; every change is a pure function
+returning a new one. Settings remember their *source*: ``"command"`` for values
+that came from a file (a reload forgets them, so a removed command stops
+counting), ``"manual"`` (or any other string) for values chosen through the
+API (they survive reloads until a file command overrides them), ``None`` for
+"not explicitly chosen". ``cluster``, ``project``, ``subproject`` and
+``nparallel`` are not reset by a reload, as in seamless-config 0.3.2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from . import names
+from .clusters import Cluster, ClustersCommand, Frontend, ServiceSpec
+from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, StageBlock
+from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean
+
+PROJECT_TOPLEVEL = "__TOPLEVEL__"
+SEAMLESS_CACHE_CLUSTER = "__SEAMLESS_CACHE__"
+#: settings a reload resets when a file command set them
+TRACKED = ("execution", "persistent", "record", "queue", "remote", "node")
+_INITIAL: dict[str, Any] = {
+    "execution": "process",
+    "persistent": None,
+    "record": False,
+    "queue": None,
+    "remote": None,
+    "node": None,
+}
+
+
+def api_origin(function: str) -> Origin:
+    return Origin(f"(set by {function}())")
+
+
+@attrs.frozen
+class Selection:
+    cluster: str | None = None
+    project: str | None = None
+    subproject: str | None = None
+    stage: str | None = None
+    substage: str | None = None
+    execution: str = "process"
+    persistent: bool | None = None
+    record: bool = False
+    queue: str | None = None
+    queue_cluster: str | None = None
+    remote: str | None = None
+    node: str | None = None
+    nparallel: int | None = None
+    #: source per tracked setting (absent: None)
+    sources: tuple[tuple[str, Any], ...] = ()
+    #: where each setting was last set (absent: default)
+    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
+
+    def source(self, name: str) -> Any:
+        for k, v in self.sources:
+            if k == name:
+                return v
+        return None
+
+    def origin(self, name: str) -> Origin:
+        for k, v in self.origins:
+            if k == name:
+                return v
+        return DEFAULT_ORIGIN
+
+    # -- the getters, with their defaults -------------------------------------------------
+    def effective_execution(self) -> str:
+        if self.source("execution") is None and self.cluster is not None:
+            return "remote"
+        return self.execution
+
+    def effective_persistent(self, cluster: str | None = None) -> bool:
+        if self.persistent is not None:
+            return self.persistent
+        return (cluster if cluster is not None else self.cluster) is not None
+
+    def effective_queue(self, cluster: str | None = None) -> str | None:
+        c = cluster if cluster is not None else self.cluster
+        return self.queue if self.queue_cluster == c else None
+
+    def command_seen(self, name: str) -> bool:
+        return self.source(name) == "command"
+
+
+def _set(sel: Selection, name: str, value: Any, origin: Origin, source: Any = ..., **extra: Any) -> Selection:
+    changes: dict[str, Any] = {name: value, **extra}
+    if source is not ...:
+        sources = dict(sel.sources)
+        if source is None:
+            sources.pop(name, None)
+        else:
+            sources[name] = source
+        changes["sources"] = tuple(sources.items())
+    origins = dict(sel.origins)
+    origins[name] = origin
+    changes["origins"] = tuple(origins.items())
+    return attrs.evolve(sel, **changes)
+
+
+def select_cluster(sel: Selection, cluster: str | None, origin: Origin) -> Selection:
+    """Select a cluster; a queue chosen for another cluster is dropped.
+
+    >>> s = select_queue_unchecked(select_cluster(Selection(), "a", DEFAULT_ORIGIN), "q", DEFAULT_ORIGIN)
+    >>> select_cluster(s, "a", DEFAULT_ORIGIN).queue, select_cluster(s, "b", DEFAULT_ORIGIN).queue
+    ('q', None)
+    """
+    sel = _set(sel, "cluster", cluster, origin)
+    if cluster is None or sel.queue_cluster != cluster:
+        if sel.queue is not None or sel.queue_cluster is not None or sel.source("queue") is not None:
+            sel = _set(sel, "queue", None, DEFAULT_ORIGIN, None, queue_cluster=None)
+    return sel
+
+
+def select_queue_unchecked(sel: Selection, queue: str, origin: Origin, source: Any = "manual") -> Selection:
+    return _set(sel, "queue", queue, origin, source, queue_cluster=sel.cluster)
+
+
+def check_queue(sel: Selection, queue: str, clusters: dict[str, Cluster], origin: Origin | None) -> ConfigError | None:
+    """Why ``queue`` cannot be selected now, or ``None``."""
+    if sel.cluster is None:
+        return ConfigError("cannot select a queue without selecting a cluster first", origin,
+                           "put '- cluster: NAME' before '- queue: ...'")
+    cluster = clusters.get(sel.cluster)
+    if cluster is None:
+        return ConfigError(f"unknown cluster {sel.cluster!r}", origin, did_you_mean(sel.cluster, clusters))
+    if not cluster.queues:
+        return ConfigError(f"cluster {sel.cluster!r} has no queues", origin, "define them under 'queues:' in the cluster")
+    if cluster.queue(queue) is None:
+        return ConfigError(f"cluster {sel.cluster!r} has no queue {queue!r}", origin,
+                           did_you_mean(queue, cluster.queue_names()))
+    return None
+
+
+def select_tracked(sel: Selection, name: str, value: Any, origin: Origin, source: Any = "manual") -> Selection:
+    """Set one of the source-tracked settings (execution, persistent, record, remote, node)."""
+    assert name in TRACKED and name != "queue"
+    return _set(sel, name, value, origin, source)
+
+
+def reset_before_load(sel: Selection, only: Iterable[str] = TRACKED) -> Selection:
+    """Forget the tracked settings that the previous load's file commands set."""
+    for name in only:
+        if sel.source(name) == "command":
+            extra = {"queue_cluster": None} if name == "queue" else {}
+            sel = _set(sel, name, _INITIAL[name], DEFAULT_ORIGIN, None, **extra)
+    return sel
+
+
+# -- clusters ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ClusterSet:
+    """All cluster definitions in force, and which one is this machine's."""
+
+    clusters: tuple[Cluster, ...] = ()
+    local_cluster: str | None = None
+
+    def as_dict(self) -> dict[str, Cluster]:
+        return {c.name: c for c in self.clusters}
+
+    def get(self, name: str) -> Cluster | None:
+        for c in self.clusters:
+            if c.name == name:
+                return c
+        return None
+
+
+def merge_cluster_sets(sets: Sequence[ClustersCommand]) -> Result[ClusterSet, ConfigErrors]:
+    """Combine cluster definitions; a later definition replaces an earlier one of the same name."""
+    merged: dict[str, Cluster] = {}
+    local = None
+    local_origin = None
+    for cc in sets:
+        for c in cc.clusters:
+            merged.pop(c.name, None)
+            merged[c.name] = c
+        if cc.local_cluster is not None:
+            local, local_origin = cc.local_cluster, cc.local_cluster_origin
+    if local is not None and local not in merged:
+        return Failure(ConfigErrors((ConfigError(f"local_cluster names unknown cluster {local!r}", local_origin,
+                                                 did_you_mean(local, merged)),)))
+    return Success(ClusterSet(tuple(merged.values()), local))
+
+
+def seamless_cache_cluster(directory: str) -> Cluster:
+    """The synthetic local cluster of ``SEAMLESS_CACHE`` mode: buffers and database in one directory."""
+    frontend = Frontend(
+        hostname="localhost",
+        hashserver=ServiceSpec("hashserver", directory),
+        database=ServiceSpec("database", directory),
+    )
+    return Cluster(name=SEAMLESS_CACHE_CLUSTER, type="local", frontends=(frontend,), origin=Origin("$SEAMLESS_CACHE"))
+
+
+# -- stage filtering --------------------------------------------------------------------------
+
+
+def active_items(documents: Sequence[Document], stage: str | None) -> list[Command | ClustersCommand]:
+    """The commands that apply in ``stage``, in order; stage blocks of other stages drop out.
+
+    >>> from .commands import parse_document
+    >>> from .yamltree import parse_yaml
+    >>> d = parse_document("s", parse_yaml("s", "- project: a\\n- stage prod:\\n    - project: b\\n").unwrap()).unwrap()
+    >>> [c.value for c in active_items([d], "prod")], [c.value for c in active_items([d], None)]
+    (['a', 'b'], ['a'])
+    """
+    out: list[Command | ClustersCommand] = []
+
+    def walk(items: Iterable[Any]) -> None:
+        for item in items:
+            if isinstance(item, StageBlock):
+                if item.stage == stage:
+                    walk(item.items)
+            else:
+                out.append(item)
+
+    for doc in documents:
+        walk(doc.items)
+    return out
+
+
+# -- folding file commands --------------------------------------------------------------------
+
+
+def apply_command(sel: Selection, cmd: Command, clusters: dict[str, Cluster]) -> Result[Selection, ConfigError]:
+    """One file command applied to the selection (source ``"command"``)."""
+    name, value, origin = cmd.name, cmd.value, cmd.origin
+    if name == "cluster":
+        if value is not None and value not in clusters:
+            return Failure(ConfigError(f"unknown cluster {value!r}", origin,
+                                       did_you_mean(value, clusters) or "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
+        return Success(select_cluster(sel, value, origin))
+    if name in ("project", "subproject"):
+        return Success(_set(sel, name, value, origin))
+    if name == "nparallel":
+        return Success(_set(sel, "nparallel", value, origin))
+    if name == "queue":
+        err = check_queue(sel, value, clusters, origin)
+        if err is not None:
+            return Failure(err)
+        return Success(select_queue_unchecked(sel, value, origin, "command"))
+    return Success(select_tracked(sel, name, value, origin, "command"))
+
+
+@attrs.frozen
+class Resolution:
+    """The outcome of a load: the selection and the clusters in force."""
+
+    selection: Selection
+    clusters: ClusterSet
+
+
+def load(
+    sel: Selection,
+    documents: Sequence[Document],
+    home_clusters: Sequence[ClustersCommand],
+    *,
+    seamless_cache: str | None = None,
+) -> Result[Resolution, ConfigErrors]:
+    """Apply the configuration files to ``sel``, as a reload does.
+
+    Tracked settings set by the previous load's commands are forgotten first;
+    ``clusters`` commands run before all others; the rest run in order. On any
+    mistake the whole load fails and ``sel`` is left as it was.
+    """
+    sel = reset_before_load(sel)
+    if seamless_cache is not None:
+        cache = seamless_cache_cluster(seamless_cache)
+        origin = Origin("$SEAMLESS_CACHE")
+        sel = select_cluster(sel, SEAMLESS_CACHE_CLUSTER, origin)
+        sel = select_tracked(sel, "execution", "process", origin, "manual")
+        sel = select_tracked(sel, "persistent", True, origin, "manual")
+        if sel.project is None:
+            sel = _set(sel, "project", PROJECT_TOPLEVEL, origin)
+        return Success(Resolution(sel, ClusterSet((cache,), SEAMLESS_CACHE_CLUSTER)))
+    items = active_items(documents, sel.stage)
+    inline = [i for i in items if isinstance(i, ClustersCommand)]
+    merged = merge_cluster_sets(list(home_clusters) + inline)
+    if isinstance(merged, Failure):
+        return merged
+    clusters = merged.unwrap()
+    by_name = clusters.as_dict()
+    errors: list[ConfigError] = []
+    for item in items:
+        if isinstance(item, ClustersCommand):
+            continue
+        res = apply_command(sel, item, by_name)
+        if isinstance(res, Failure):
+            errors.append(res.failure())
+        else:
+            sel = res.unwrap()
+    if errors:
+        return Failure(ConfigErrors(tuple(errors)))
+    return Success(Resolution(sel, clusters))
+
+
+def validate_api_name(kind: str, value: Any) -> ConfigError | None:
+    """Names given through the API are held to the same rules as names in files."""
+    if value is None and kind != "project":
+        return None
+    if not isinstance(value, str):
+        return ConfigError(f"{kind} must be a string, not {type(value).__name__}")
+    return names.check_name(kind, value, None)
+
+
+def validate_api_value(name: str, value: Any) -> ConfigError | None:
+    if name == "execution":
+        if not isinstance(value, str) or value not in EXECUTION_MODES:
+            return ConfigError(f"execution must be one of: {', '.join(EXECUTION_MODES)} (got {value!r})")
+    elif name == "remote":
+        if value not in REMOTE_TARGETS:
+            return ConfigError(f"remote must be one of: None, daskserver, jobserver (got {value!r})")
+    elif name in ("persistent", "record"):
+        if not isinstance(value, bool):
+            return ConfigError(f"{name} must be a boolean (got {value!r})")
+    elif name == "node":
+        if value is not None and not isinstance(value, str):
+            return ConfigError(f"node must be a string or null (got {value!r})")
+        if value is not None and (err := names.check_name("node", value, None)) is not None:
+            return err
+    elif name == "nparallel":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            return ConfigError(f"nparallel must be a positive integer (got {value!r})")
+    return None
+
+
+def with_stage(sel: Selection, stage: str | None, substage: str | None, origin: Origin) -> Selection:
+    sel = _set(sel, "stage", stage, origin)
+    return _set(sel, "substage", substage, origin)
+
+
+def set_sticky(sel: Selection, name: str, value: Any, origin: Origin) -> Selection:
+    assert name in ("project", "subproject", "nparallel", "stage", "substage")
+    return _set(sel, name, value, origin)
+
+
+def check_remote_redundancy(sel: Selection, cluster: Cluster) -> Result[str | None, ConfigError]:
+    """Which remote a cluster offers: the pinned one, else the only one; both unpinned is a mistake."""
+    if sel.remote is not None:
+        return Success(sel.remote)
+    has_job = has_dask = False
+    for fe in cluster.frontends:
+        if fe.jobserver is not None and fe.daskserver is not None:
+            return Failure(ConfigError(
+                f"cluster {cluster.name!r}, frontend {fe.hostname!r} offers both a jobserver and a daskserver",
+                cluster.origin, "choose one with '- remote: jobserver' or '- remote: daskserver' in seamless.profile.yaml"))
+        has_job |= fe.jobserver is not None
+        has_dask |= fe.daskserver is not None
+    if has_job and has_dask:
+        return Failure(ConfigError(
+            f"cluster {cluster.name!r} offers both a jobserver and a daskserver",
+            cluster.origin, "choose one with '- remote: jobserver' or '- remote: daskserver' in seamless.profile.yaml"))
+    return Success("jobserver" if has_job else "daskserver" if has_dask else None)

@@ -1,0 +1,234 @@
+"""Selecting cluster, project, stage, execution mode and the rest (runtime-compatible API).
+
+These functions change the session's :class:`~seamless_config.core.selection.Selection`.
+A value chosen here survives reloads of the configuration files until a file
+command sets the same thing; see ``docs/selection.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from returns.result import Failure
+
+from .core import selection as S
+from .core.selection import PROJECT_TOPLEVEL, api_origin
+from .errors import ConfigurationError
+from .session import SESSION, check, get_cluster_set, raise_error
+
+EXECUTION_MODES = ("process", "spawn", "remote")
+REMOTE_TARGETS = (None, "daskserver", "jobserver")
+
+
+def _sel() -> S.Selection:
+    return SESSION.selection
+
+
+def select_cluster(cluster: str | None) -> None:
+    check(S.validate_api_name("cluster", cluster))
+    SESSION.update(S.select_cluster(_sel(), cluster, api_origin("select_cluster")))
+
+
+def _sticky(name: str, value: Any) -> None:
+    check(S.validate_api_name(name, value))
+    SESSION.update(S.set_sticky(_sel(), name, value, api_origin(f"select_{name}")))
+
+
+def select_project(project: str) -> None:
+    _sticky("project", project)
+
+
+def select_subproject(subproject: str | None) -> None:
+    _sticky("subproject", subproject)
+
+
+def select_stage(stage: str | None) -> None:
+    _sticky("stage", stage)
+
+
+def select_substage(substage: str | None) -> None:
+    _sticky("substage", substage)
+
+
+def _tracked(name: str, value: Any, source: Any) -> None:
+    check(S.validate_api_value(name, value))
+    SESSION.update(S.select_tracked(_sel(), name, value, api_origin(f"select_{name}"), source))
+
+
+def select_execution(execution: str, *, source: Any = "manual") -> None:
+    _tracked("execution", execution, source)
+
+
+def select_persistent(persistent: bool, *, source: Any = "manual") -> None:
+    _tracked("persistent", persistent, source)
+
+
+def select_record(record: bool, *, source: Any = "manual") -> None:
+    _tracked("record", record, source)
+    _invalidate_record_cache()
+
+
+def _invalidate_record_cache() -> None:
+    # Only when the runtime already imported it: importing it costs about a second.
+    import sys
+
+    mod = sys.modules.get("seamless_transformer.record_runtime")
+    if mod is not None and hasattr(mod, "invalidate_record_mode_cache"):
+        mod.invalidate_record_mode_cache()
+
+
+def select_remote(remote: str | None, *, source: Any = "manual") -> None:
+    _tracked("remote", remote, source)
+
+
+def select_node(node: str | None, *, source: Any = "manual") -> None:
+    _tracked("node", node, source)
+
+
+def select_queue(queue: str, *, source: Any = "manual") -> None:
+    if not isinstance(queue, str):
+        raise ConfigurationError(f"queue must be a string (got {queue!r})")
+    clusters = get_cluster_set().as_dict()
+    check(S.check_queue(_sel(), queue, clusters, None))
+    SESSION.update(S.select_queue_unchecked(_sel(), queue, api_origin("select_queue"), source))
+
+
+def select_nparallel(nparallel: int) -> None:
+    check(S.validate_api_value("nparallel", nparallel))
+    SESSION.update(S.set_sticky(_sel(), "nparallel", nparallel, api_origin("select_nparallel")))
+
+
+def get_stage() -> str | None:
+    return _sel().stage
+
+
+def get_substage() -> str | None:
+    return _sel().substage
+
+
+def get_selected_project() -> str | None:
+    return _sel().project
+
+
+def get_selected_subproject() -> str | None:
+    return _sel().subproject
+
+
+def get_selected_cluster() -> str | None:
+    return _sel().cluster
+
+
+def get_execution() -> str:
+    return _sel().effective_execution()
+
+
+def execution_was_set_explicitly() -> bool:
+    return _sel().source("execution") is not None
+
+
+def execution_command_seen() -> bool:
+    return _sel().command_seen("execution")
+
+
+def persistent_was_set_explicitly() -> bool:
+    return _sel().source("persistent") is not None
+
+
+def get_persistent(cluster: str | None = None) -> bool:
+    return _sel().effective_persistent(cluster)
+
+
+def get_record() -> bool:
+    return _sel().record
+
+
+def get_queue(cluster: str | None = None) -> str | None:
+    return _sel().effective_queue(cluster)
+
+
+def get_remote() -> str | None:
+    return _sel().remote
+
+
+def get_node() -> str | None:
+    return _sel().node
+
+
+def get_nparallel() -> int:
+    n = _sel().nparallel
+    if n is None:
+        raise ConfigurationError(
+            "nparallel is not set. Add 'nparallel: <N>' to seamless.profile.yaml "
+            "or call seamless_config.set_nparallel(N)."
+        )
+    return n
+
+
+def check_remote_redundancy(cluster: str) -> str | None:
+    sel = _sel()
+    if sel.remote is not None:
+        return sel.remote
+    c = get_cluster_set().get(cluster)
+    if c is None:
+        raise ConfigurationError(f"unknown cluster {cluster!r}")
+    result = S.check_remote_redundancy(sel, c)
+    if isinstance(result, Failure):
+        raise_error(result.failure())
+    return result.unwrap()
+
+
+def _reset(name: str) -> None:
+    SESSION.update(S.reset_before_load(_sel(), (name,)))
+
+
+def reset_execution_before_load() -> None:
+    _reset("execution")
+
+
+def reset_queue_before_load() -> None:
+    _reset("queue")
+
+
+def reset_remote_before_load() -> None:
+    _reset("remote")
+
+
+def reset_persistent_before_load() -> None:
+    _reset("persistent")
+
+
+def reset_record_before_load() -> None:
+    _reset("record")
+
+
+def reset_node_before_load() -> None:
+    _reset("node")
+
+
+def get_current(
+    cluster: str | None = None,
+    project: str | None = None,
+    subproject: str | None = None,
+    stage: str | None = None,
+    substage: str | None = None,
+) -> tuple[str, str, str | None, str | None, str | None]:
+    """``(cluster, project, subproject, stage, substage)``, each argument overriding the selection."""
+    sel = _sel()
+    c = cluster if cluster is not None else sel.cluster
+    p = project if project is not None else sel.project
+    if c is None:
+        raise ConfigurationError("No cluster defined")
+    if p is None:
+        raise ConfigurationError("No project defined")
+    return (
+        c,
+        p,
+        subproject if subproject is not None else sel.subproject,
+        stage if stage is not None else sel.stage,
+        substage if substage is not None else sel.substage,
+    )
+
+
+__all__ = [name for name in dir() if name.startswith(("select_", "get_", "reset_")) or name in (
+    "PROJECT_TOPLEVEL", "EXECUTION_MODES", "REMOTE_TARGETS", "check_remote_redundancy",
+    "execution_was_set_explicitly", "execution_command_seen", "persistent_was_set_explicitly")]

@@ -1,0 +1,104 @@
+"""The boundary's one piece of mutable state: the current session.
+
+It holds the work directory, the :class:`Selection` and the clusters of the
+last load, and whether ``init()`` has run. Everything it computes it asks of
+the pure pipeline (``seamless_config.core``), and everything it reads it asks
+of the effects layer; mistakes come back as values and leave here as
+:class:`ConfigurationError`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from returns.result import Failure
+
+from effects.parse_cache import ParseCache, cache_dir
+from effects.snapshot import read_snapshot
+
+from .core import selection as sel_mod
+from .core.errors import ConfigError, ConfigErrors, render
+from .core.resolve import parse_bytes, resolve
+from .core.selection import ClusterSet, Resolution, Selection
+from .errors import ConfigurationError
+
+
+class Session:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.workdir: str | None = None
+        self.workdir_set = False
+        self.selection = Selection()
+        self.clusters = ClusterSet()
+        self.initialized = False
+        self.loaded = False
+        self._cache: ParseCache | None = None
+
+    @property
+    def parse_cache(self) -> ParseCache:
+        if self._cache is None:
+            self._cache = ParseCache(cache_dir())
+        return self._cache
+
+    def get_workdir(self) -> str:
+        return self.workdir if self.workdir is not None else os.getcwd()
+
+    def resolve(self, selection: Selection | None = None, workdir: str | None = None) -> Resolution:
+        """Read and resolve the configuration, without changing the session."""
+        snapshot = read_snapshot(workdir if workdir is not None else self.get_workdir())
+        if snapshot.seamless_cache is not None:
+            snapshot = _with_cache(snapshot)
+        cache = self.parse_cache
+        result = resolve(snapshot, selection if selection is not None else self.selection,
+                         lambda path, data: cache.parse(path, data, parse_bytes))
+        if isinstance(result, Failure):
+            raise_error(result.failure())
+        return result.unwrap()
+
+    def load(self) -> None:
+        """``load_config_files()``: apply the files to the session's selection."""
+        with self.lock:
+            res = self.resolve()
+            self.selection = res.selection
+            self.clusters = res.clusters
+            self.loaded = True
+
+    def update(self, new: Selection) -> None:
+        with self.lock:
+            self.selection = new
+
+
+def _with_cache(snapshot: Any) -> Any:
+    import attrs
+
+    value = snapshot.seamless_cache.strip()
+    if not value:
+        return attrs.evolve(snapshot, seamless_cache=None)
+    return attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)))
+
+
+def raise_error(error: ConfigError | ConfigErrors) -> None:
+    raise ConfigurationError(render(error)) from None
+
+
+def check(error: ConfigError | None) -> None:
+    if error is not None:
+        raise_error(error)
+
+
+SESSION = Session()
+
+
+def get_cluster_set() -> ClusterSet:
+    """The clusters in force; loads the home cluster files when nothing was loaded yet."""
+    if not SESSION.loaded:
+        try:
+            SESSION.load()
+        except ConfigurationError:
+            raise
+    return SESSION.clusters
+
+
+__all__ = ["SESSION", "Session", "ConfigurationError", "raise_error", "check", "sel_mod"]
