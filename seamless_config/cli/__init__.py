@@ -1,0 +1,1 @@
+"""Command-line programs. Each parses arguments, calls the API, renders, and exits."""
