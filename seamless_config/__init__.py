@@ -93,8 +93,8 @@ def init(*, workdir: Any = _UNSET) -> None:
     if _is_seamless_worker() or s.initialized:
         return
     with s.lock:
-        from .core.selection import with_stage
         from .core.errors import Origin
+        from .core.selection import with_stage
 
         _apply_workdir(workdir, 1)
         s.update(with_stage(s.selection, None, None, Origin("(init)")))
@@ -181,4 +181,5 @@ __all__ = [
     "select_record",
     "collect_remote_clients",
     "set_remote_clients",
+    "ConfigurationError",
 ]

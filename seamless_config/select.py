@@ -229,6 +229,15 @@ def get_current(
     )
 
 
-__all__ = [name for name in dir() if name.startswith(("select_", "get_", "reset_")) or name in (
-    "PROJECT_TOPLEVEL", "EXECUTION_MODES", "REMOTE_TARGETS", "check_remote_redundancy",
-    "execution_was_set_explicitly", "execution_command_seen", "persistent_was_set_explicitly")]
+__all__ = [
+    "PROJECT_TOPLEVEL", "EXECUTION_MODES", "REMOTE_TARGETS",
+    "select_cluster", "select_project", "select_subproject", "select_stage", "select_substage",
+    "select_execution", "select_persistent", "select_record", "select_queue", "select_remote",
+    "select_node", "select_nparallel",
+    "get_stage", "get_substage", "get_selected_project", "get_selected_subproject", "get_selected_cluster",
+    "get_execution", "get_persistent", "get_record", "get_queue", "get_remote", "get_node",
+    "get_nparallel", "get_current", "check_remote_redundancy",
+    "execution_was_set_explicitly", "execution_command_seen", "persistent_was_set_explicitly",
+    "reset_execution_before_load", "reset_queue_before_load", "reset_remote_before_load",
+    "reset_persistent_before_load", "reset_record_before_load", "reset_node_before_load",
+]

@@ -7,7 +7,7 @@ holds a list of commands that apply only in that stage.
 
 from __future__ import annotations
 
-from typing import Any, Union
+from typing import Any
 
 import attrs
 from returns.result import Failure, Result, Success
@@ -53,11 +53,11 @@ class StageBlock:
     """``stage NAME:`` and the commands that apply only in that stage."""
 
     stage: str
-    items: tuple["Item", ...]
+    items: tuple[Item, ...]
     origin: Origin
 
 
-Item = Union[Command, StageBlock, ClustersCommand]
+Item = Command | StageBlock | ClustersCommand
 
 
 @attrs.frozen

@@ -40,7 +40,7 @@ def discover_sources(snapshot: Snapshot, load: Loader) -> Result[tuple[Document,
     levels: list[tuple[Document, ...]] = []
     errors: list = []
     for directory in snapshot.chain:
-        docs = []
+        docs: list[Document] = []
         for f in directory.files():
             loaded = load(f)
             if isinstance(loaded, Failure):
@@ -53,6 +53,6 @@ def discover_sources(snapshot: Snapshot, load: Loader) -> Result[tuple[Document,
         if not any(d.inherits for d in docs):
             break
     ordered: list[Document] = []
-    for docs in reversed(levels):
-        ordered.extend(docs)
+    for level in reversed(levels):
+        ordered.extend(level)
     return Success(tuple(ordered))

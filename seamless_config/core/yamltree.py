@@ -8,8 +8,6 @@ stays the same.
 
 from __future__ import annotations
 
-from typing import Union
-
 import attrs
 from returns.result import Failure, Result, Success
 
@@ -31,20 +29,20 @@ class Scalar:
 
 @attrs.frozen
 class Seq:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
     line: int
 
 
 @attrs.frozen
 class Map:
-    items: tuple[tuple[Scalar, "Node"], ...]
+    items: tuple[tuple[Scalar, Node], ...]
     line: int
 
     def keys(self) -> list[str]:
         return [k.value for k, _ in self.items]
 
 
-Node = Union[Scalar, Seq, Map]
+Node = Scalar | Seq | Map
 
 
 def kind_name(node: Node) -> str:
@@ -109,7 +107,7 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
         )
     except sx.DuplicateKeysDisallowed as exc:
         return Failure(_marked(path, exc, _dup_message(exc), "each key may appear once in a mapping; keep one"))
-    except (sx.AnchorTokenDisallowed,) as exc:
+    except sx.AnchorTokenDisallowed as exc:
         return Failure(
             _marked(path, exc, "YAML anchors and aliases are not allowed", "write the values out in full")
         )
