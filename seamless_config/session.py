@@ -80,7 +80,11 @@ def _with_cache(snapshot: Any) -> Any:
 
 
 def raise_error(error: ConfigError | ConfigErrors) -> None:
-    raise ConfigurationError(render(error)) from None
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:
+        cwd = None
+    raise ConfigurationError(render(error, cwd, os.path.expanduser("~"))) from None
 
 
 def check(error: ConfigError | None) -> None:

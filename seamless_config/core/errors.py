@@ -55,9 +55,34 @@ class ConfigErrors:
         return "\n".join(str(e) for e in self.errors)
 
 
-def render(error: ConfigError | ConfigErrors) -> str:
-    """The one place that turns mistakes into text: one line per mistake."""
-    return str(error)
+def render(error: ConfigError | ConfigErrors, cwd: str | None = None, home: str | None = None) -> str:
+    """The one place that turns mistakes into text: one line per mistake.
+
+    Files under ``cwd`` are named relative to it, files under ``home`` as ``~/...``.
+
+    >>> e = ConfigError("unknown command 'x'", Origin("/home/a/p/seamless.yaml", 2))
+    >>> render(e, cwd="/home/a/p", home="/home/a")
+    "seamless.yaml:2: unknown command 'x'"
+    >>> render(ConfigError("bad", Origin("/home/a/.seamless/clusters.yaml", 4)), cwd="/tmp", home="/home/a")
+    '~/.seamless/clusters.yaml:4: bad'
+    """
+    errors = error.errors if isinstance(error, ConfigErrors) else (error,)
+    return "\n".join(str(_shorten(e, cwd, home)) for e in errors)
+
+
+def short_path(path: str, cwd: str | None = None, home: str | None = None) -> str:
+    """``path`` relative to ``cwd`` when inside it, else with ``~`` for ``home``."""
+    if cwd and path.startswith(cwd.rstrip("/") + "/"):
+        return path[len(cwd.rstrip("/")) + 1 :]
+    if home and home != "/" and path.startswith(home.rstrip("/") + "/"):
+        return "~/" + path[len(home.rstrip("/")) + 1 :]
+    return path
+
+
+def _shorten(e: ConfigError, cwd: str | None, home: str | None) -> ConfigError:
+    if e.origin is None:
+        return e
+    return ConfigError(e.message, Origin(short_path(e.origin.file, cwd, home), e.origin.line), e.hint)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -67,6 +92,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     "did you mean 'walltime'?"
     """
     choices = sorted(set(choices))
+    if not choices:
+        return ""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"

@@ -121,7 +121,7 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
         problem = getattr(exc, "problem", None)
         if problem is None:
             return Failure(ConfigError(f"invalid YAML: {exc}", Origin(path), "check the YAML syntax"))
-        return Failure(_marked(path, exc, f"invalid YAML: {problem}", "check the YAML syntax near this line"))
+        return Failure(_marked(path, exc, f"invalid YAML: {problem}", "check the YAML syntax near this line", text))
     try:
         return Success(_convert(doc._chunk.contents, 1))
     except RecursionError:
@@ -136,9 +136,13 @@ def _dup_message(exc: Exception) -> str:
     return "duplicate key"
 
 
-def _marked(path: str, exc: Exception, message: str, hint: str) -> ConfigError:
+def _marked(path: str, exc: Exception, message: str, hint: str, text: str = "") -> ConfigError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = mark.line + 1 if mark is not None else 0
+    context = getattr(exc, "context_mark", None)
+    # An error found at the end of the text (an unclosed bracket) is better shown where it began.
+    if text and context is not None and line > len(text.rstrip("\n").splitlines()):
+        line = context.line + 1
     return ConfigError(message, Origin(path, line), hint)
 
 
