@@ -50,7 +50,7 @@ def test_doc_example(page: Path, body: str, tmp_path: Path, monkeypatch: pytest.
     project = home / "project"
     project.mkdir(parents=True)
     env = dict(os.environ)
-    env.update(HOME=str(home), SEAMLESS_CONFIG_CACHE=str(tmp_path / "cache"), PATH=f"{BIN}:{env.get('PATH', '')}")
+    env.update(HOME=str(home), SEAMLESS_CONFIG_CACHE=str(tmp_path / "cache"), PATH=f"{BIN}:{env.get('PATH', '')}", COLUMNS="80")
     for var in ("SEAMLESS_CACHE", "SEAMLESS_REMOTE_CLIENTS", "REMOTE_HTTP_LAUNCHER_DIR"):
         env.pop(var, None)
     ran = 0
