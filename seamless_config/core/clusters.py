@@ -83,6 +83,8 @@ class ServiceSpec:
     port_start: int | None = None
     port_end: int | None = None
     origin: Origin | None = attrs.field(default=None, eq=False)
+    #: where each field was written
+    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
 
     # names used by the runtime (seamless_config.cluster compatibility)
     @property
@@ -103,6 +105,8 @@ class Frontend:
     jobserver: ServiceSpec | None = None
     daskserver: ServiceSpec | None = None
     origin: Origin | None = attrs.field(default=None, eq=False)
+    #: where each field was written
+    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
 
     def service(self, name: str) -> ServiceSpec | None:
         return getattr(self, name)  # type: ignore[no-any-return]
@@ -307,7 +311,8 @@ def _parse_frontend(node: Node, what: str, p: Problems) -> Frontend | None:
     for service in SERVICES:
         if service in fields and not is_null(fields[service]):
             services[service] = _parse_service(service, fields[service], f"{service} of {what}", p)
-    return Frontend(hostname=hostname, ssh_hostname=ssh_hostname, origin=p.origin(node), **services)
+    origins = tuple((k.value, p.origin(k)) for k, _ in node.items)
+    return Frontend(hostname=hostname, ssh_hostname=ssh_hostname, origin=p.origin(node), origins=origins, **services)
 
 
 def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceSpec | None:
@@ -350,7 +355,8 @@ def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceS
     if len(p.errors) > n_before:
         return None
     directory = values.pop("bufferdir", None) or values.pop("database_dir", None)
-    return ServiceSpec(service=service, directory=directory, origin=p.origin(node), **values)
+    origins = tuple((k.value, p.origin(k)) for k, _ in node.items)
+    return ServiceSpec(service=service, directory=directory, origin=p.origin(node), origins=origins, **values)
 
 
 def _required_hint(service: str, field: str) -> str:
