@@ -1,0 +1,175 @@
+"""The plan: which services a selection needs, where each runs, and what to activate.
+
+:func:`build_plan` is the last pure stage. The effects layer receives a
+:class:`Plan` and only carries it out: it launches or reuses each
+:class:`ServicePlan` on the host named there, checks it answers, and connects
+the runtime's clients as the plan says.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from .clusters import Cluster
+from .errors import ConfigError
+from .launch import (
+    LaunchDict,
+    Scope,
+    daskserver_launch_dict,
+    jobserver_launch_dict,
+    storage_launch_dict,
+)
+from .selection import Resolution, check_remote_redundancy
+
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+
+
+@attrs.frozen
+class ServicePlan:
+    """One service to bring up."""
+
+    role: str  # hashserver, database, jobserver, daskserver, pure-daskserver
+    launch: LaunchDict
+    #: ``None``: this machine, without SSH; else the SSH destination
+    ssh_host: str | None
+    tunnel: bool
+    #: host and path of the health check, and the state field holding its port
+    check_path: str
+    check_port_field: str
+    readonly: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.launch.key
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.launch.as_dict()
+
+
+@attrs.frozen
+class Plan:
+    """Everything ``init()`` must do for one selection."""
+
+    cluster: str | None
+    project: str | None
+    subproject: str | None
+    stage: str | None
+    substage: str | None
+    execution: str
+    remote: str | None
+    persistent: bool
+    record: bool
+    nparallel: int | None
+    services: tuple[ServicePlan, ...] = ()
+    #: worker processes to spawn (``execution: spawn``)
+    spawn_workers: int | None = None
+
+    def service(self, role: str) -> ServicePlan | None:
+        for s in self.services:
+            if s.role == role:
+                return s
+        return None
+
+
+def runs_here(cluster: Cluster, launch: LaunchDict, local_cluster: str | None) -> bool:
+    """Whether a service runs on this machine without SSH.
+
+    True for the ``local_cluster`` (its dicts have no hostname) and for a
+    loopback ``hostname`` without an ``ssh_hostname``.
+    """
+    if cluster.name == local_cluster:
+        return True
+    hostname = launch.get("hostname")
+    return hostname is None or (hostname in LOOPBACK and launch.get("ssh_hostname") is None)
+
+
+def _service_plan(role: str, launch: LaunchDict, cluster: Cluster, local_cluster: str | None, readonly: bool = False) -> ServicePlan:
+    here = runs_here(cluster, launch, local_cluster)
+    ssh_host = None if here else (launch.get("ssh_hostname") or launch.get("hostname"))
+    dask = role in ("daskserver", "pure-daskserver")
+    return ServicePlan(
+        role=role,
+        launch=launch,
+        ssh_host=ssh_host,
+        tunnel=bool(launch.get("tunnel")) and not here,
+        check_path="health" if dask else "healthcheck",
+        check_port_field="dashboard_port" if dask else "port",
+        readonly=readonly,
+    )
+
+
+def build_plan(res: Resolution) -> Result[Plan, ConfigError]:
+    """The services and activations the resolved selection needs.
+
+    >>> from .selection import Selection, Resolution, ClusterSet
+    >>> build_plan(Resolution(Selection(), ClusterSet())).unwrap().services
+    ()
+    """
+    sel = res.selection
+    execution = sel.effective_execution()
+    persistent = sel.effective_persistent()
+    base = dict(
+        cluster=sel.cluster,
+        project=sel.project,
+        subproject=sel.subproject,
+        stage=sel.stage,
+        substage=sel.substage,
+        execution=execution,
+        persistent=persistent,
+        record=sel.record,
+        nparallel=sel.nparallel,
+    )
+    if sel.cluster is None:
+        if execution == "remote":
+            return Failure(ConfigError(
+                "Execution is 'remote' but no cluster was defined", sel.origin("execution"),
+                "add '- cluster: NAME' to seamless.profile.yaml, or use '- execution: process'"))
+        return Success(Plan(remote=None, **base))  # type: ignore[arg-type]
+    cluster = res.clusters.get(sel.cluster)
+    if cluster is None:
+        return Failure(ConfigError(f"unknown cluster {sel.cluster!r}", sel.origin("cluster"),
+                                   "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
+    local = res.clusters.local_cluster
+    is_local = cluster.name == local
+    services: list[ServicePlan] = []
+    if persistent or execution == "remote":
+        if sel.project is None:
+            return Failure(ConfigError("No project defined", None, "add '- project: NAME' to seamless.yaml"))
+    scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
+    if persistent:
+        for service in ("hashserver", "database"):
+            r = storage_launch_dict(cluster, service, "rw", scope, local=is_local)
+            if isinstance(r, Failure):
+                return r
+            services.append(_service_plan(service, r.unwrap(), cluster, local))
+    remote = None
+    if execution == "remote":
+        rr = check_remote_redundancy(sel, cluster)
+        if isinstance(rr, Failure):
+            return rr
+        remote = rr.unwrap()
+        if remote is None:
+            return Failure(ConfigError(
+                f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver",
+                sel.origin("execution"), "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'"))
+        if remote == "jobserver":
+            r = jobserver_launch_dict(cluster, scope, sel.record, local=is_local)
+            role = "jobserver"
+        else:
+            pure = not persistent
+            r = daskserver_launch_dict(cluster, None if pure else scope, sel.effective_queue(cluster.name), sel.node,
+                                       sel.record, pure=pure, local=is_local)
+            role = "pure-daskserver" if pure else "daskserver"
+        if isinstance(r, Failure):
+            return r
+        services.append(_service_plan(role, r.unwrap(), cluster, local))
+    spawn_workers = None
+    if execution == "spawn":
+        if cluster.workers is None:
+            return Failure(ConfigError(f"execution is 'spawn' but cluster {cluster.name!r} has no 'workers'",
+                                       cluster.origin, "add 'workers: N' to the cluster definition"))
+        spawn_workers = cluster.workers
+    return Success(Plan(remote=remote, services=tuple(services), spawn_workers=spawn_workers, **base))  # type: ignore[arg-type]
