@@ -1,0 +1,90 @@
+# Build and test plumbing for seamless-config.
+#
+#   make demo     resolve the bundled example project (examples/quickstart)
+#   make test     lint + the whole test suite (what CI runs, via .ci/run)
+#   make oracle   the long differential run against seamless-config 0.3.2
+#   make bench    the benchmarks (this project and the reference side by side)
+#   make clean    remove virtual environments, caches and build output
+#
+# Installs are recorded in stamp files inside the venvs, so a second `make test`
+# reinstalls nothing unless pyproject.toml changed.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+PYTHON ?= python3
+VENV := .venv
+ORACLE_VENV := .venv-oracle
+ORACLE_VERSION := 0.3.2
+# extras installed into .venv: the dev tools plus the real Seamless runtime
+EXTRAS ?= dev,runtime,dask
+PIP := --quiet --disable-pip-version-check --no-input
+PYTEST_ARGS ?=
+DEMO_DIR := examples/quickstart
+DEMO_SERVICES := hashserver database jobserver
+
+# The differential tests run the reference implementation with this interpreter.
+export SEAMLESS_ORACLE_PYTHON := $(CURDIR)/$(ORACLE_VENV)/bin/python
+
+comma := ,
+VENV_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+ORACLE_STAMP := $(ORACLE_VENV)/.installed-$(ORACLE_VERSION)
+
+.PHONY: venv oracle-venv lint test oracle bench demo clean
+
+venv: $(VENV_STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV_STAMP): pyproject.toml | $(VENV)/bin/python
+	@echo "Installing seamless-config (editable) with extras [$(EXTRAS)] into $(VENV)"
+	$(VENV)/bin/python -m pip install $(PIP) -e '.[$(EXTRAS)]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+oracle-venv: $(ORACLE_STAMP)
+
+$(ORACLE_STAMP):
+	@echo "Installing the reference seamless-config==$(ORACLE_VERSION) into $(ORACLE_VENV)"
+	rm -rf $(ORACLE_VENV)
+	$(PYTHON) -m venv $(ORACLE_VENV)
+	$(ORACLE_VENV)/bin/python -m pip install $(PIP) 'seamless-config==$(ORACLE_VERSION)'
+	@touch $@
+
+# Runs every check and fails at the end if any of them failed.
+lint: venv
+	@status=0; \
+	echo "== ruff"; $(VENV)/bin/ruff check seamless_config effects tests benchmarks || status=1; \
+	echo "== mypy"; $(VENV)/bin/mypy seamless_config/core || status=1; \
+	echo "== import-linter"; $(VENV)/bin/lint-imports || status=1; \
+	exit $$status
+
+# pytest exit code 5 (no tests collected) counts as a failure.
+test: venv oracle-venv lint
+	@echo "== pytest"
+	@rc=0; $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$rc
+
+oracle: venv oracle-venv
+	$(VENV)/bin/python tests/oracle/run_differential.py --count 1000
+
+bench: venv oracle-venv
+	$(VENV)/bin/python benchmarks/run_all.py
+
+# For now: the resolved plan of the example project. Bringing its services up
+# comes with the effects layer.
+demo: venv
+	@echo "Resolved services of $(DEMO_DIR) (storage under /tmp/seamless-quickstart/):"
+	@for s in $(DEMO_SERVICES); do \
+	  echo "== $$s"; \
+	  $(VENV)/bin/seamless-service-resolve --service $$s --workdir $(DEMO_DIR); \
+	done
+	@echo "(resolution only: starting these services is not implemented yet)"
+
+clean:
+	rm -rf $(VENV) $(ORACLE_VENV) build dist *.egg-info \
+	  .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
+	find seamless_config effects tests benchmarks examples -name __pycache__ -type d -prune -exec rm -rf {} +
