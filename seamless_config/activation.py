@@ -19,6 +19,9 @@ def activate() -> None:
                 "(add '- cluster: NAME' to seamless.profile.yaml, or '- execution: process')"
             )
         return
-    from .plan_runtime import bring_up
+    from .plan_runtime import ServiceFailure, bring_up
 
-    bring_up()
+    try:
+        bring_up()
+    except ServiceFailure as exc:
+        raise ConfigurationError(str(exc)) from None

@@ -34,6 +34,8 @@ class Session:
         self.clusters = ClusterSet()
         self.initialized = False
         self.loaded = False
+        self.plan: Any = None
+        self.outcomes: list[Any] = []
         self._cache: ParseCache | None = None
 
     @property

@@ -88,6 +88,17 @@ class LaunchDict:
         return _unescape(self.get("key"))
 
 
+class Meta(dict):  # type: ignore[type-arg]
+    """The ``meta`` block: a plain JSON object that can also be hashed.
+
+    seamless-remote keys its launcher caches on ``frozendict(launch_dict)``,
+    which needs every value to be hashable.
+    """
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: kv[0])))
+
+
 def _esc(value: object) -> str:
     """Brace-escape a value for remote-http-launcher's f-string evaluation."""
     return str(value).replace("{", "{{").replace("}", "}}")
@@ -166,7 +177,7 @@ def _port_and_host_args(spec: ServiceSpec) -> str:
 def _meta(service: str, cluster: str, mode: str, scope: Scope, queue: str | None, substage: bool) -> tuple[str, Any]:
     return (
         "meta",
-        {
+        Meta({
             "service": service,
             "cluster": cluster,
             "mode": mode,
@@ -175,7 +186,7 @@ def _meta(service: str, cluster: str, mode: str, scope: Scope, queue: str | None
             "stage": scope.stage,
             "substage": scope.substage if substage else None,
             "queue": queue,
-        },
+        }),
     )
 
 

@@ -15,12 +15,13 @@ from .errors import ConfigError, Origin
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 _SUBPROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z")
-# hostnames and IP addresses (v4, v6) for hostname / ssh_hostname / network_interface
-_HOST = re.compile(r"[A-Za-z0-9_:\[\]][A-Za-z0-9_.:\-\[\]%]*\Z")
+# hostnames (RFC 1123 labels, as remote-http-launcher accepts them) for hostname / ssh_hostname / network_interface
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
 # conda environment names as conda itself allows them, minus anything a shell or path would mind
 _CONDA = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-+]*\Z")
-# absolute POSIX paths without shell metacharacters, whitespace or '..' components
-_ABS_PATH = re.compile(r"/[A-Za-z0-9_.\-+@%/~,=]*\Z")
+# absolute POSIX paths without shell metacharacters, whitespace or '..' components; the
+# characters are those remote-http-launcher allows in a workdir
+_ABS_PATH = re.compile(r"/[A-Za-z0-9_.\-@/~]*\Z")
 
 
 def check_name(kind: str, value: str, origin: Origin | None) -> ConfigError | None:
@@ -60,9 +61,23 @@ def check_name(kind: str, value: str, origin: Origin | None) -> ConfigError | No
 
 def check_host(field: str, value: str, origin: Origin | None) -> ConfigError | None:
     """``None`` when ``value`` is a plausible hostname, SSH alias or IP address."""
-    if not _HOST.match(value) or len(value) > 253:
+    if not _is_host(value):
         return ConfigError(f"invalid {field} {value!r}", origin, "use a hostname, an SSH alias or an IP address")
     return None
+
+
+def _is_host(value: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+        return True
+    except ValueError:
+        pass
+    if not value or len(value) > 253:
+        return False
+    labels = value[:-1].split(".") if value.endswith(".") else value.split(".")
+    return all(_LABEL.match(label) for label in labels)
 
 
 def check_conda(value: str, origin: Origin | None) -> ConfigError | None:

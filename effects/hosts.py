@@ -1,0 +1,179 @@
+"""Where services run: this machine (:class:`LocalHost`), or one reached over SSH.
+
+A host offers the few operations the launcher needs on the machine that runs
+a service: read its state, start it, check its process, stop it, read its log.
+:class:`LocalHost` does them directly; the SSH host does them through
+remote-http-launcher's ``rhl-*`` helpers. Commands are argv lists, never shell
+strings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from . import statefiles
+
+#: which package provides each service binary (for "not found" messages)
+PACKAGES = {
+    "hashserver": "hashserver",
+    "seamless-database": "seamless-database",
+    "seamless-jobserver": "seamless-jobserver",
+    "seamless-dask-wrapper": "seamless-dask",
+}
+
+
+class LaunchError(RuntimeError):
+    """A service could not be brought up; the message says which, where, why and what to do."""
+
+
+class Host(Protocol):
+    name: str
+
+    def read_state(self, key: str) -> dict[str, Any] | None: ...
+
+    def launch(self, key: str, workdir: str, argv: list[str], *, conda: str | None,
+               network_interface: str | None, parameters: dict[str, Any] | None,
+               meta: dict[str, Any] | None) -> int: ...
+
+    def pid_alive(self, pid: int) -> bool: ...
+
+    def stop(self, pid: int, timeout: float = 10.0) -> bool: ...
+
+    def remove_state(self, key: str) -> None: ...
+
+    def log_tail(self, key: str, lines: int = 15) -> str: ...
+
+
+class LocalHost:
+    """This machine, without SSH."""
+
+    name = "localhost"
+
+    def read_state(self, key: str) -> dict[str, Any] | None:
+        return statefiles.read_json(statefiles.server_json(key))
+
+    def _resolve_binary(self, argv: list[str], conda: str | None) -> list[str]:
+        binary = argv[0]
+        if conda:
+            conda_exe = os.environ.get("CONDA_EXE") or shutil.which("conda") or shutil.which("mamba")
+            if conda_exe:
+                envs = _conda_envs(conda_exe)
+                if conda not in envs:
+                    raise LaunchError(
+                        f"conda environment {conda!r} does not exist on this machine "
+                        f"(create it with 'conda create -n {conda}' and install {PACKAGES.get(binary, binary)} in it, "
+                        "or remove 'conda:' from the cluster definition)"
+                    )
+                return [conda_exe, "run", "--no-capture-output", "-n", conda, *argv]
+            # no conda here at all: the service must be on PATH
+        if shutil.which(binary) is None:
+            pkg = PACKAGES.get(binary, binary)
+            raise LaunchError(
+                f"'{binary}' was not found on the PATH of this machine (install it: pip install {pkg})"
+            )
+        return argv
+
+    def launch(self, key: str, workdir: str, argv: list[str], *, conda: str | None,
+               network_interface: str | None, parameters: dict[str, Any] | None,
+               meta: dict[str, Any] | None) -> int:
+        full = self._resolve_binary(argv, conda)
+        wd = Path(os.path.expanduser(workdir))
+        try:
+            wd.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LaunchError(f"cannot create the service directory {wd}: {exc.strerror or exc}") from None
+        log = statefiles.server_log(key)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab", buffering=0) as out:
+            proc = subprocess.Popen(
+                full, cwd=wd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True,
+            )
+        _reap_later(proc)
+        data: dict[str, Any] = {
+            "workdir": workdir,
+            "log": str(log),
+            "command": shlex.join(argv),
+            "uid": os.getuid(),
+            "pid": proc.pid,
+            "status": "starting",
+        }
+        if network_interface is not None:
+            data["network_interface"] = network_interface
+        if parameters is not None:
+            data["parameters"] = parameters
+        if meta is not None:
+            data["meta"] = dict(meta)
+        try:
+            statefiles.write_json_atomic(statefiles.server_json(key), data)
+        except statefiles.StateError:
+            self.stop(proc.pid, timeout=2)
+            raise
+        return proc.pid
+
+    def pid_alive(self, pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        # a zombie is not alive
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+                return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+        except OSError:
+            return True
+
+    def stop(self, pid: int, timeout: float = 10.0) -> bool:
+        """SIGINT, then SIGTERM, then SIGKILL; ``True`` when the process is gone."""
+        for sig, wait in ((signal.SIGINT, timeout / 2), (signal.SIGTERM, timeout / 2), (signal.SIGKILL, 2.0)):
+            try:
+                os.killpg(pid, sig)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    return True
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if not self.pid_alive(pid):
+                    return True
+                time.sleep(0.02)
+        return not self.pid_alive(pid)
+
+    def remove_state(self, key: str) -> None:
+        statefiles.remove(statefiles.server_json(key))
+
+    def log_tail(self, key: str, lines: int = 15) -> str:
+        return statefiles.log_tail(key, lines)
+
+
+_children: list[subprocess.Popen] = []
+
+
+def _reap_later(proc: subprocess.Popen) -> None:
+    # Services outlive this process (own session); reap them if they exit while we run.
+    _children.append(proc)
+    for p in list(_children):
+        if p.poll() is not None:
+            _children.remove(p)
+
+
+def _conda_envs(conda_exe: str) -> set[str]:
+    try:
+        out = subprocess.run([conda_exe, "env", "list", "--json"], capture_output=True, text=True, timeout=60, check=True)
+        prefixes = json.loads(out.stdout).get("envs", [])
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return set()
+    return {os.path.basename(p) for p in prefixes} | {"base"}

@@ -1,0 +1,221 @@
+"""Bring services up, or find them already up: the remote-http-launcher protocol.
+
+For each service of a plan: under a per-key lock, reuse it when its client
+file and health check say it answers; else reuse a running server found in the
+server state (and write the client file); else clean up what is stale and
+launch it, wait for its status file to say ``running`` (polling the file, no
+fixed sleeps), check its health once, and write the client file. All services
+of a plan start at once, one thread each.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import attrs
+import httpx
+
+from seamless_config.core.plan import ServicePlan
+
+from . import statefiles
+from .hosts import Host, LaunchError, LocalHost
+
+START_TIMEOUT = 120.0  # seconds for a service to report "running"
+CHECK_TIMEOUT = 5.0
+
+
+@attrs.frozen
+class Outcome:
+    """What happened to one service."""
+
+    role: str
+    key: str
+    host: str
+    state: str  # launched / reused
+    hostname: str
+    port: int
+    client: dict[str, Any]
+    seconds: float
+
+
+class Reporter:
+    """Progress of a bring-up; the default does nothing."""
+
+    def starting(self, sp: ServicePlan) -> None:
+        pass
+
+    def done(self, outcome: Outcome) -> None:
+        pass
+
+    def failed(self, sp: ServicePlan, message: str) -> None:
+        pass
+
+
+def evaluate_command(template: str, status_file: str) -> list[str]:
+    """The argv of a launch dict's ``command``: ``{status_file}`` filled in, braces unescaped.
+
+    >>> evaluate_command("hashserver --status-file {status_file} /b/{{x}}", "/s.json")
+    ['hashserver', '--status-file', '/s.json', '/b/{x}']
+    """
+    parts = [p.replace("{{", "{").replace("}}", "}") for p in template.split("{status_file}")]
+    return shlex.split(shlex.quote(status_file).join(parts))
+
+
+def health_check(client: httpx.Client, host: str, port: int, path: str, tries: int = 1) -> bool:
+    url = f"http://{_url_host(host)}:{port}/{path}"
+    for attempt in range(tries):
+        try:
+            r = client.get(url, timeout=CHECK_TIMEOUT if tries == 1 else 2.0)
+            if r.status_code < 500:
+                return True
+        except httpx.HTTPError:
+            pass
+        if attempt + 1 < tries:
+            time.sleep(min(0.05 * 2**attempt, 0.5))
+    return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _client_payload(sp: ServicePlan, state: dict[str, Any]) -> dict[str, Any]:
+    ld = sp.launch
+    hostname = ld.get("hostname") or state.get("network_interface") or ld.get("network_interface") or "localhost"
+    if hostname in ("0.0.0.0", "::"):
+        hostname = "localhost"
+    payload: dict[str, Any] = {"hostname": hostname, "port": int(state["port"])}
+    for name, value in state.items():
+        if isinstance(name, str) and (name.endswith("_port") or name.endswith("-port")) and isinstance(value, int):
+            payload[name] = value
+    if ld.get("hostname") and ld.get("ssh_hostname") and ld.get("ssh_hostname") != ld.get("hostname"):
+        payload["ssh_hostname"] = ld.get("ssh_hostname")
+    if isinstance(state.get("parameters"), dict):
+        payload["parameters"] = dict(state["parameters"])
+    meta = ld.get("meta")
+    if meta is not None:
+        payload["meta"] = dict(meta)
+    return payload
+
+
+def _check_port(sp: ServicePlan, data: dict[str, Any]) -> int | None:
+    value = data.get(sp.check_port_field)
+    return value if isinstance(value, int) else None
+
+
+def ensure_service(sp: ServicePlan, host: Host, http: httpx.Client, reporter: Reporter | None = None) -> Outcome:
+    """Reuse or launch one service; raises :class:`LaunchError` with the cause and the fix."""
+    rep = reporter or Reporter()
+    rep.starting(sp)
+    t0 = time.monotonic()
+    key = sp.key
+    with statefiles.key_lock(key):
+        # 1. a client file whose service answers
+        cpath = statefiles.client_json(key)
+        existing = statefiles.read_json(cpath)
+        if existing is not None and existing.get("status") not in ("stale", "corrupt"):
+            port = _check_port(sp, existing)
+            if isinstance(existing.get("hostname"), str) and port and health_check(http, existing["hostname"], port, sp.check_path):
+                return _done(rep, sp, host, "reused", existing, t0)
+        if existing is not None:
+            statefiles.remove(cpath)
+        # 2. a server that runs (or is starting) without a usable client file
+        attempts = 0
+        while True:
+            state = host.read_state(key)
+            if state is not None:
+                status = state.get("status")
+                pid = state.get("pid")
+                alive = isinstance(pid, int) and host.pid_alive(pid)
+                if status == "starting" and alive:
+                    state = _wait_running(sp, host, pid, time.monotonic() + START_TIMEOUT)
+                    status = state.get("status")
+                if status == "running" and alive:
+                    payload = _client_payload(sp, state)
+                    port = _check_port(sp, payload)
+                    if port and health_check(http, payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
+                        statefiles.write_json_atomic(cpath, payload)
+                        return _done(rep, sp, host, "launched" if attempts else "reused", payload, t0)
+                # stale: dead process, failed start, or a server that does not answer
+                if alive and isinstance(pid, int):
+                    host.stop(pid, timeout=4.0)
+                if attempts:
+                    tail = host.log_tail(key)
+                    host.remove_state(key)
+                    msg = f"{sp.role} {key} on {host.name} did not come up" + (f"; its log ends with:\n{tail}" if tail else "")
+                    rep.failed(sp, msg)
+                    raise LaunchError(msg)
+                host.remove_state(key)
+            if attempts:
+                raise LaunchError(f"{sp.role} {key} on {host.name}: the launch wrote no server state")
+            # 3. launch
+            ld = sp.launch
+            argv = evaluate_command(ld.get("command"), str(statefiles.server_json(key)))
+            try:
+                pid = host.launch(
+                    key, ld.get("workdir"), argv, conda=ld.get("conda"),
+                    network_interface=ld.get("network_interface"),
+                    parameters=ld.get("file_parameters"), meta=ld.get("meta"),
+                )
+            except LaunchError as exc:
+                msg = f"{sp.role} on {host.name}: {exc}"
+                rep.failed(sp, msg)
+                raise LaunchError(msg) from None
+            attempts += 1
+
+
+def _wait_running(sp: ServicePlan, host: Host, pid: int, deadline: float) -> dict[str, Any]:
+    delay = 0.005
+    while True:
+        state = host.read_state(sp.key) or {}
+        status = state.get("status")
+        if status in ("running", "failed"):
+            return state
+        if not host.pid_alive(pid):
+            # one more read: the service may have written "running" and exited since
+            return host.read_state(sp.key) or {}
+        if time.monotonic() > deadline:
+            return state
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.1)
+
+
+def _done(rep: Reporter, sp: ServicePlan, host: Host, how: str, payload: dict[str, Any], t0: float) -> Outcome:
+    out = Outcome(sp.role, sp.key, host.name, how, payload["hostname"], int(payload["port"]), payload,
+                  time.monotonic() - t0)
+    rep.done(out)
+    return out
+
+
+def bring_up(
+    services: Sequence[ServicePlan],
+    host_for: Callable[[ServicePlan], Host] | None = None,
+    reporter: Reporter | None = None,
+    http: httpx.Client | None = None,
+) -> list[Outcome]:
+    """Bring every service up at once; the first failure is raised after all have finished."""
+    if not services:
+        return []
+    pick = host_for or (lambda sp: LocalHost())
+    own = http is None
+    client = http or httpx.Client(trust_env=False)
+    try:
+        with ThreadPoolExecutor(max_workers=len(services)) as pool:
+            futures = [pool.submit(ensure_service, sp, pick(sp), client, reporter) for sp in services]
+            results: list[Outcome] = []
+            errors: list[BaseException] = []
+            for f in futures:
+                try:
+                    results.append(f.result())
+                except BaseException as exc:  # noqa: BLE001 - reported below, after all finished
+                    errors.append(exc)
+            if errors:
+                raise errors[0]
+            return results
+    finally:
+        if own:
+            client.close()

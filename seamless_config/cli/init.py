@@ -1,0 +1,78 @@
+"""``seamless-init``: read the configuration, bring up every service of the plan, check each answers.
+
+Exit 0 when all answer (or at once when ``SEAMLESS_REMOTE_CLIENTS`` is set:
+this process is a worker that gets its clients from its parent); 2 for a
+configuration mistake; 1 when a service could not be brought up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ._common import ArgumentParser, run, split_stage
+
+EXIT_SERVICE = 1
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog="seamless-init",
+        description="Bring up and verify the services that the Seamless configuration of the current "
+        "directory selects (hashserver, database, jobserver or daskserver).",
+    )
+    parser.add_argument("--stage", metavar="STAGE[:SUBSTAGE]", help="stage (and substage); each stage has its own storage")
+    out = parser.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print a JSON summary of the services")
+    out.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    if "SEAMLESS_REMOTE_CLIENTS" in os.environ:
+        return 0
+    args = build_parser().parse_args(argv)
+    return run("seamless-init", lambda: _main(args))
+
+
+class _LineReporter:
+    def __init__(self, stream, quiet: bool) -> None:
+        self.stream = stream
+        self.quiet = quiet
+
+    def starting(self, sp) -> None:
+        pass
+
+    def done(self, outcome) -> None:
+        if not self.quiet:
+            print(f"{outcome.role:<16} {outcome.state:<9} {outcome.hostname}:{outcome.port}  {outcome.key}"
+                  f"  ({outcome.seconds:.1f} s)", file=self.stream, flush=True)
+
+    def failed(self, sp, message: str) -> None:
+        pass
+
+
+def _main(args) -> int:
+    from seamless_config.plan_runtime import ServiceFailure, bring_up_current
+
+    stage, substage = split_stage(args.stage)
+    reporter = _LineReporter(sys.stdout, args.quiet or args.json)
+    try:
+        outcomes = bring_up_current(stage, substage, workdir=os.getcwd(), reporter=reporter, activate=False)
+    except ServiceFailure as exc:
+        print(f"seamless-init: {exc}", file=sys.stderr)
+        return EXIT_SERVICE
+    if args.json:
+        rows = [
+            {"service": o.role, "key": o.key, "host": o.host, "hostname": o.hostname, "port": o.port, "state": o.state}
+            for o in outcomes
+        ]
+        print(json.dumps({"services": rows}, indent=1, sort_keys=True))
+    elif not outcomes and not args.quiet:
+        print("no services needed (no cluster selected, or persistence and remote execution are off)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""From the session's selection to running services and a connected runtime."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from returns.result import Failure
+
+from .core.errors import Origin
+from .core.plan import Plan, ServicePlan, build_plan
+from .core.selection import Resolution, with_stage
+from .errors import ConfigurationError
+from .session import SESSION, raise_error
+
+
+class ServiceFailure(RuntimeError):
+    """A service could not be brought up (not a configuration mistake)."""
+
+
+def current_plan() -> Plan:
+    res = Resolution(SESSION.selection, SESSION.clusters)
+    plan = build_plan(res)
+    if isinstance(plan, Failure):
+        raise_error(plan.failure())
+    return plan.unwrap()
+
+
+def _host_for(sp: ServicePlan):
+    from effects.hosts import LocalHost
+
+    if sp.ssh_host is None:
+        return LocalHost()
+    from effects.ssh import host_for_ssh
+
+    return host_for_ssh(sp.ssh_host)
+
+
+def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
+    """Launch or reuse the current plan's services; then connect the runtime to them."""
+    from effects import launcher
+    from effects.hosts import LaunchError
+
+    plan = current_plan()
+    try:
+        outcomes = launcher.bring_up(plan.services, _host_for, reporter)
+    except LaunchError as exc:
+        raise ServiceFailure(str(exc)) from None
+    SESSION.plan = plan
+    SESSION.outcomes = outcomes
+    if activate:
+        from effects import runtime
+
+        runtime.activate(plan, outcomes)
+    return outcomes
+
+
+def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, reporter: Any = None,
+                     activate: bool = True) -> list[Any]:
+    """What ``seamless-init`` does: load the configuration of ``workdir`` for a stage, bring it up."""
+    import os
+
+    SESSION.workdir = os.path.abspath(workdir)
+    SESSION.workdir_set = True
+    SESSION.update(with_stage(SESSION.selection, stage, substage, Origin("(command line)")))
+    SESSION.load()
+    return bring_up(reporter, activate=activate)
+
+
+__all__ = ["bring_up", "bring_up_current", "current_plan", "ServiceFailure", "ConfigurationError"]
