@@ -107,9 +107,21 @@ def _check_port(sp: ServicePlan, data: dict[str, Any]) -> int | None:
     return value if isinstance(value, int) else None
 
 
-def ensure_service(sp: ServicePlan, host: Host, http: httpx.Client, reporter: Reporter | None = None) -> Outcome:
-    """Reuse or launch one service; raises :class:`LaunchError` with the cause and the fix."""
+def ensure_service(
+    sp: ServicePlan,
+    host: Host,
+    http: httpx.Client,
+    reporter: Reporter | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> Outcome:
+    """Reuse or launch one service; raises :class:`LaunchError` with the cause and the fix.
+
+    ``parameters`` replaces the launch dict's ``file_parameters`` (the jobserver
+    gets the storage clients there); a running service started with other
+    parameters is replaced.
+    """
     rep = reporter or Reporter()
+    wanted = parameters if parameters is not None else sp.launch.get("file_parameters")
     rep.starting(sp)
     t0 = time.monotonic()
     key = sp.key
@@ -117,7 +129,7 @@ def ensure_service(sp: ServicePlan, host: Host, http: httpx.Client, reporter: Re
         # 1. a client file whose service answers
         cpath = statefiles.client_json(key)
         existing = statefiles.read_json(cpath)
-        if existing is not None and existing.get("status") not in ("stale", "corrupt"):
+        if existing is not None and existing.get("status") not in ("stale", "corrupt") and _same(existing, wanted):
             port = _check_port(sp, existing)
             if isinstance(existing.get("hostname"), str) and port and health_check(http, existing["hostname"], port, sp.check_path):
                 return _done(rep, sp, host, "reused", existing, t0)
@@ -134,7 +146,7 @@ def ensure_service(sp: ServicePlan, host: Host, http: httpx.Client, reporter: Re
                 if status == "starting" and alive:
                     state = _wait_running(sp, host, pid, time.monotonic() + START_TIMEOUT)
                     status = state.get("status")
-                if status == "running" and alive:
+                if status == "running" and alive and _same(state, wanted):
                     payload = _client_payload(sp, state)
                     port = _check_port(sp, payload)
                     if port and health_check(http, payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
@@ -159,13 +171,18 @@ def ensure_service(sp: ServicePlan, host: Host, http: httpx.Client, reporter: Re
                 pid = host.launch(
                     key, ld.get("workdir"), argv, conda=ld.get("conda"),
                     network_interface=ld.get("network_interface"),
-                    parameters=ld.get("file_parameters"), meta=ld.get("meta"),
+                    parameters=wanted, meta=ld.get("meta"),
                 )
             except LaunchError as exc:
                 msg = f"{sp.role} on {host.name}: {exc}"
                 rep.failed(sp, msg)
                 raise LaunchError(msg) from None
             attempts += 1
+
+
+def _same(data: dict[str, Any], wanted: dict[str, Any] | None) -> bool:
+    """Whether a running service got the parameters this plan gives it."""
+    return wanted is None or data.get("parameters") == wanted
 
 
 def _wait_running(sp: ServicePlan, host: Host, pid: int, deadline: float) -> dict[str, Any]:
@@ -191,31 +208,83 @@ def _done(rep: Reporter, sp: ServicePlan, host: Host, how: str, payload: dict[st
     return out
 
 
+STORAGE = ("hashserver", "database")
+
+
+def remote_clients(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> dict[str, list[dict[str, Any]]]:
+    """The buffer and database clients, as workers on the cluster and this process reach them."""
+    out: dict[str, list[dict[str, Any]]] = {"database": [], "buffer": []}
+    plans = {sp.key: sp for sp in services}
+    for o in outcomes:
+        sp = plans[o.key]
+        if o.role not in STORAGE:
+            continue
+        url = f"http://{_url_host(o.hostname)}:{o.port}"
+        remote_host = sp.launch.get("hostname") or o.hostname
+        remote_port = o.client.get("tunneled-port", o.port)
+        entry: dict[str, Any] = {
+            "readonly": sp.readonly,
+            "url": url,
+            "remote_url": f"http://{_url_host(remote_host)}:{remote_port}",
+            "directory": None,
+            "remote_directory": None,
+        }
+        if o.role == "hashserver":
+            workdir = sp.launch.get("workdir")
+            if sp.ssh_host is None:
+                entry["directory"] = workdir
+            if not sp.readonly:
+                entry["remote_directory"] = workdir
+            out["buffer"].append(entry)
+        else:
+            out["database"].append(entry)
+    return out
+
+
+def _run_all(jobs, pool_size: int) -> list[Outcome]:
+    with ThreadPoolExecutor(max_workers=max(1, pool_size)) as pool:
+        futures = [pool.submit(*job) for job in jobs]
+        results: list[Outcome] = []
+        errors: list[BaseException] = []
+        for f in futures:
+            try:
+                results.append(f.result())
+            except BaseException as exc:  # noqa: BLE001 - raised below, after all have finished
+                errors.append(exc)
+    if errors:
+        raise errors[0]
+    return results
+
+
 def bring_up(
     services: Sequence[ServicePlan],
     host_for: Callable[[ServicePlan], Host] | None = None,
     reporter: Reporter | None = None,
     http: httpx.Client | None = None,
 ) -> list[Outcome]:
-    """Bring every service up at once; the first failure is raised after all have finished."""
+    """Bring every service up: storage services at once, then the job service with their clients.
+
+    The jobserver learns the buffer and database URLs from its parameters, so
+    it starts as soon as those are known. The first failure is raised after
+    every started service has finished.
+    """
     if not services:
         return []
     pick = host_for or (lambda sp: LocalHost())
     own = http is None
     client = http or httpx.Client(trust_env=False)
     try:
-        with ThreadPoolExecutor(max_workers=len(services)) as pool:
-            futures = [pool.submit(ensure_service, sp, pick(sp), client, reporter) for sp in services]
-            results: list[Outcome] = []
-            errors: list[BaseException] = []
-            for f in futures:
-                try:
-                    results.append(f.result())
-                except BaseException as exc:  # noqa: BLE001 - reported below, after all finished
-                    errors.append(exc)
-            if errors:
-                raise errors[0]
-            return results
+        storage = [sp for sp in services if sp.role in STORAGE]
+        dispatch = [sp for sp in services if sp.role not in STORAGE]
+        results = _run_all([(ensure_service, sp, pick(sp), client, reporter) for sp in storage], len(storage))
+        jobs = []
+        for sp in dispatch:
+            params = sp.launch.get("file_parameters")
+            if sp.role == "jobserver":
+                params = {**params, **remote_clients(services, results)}
+            jobs.append((ensure_service, sp, pick(sp), client, reporter, params))
+        results += _run_all(jobs, len(jobs))
+        return results
     finally:
         if own:
             client.close()

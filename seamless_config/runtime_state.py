@@ -1,22 +1,27 @@
-"""The clients this process has activated (filled in by the activation step)."""
+"""The clients this process uses, as the runtime-compatible API reports and sets them."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
-
-_clients: dict[str, list[dict[str, Any]]] = {"database": [], "buffer": []}
-_forwarded = False
 
 
 def active_clients(cluster: str | None) -> dict[str, list[dict[str, Any]]]:
-    return {"database": [dict(c) for c in _clients["database"]], "buffer": [dict(c) for c in _clients["buffer"]]}
+    runtime = sys.modules.get("effects.runtime")
+    if runtime is None:
+        return {"database": [], "buffer": []}
+    return runtime.active_clients()
 
 
 def use_clients(clients: dict[str, list[dict[str, Any]]], in_remote: bool = False) -> None:
-    global _forwarded
-    _clients["database"] = list(clients.get("database", []))
-    _clients["buffer"] = list(clients.get("buffer", []))
-    _forwarded = True
+    from effects.runtime import connect_clients
+
+    from .session import SESSION
+
+    connect_clients(clients, in_remote=in_remote)
+    # A process given its clients must not launch services of its own.
+    SESSION.initialized = True
+    SESSION.clients_forwarded = True
 
 
 def configure_dask_client_from_env() -> None:
