@@ -15,6 +15,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,12 +75,15 @@ class LocalHost:
                     )
                 return [conda_exe, "run", "--no-capture-output", "-n", conda, *argv]
             # no conda here at all: the service must be on PATH
-        if shutil.which(binary) is None:
+        # The services usually sit beside this Python (same venv), activated or not.
+        search = os.pathsep.join([os.environ.get("PATH", ""), os.path.dirname(sys.executable)])
+        found = shutil.which(binary, path=search)
+        if found is None:
             pkg = PACKAGES.get(binary, binary)
             raise LaunchError(
                 f"'{binary}' was not found on the PATH of this machine (install it: pip install {pkg})"
             )
-        return argv
+        return [found, *argv[1:]]
 
     def launch(self, key: str, workdir: str, argv: list[str], *, conda: str | None,
                network_interface: str | None, parameters: dict[str, Any] | None,
