@@ -41,7 +41,7 @@ class Host(Protocol):
     def read_state(self, key: str) -> dict[str, Any] | None: ...
 
     def launch(self, key: str, workdir: str, argv: list[str], *, conda: str | None,
-               network_interface: str | None, parameters: dict[str, Any] | None,
+               network_interface: str | None, parameters: Any,
                meta: dict[str, Any] | None) -> int: ...
 
     def pid_alive(self, pid: int) -> bool: ...
@@ -86,8 +86,9 @@ class LocalHost:
         return [found, *argv[1:]]
 
     def launch(self, key: str, workdir: str, argv: list[str], *, conda: str | None,
-               network_interface: str | None, parameters: dict[str, Any] | None,
+               network_interface: str | None, parameters: Any,
                meta: dict[str, Any] | None) -> int:
+        """Start the service and write its state; ``parameters`` may be a function that waits for them."""
         full = self._resolve_binary(argv, conda)
         wd = Path(os.path.expanduser(workdir))
         try:
@@ -102,6 +103,12 @@ class LocalHost:
                 start_new_session=True, close_fds=True,
             )
         _reap_later(proc)
+        if callable(parameters):
+            try:
+                parameters = parameters()
+            except BaseException:
+                self.stop(proc.pid, timeout=2)
+                raise
         data: dict[str, Any] = {
             "workdir": workdir,
             "log": str(log),

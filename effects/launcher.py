@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -112,16 +112,25 @@ def ensure_service(
     host: Host,
     http: httpx.Client,
     reporter: Reporter | None = None,
-    parameters: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
 ) -> Outcome:
     """Reuse or launch one service; raises :class:`LaunchError` with the cause and the fix.
 
     ``parameters`` replaces the launch dict's ``file_parameters`` (the jobserver
     gets the storage clients there); a running service started with other
-    parameters is replaced.
+    parameters is replaced. It may be a function that waits for them: a cold
+    service is then started at once and given its parameters when known (the
+    services wait for their status file).
     """
     rep = reporter or Reporter()
-    wanted = parameters if parameters is not None else sp.launch.get("file_parameters")
+    if parameters is None:
+        parameters = sp.launch.get("file_parameters")
+    known: list[dict[str, Any] | None] = []
+
+    def wanted_now() -> dict[str, Any] | None:
+        if not known:
+            known.append(parameters() if callable(parameters) else parameters)
+        return known[0]
     rep.starting(sp)
     t0 = time.monotonic()
     key = sp.key
@@ -129,7 +138,7 @@ def ensure_service(
         # 1. a client file whose service answers
         cpath = statefiles.client_json(key)
         existing = statefiles.read_json(cpath)
-        if existing is not None and existing.get("status") not in ("stale", "corrupt") and _same(existing, wanted):
+        if existing is not None and existing.get("status") not in ("stale", "corrupt") and _same(existing, wanted_now()):
             port = _check_port(sp, existing)
             if isinstance(existing.get("hostname"), str) and port and health_check(http, existing["hostname"], port, sp.check_path):
                 return _done(rep, sp, host, "reused", existing, t0)
@@ -143,10 +152,10 @@ def ensure_service(
                 status = state.get("status")
                 pid = state.get("pid")
                 alive = isinstance(pid, int) and host.pid_alive(pid)
-                if status == "starting" and alive:
+                if status == "starting" and alive and isinstance(pid, int):
                     state = _wait_running(sp, host, pid, time.monotonic() + START_TIMEOUT)
                     status = state.get("status")
-                if status == "running" and alive and _same(state, wanted):
+                if status == "running" and alive and _same(state, wanted_now()):
                     payload = _client_payload(sp, state)
                     port = _check_port(sp, payload)
                     if port and health_check(http, payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
@@ -171,7 +180,7 @@ def ensure_service(
                 pid = host.launch(
                     key, ld.get("workdir"), argv, conda=ld.get("conda"),
                     network_interface=ld.get("network_interface"),
-                    parameters=wanted, meta=ld.get("meta"),
+                    parameters=wanted_now if not known else known[0], meta=ld.get("meta"),
                 )
             except LaunchError as exc:
                 msg = f"{sp.role} on {host.name}: {exc}"
@@ -241,21 +250,6 @@ def remote_clients(services: Sequence[ServicePlan], outcomes: Sequence[Outcome])
     return out
 
 
-def _run_all(jobs, pool_size: int) -> list[Outcome]:
-    with ThreadPoolExecutor(max_workers=max(1, pool_size)) as pool:
-        futures = [pool.submit(*job) for job in jobs]
-        results: list[Outcome] = []
-        errors: list[BaseException] = []
-        for f in futures:
-            try:
-                results.append(f.result())
-            except BaseException as exc:  # noqa: BLE001 - raised below, after all have finished
-                errors.append(exc)
-    if errors:
-        raise errors[0]
-    return results
-
-
 def bring_up(
     services: Sequence[ServicePlan],
     host_for: Callable[[ServicePlan], Host] | None = None,
@@ -276,14 +270,41 @@ def bring_up(
     try:
         storage = [sp for sp in services if sp.role in STORAGE]
         dispatch = [sp for sp in services if sp.role not in STORAGE]
-        results = _run_all([(ensure_service, sp, pick(sp), client, reporter) for sp in storage], len(storage))
-        jobs = []
+        storage_done: Future[list[Outcome]] = Future()
+
+        def jobserver_parameters(base: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+            def wait() -> dict[str, Any]:
+                return {**base, **remote_clients(services, storage_done.result())}
+
+            return wait
+
+        jobs: list[tuple[Any, ...]] = [(ensure_service, sp, pick(sp), client, reporter) for sp in storage]
         for sp in dispatch:
             params = sp.launch.get("file_parameters")
             if sp.role == "jobserver":
-                params = {**params, **remote_clients(services, results)}
+                params = jobserver_parameters(params)
             jobs.append((ensure_service, sp, pick(sp), client, reporter, params))
-        results += _run_all(jobs, len(jobs))
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            futures = [pool.submit(*job) for job in jobs]
+            stored: list[Outcome] = []
+            errors: list[BaseException] = []
+            for f in futures[: len(storage)]:
+                try:
+                    stored.append(f.result())
+                except BaseException as exc:  # noqa: BLE001 - raised below
+                    errors.append(exc)
+            if errors:
+                storage_done.set_exception(errors[0])
+            else:
+                storage_done.set_result(stored)
+            results = list(stored)
+            for f in futures[len(storage):]:
+                try:
+                    results.append(f.result())
+                except BaseException as exc:  # noqa: BLE001 - raised below
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
         return results
     finally:
         if own:

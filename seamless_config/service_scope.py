@@ -45,6 +45,14 @@ def resolve_service(
                 "(export SEAMLESS_CACHE=/path/to/cache)"
             )
         project = None
+    from .core.selection import validate_api_name
+    from .session import check
+
+    # names from the command line reach keys and paths just like names from files
+    for kind, value in (("cluster", cluster), ("project", project), ("subproject", subproject),
+                        ("stage", stage), ("substage", substage), ("queue", queue)):
+        if value is not None:
+            check(validate_api_name(kind, value))
     start = with_stage(Selection(), stage, substage, Origin("(command line)"))
     res = SESSION.resolve(start, workdir=os.path.abspath(workdir) if workdir else None)
     sel = res.selection

@@ -36,6 +36,7 @@ class Session:
         self.loaded = False
         self.plan: Any = None
         self.outcomes: list[Any] = []
+        self.clients_forwarded = False
         self._cache: ParseCache | None = None
 
     @property

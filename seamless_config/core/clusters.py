@@ -386,7 +386,7 @@ def _parse_queues(node: Node, cluster: str, ctype: str | None, p: Problems) -> t
         if not isinstance(qnode, Map):
             p.add(f"queue {qname!r} of cluster {cluster!r} must be a mapping of fields, not {_kind(qnode)}", qnode)
             continue
-        q = _parse_queue(qname, key, qnode, what, done, cluster, ctype, p)
+        q = _parse_queue(qname, key, qnode, what, done, cluster, ctype, p, frozenset(node.keys()))
         if q is not None:
             done[qname] = q
     return tuple(done.values())
@@ -401,6 +401,7 @@ def _parse_queue(
     cluster: str,
     ctype: str | None,
     p: Problems,
+    all_queues: frozenset[str] = frozenset(),
 ) -> QueueDefinition | None:
     n_before = len(p.errors)
     written: list[tuple[str, Any, Origin]] = []
@@ -416,7 +417,7 @@ def _parse_queue(
             elif tname not in done:
                 hint = (
                     f"define queue {tname!r} above {qname!r}"
-                    if tname in {k.value for k, _ in node.items}
+                    if tname in all_queues
                     else did_you_mean(tname, list(done)) or "name a queue defined above it in the same cluster"
                 )
                 p.add(f"unknown TEMPLATE {tname!r} for queue {qname!r} of cluster {cluster!r}", fnode, hint)

@@ -109,8 +109,17 @@ def _unescape(value: str) -> str:
 
 
 def _arg(value: object) -> str:
-    """One shell word, quoted only when it needs to be, then brace-escaped."""
-    return _esc(shlex.quote(str(value)))
+    """One shell word, quoted only when it needs to be, then brace-escaped.
+
+    A leading ``~/`` stays bare, so that the shell on the host expands it (as 0.3.2's commands do).
+
+    >>> _arg("~/buffers/p"), _arg("/a b")
+    ('~/buffers/p', "'/a b'")
+    """
+    text = str(value)
+    if text.startswith("~/"):
+        return "~/" + _esc(shlex.quote(text[2:])) if text[2:] else "~/"
+    return _esc(shlex.quote(text))
 
 
 def _key_suffix(path: str) -> str:
@@ -233,12 +242,13 @@ def jobserver_launch_dict(
     cluster: Cluster, scope: Scope, record: bool, frontend_name: str | None = None, *, local: bool = False
 ) -> Result[LaunchDict, ConfigError]:
     """The jobserver launch dict (needs the cluster's ``workers``)."""
-    if cluster.workers is None:
-        return Failure(ConfigError(f"cluster {cluster.name!r} has no 'workers', which a jobserver needs", cluster.origin,
-                                   "add 'workers: N' to the cluster definition"))
+    # as in 0.3.2: a cluster without a jobserver frontend says so before asking for 'workers'
     fe = choose_frontend(cluster, "jobserver", frontend_name)
     if isinstance(fe, Failure):
         return fe
+    if cluster.workers is None:
+        return Failure(ConfigError(f"cluster {cluster.name!r} has no 'workers', which a jobserver needs", cluster.origin,
+                                   "add 'workers: N' to the cluster definition"))
     frontend = fe.unwrap()
     spec = frontend.jobserver
     assert spec is not None
