@@ -309,3 +309,26 @@ def bring_up(
     finally:
         if own:
             client.close()
+
+
+def stop_service(key: str, host: Host, timeout: float = 10.0) -> bool:
+    """Stop a service (SIGINT, SIGTERM, SIGKILL); keep its state, marked ``stale``, and its log.
+
+    The client file is marked stale too, so that the next bring-up relaunches
+    instead of trusting it. Returns whether a process was stopped.
+    """
+    with statefiles.key_lock(key):
+        state = host.read_state(key)
+        stopped = False
+        if state is not None:
+            pid = state.get("pid")
+            if isinstance(pid, int) and host.pid_alive(pid):
+                host.stop(pid, timeout=timeout)
+                stopped = True
+            if state.get("status") != "stale" and isinstance(host, LocalHost):
+                statefiles.write_json_atomic(statefiles.server_json(key), {**state, "status": "stale"})
+        cpath = statefiles.client_json(key)
+        client = statefiles.read_json(cpath)
+        if client is not None:
+            statefiles.write_json_atomic(cpath, {**client, "status": "stale"})
+        return stopped
