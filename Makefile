@@ -21,6 +21,8 @@ ORACLE_VERSION := 0.3.2
 EXTRAS ?= dev,runtime,dask
 PIP := --quiet --disable-pip-version-check --no-input
 PYTEST_ARGS ?=
+# directories ruff checks (those that exist)
+LINT_DIRS := $(wildcard seamless_config effects tests benchmarks)
 DEMO_DIR := examples/quickstart
 DEMO_SERVICES := hashserver database jobserver
 
@@ -56,7 +58,7 @@ $(ORACLE_STAMP):
 # Runs every check and fails at the end if any of them failed.
 lint: venv
 	@status=0; \
-	echo "== ruff"; $(VENV)/bin/ruff check seamless_config effects tests benchmarks || status=1; \
+	echo "== ruff"; $(VENV)/bin/ruff check $(LINT_DIRS) || status=1; \
 	echo "== mypy"; $(VENV)/bin/mypy seamless_config/core || status=1; \
 	echo "== import-linter"; $(VENV)/bin/lint-imports || status=1; \
 	exit $$status
@@ -87,4 +89,4 @@ demo: venv
 clean:
 	rm -rf $(VENV) $(ORACLE_VENV) build dist *.egg-info \
 	  .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
-	find seamless_config effects tests benchmarks examples -name __pycache__ -type d -prune -exec rm -rf {} +
+	find $(wildcard seamless_config effects tests benchmarks examples) -name __pycache__ -type d -prune -exec rm -rf {} +
