@@ -1,6 +1,6 @@
 # Build and test plumbing for seamless-config.
 #
-#   make demo     resolve the bundled example project (examples/quickstart)
+#   make demo     bring up the example project (examples/quickstart) and run a transformation
 #   make test     lint + the whole test suite (what CI runs, via .ci/run)
 #   make oracle   the long differential run against seamless-config 0.3.2
 #   make bench    the benchmarks (this project and the reference side by side)
@@ -24,7 +24,6 @@ PYTEST_ARGS ?=
 # directories ruff checks (those that exist)
 LINT_DIRS := $(wildcard seamless_config effects tests benchmarks)
 DEMO_DIR := examples/quickstart
-DEMO_SERVICES := hashserver database jobserver
 
 # The differential tests run the reference implementation with this interpreter.
 export SEAMLESS_ORACLE_PYTHON := $(CURDIR)/$(ORACLE_VENV)/bin/python
@@ -66,7 +65,7 @@ lint: venv
 # pytest exit code 5 (no tests collected) counts as a failure.
 test: venv oracle-venv lint
 	@echo "== pytest"
-	@rc=0; $(VENV)/bin/python -m pytest tests $(PYTEST_ARGS) || rc=$$?; \
+	@rc=0; $(VENV)/bin/python -m pytest tests seamless_config effects $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
 	exit $$rc
 
@@ -76,15 +75,11 @@ oracle: venv oracle-venv
 bench: venv oracle-venv
 	$(VENV)/bin/python benchmarks/run_all.py
 
-# For now: the resolved plan of the example project. Bringing its services up
-# comes with the effects layer.
+# The embedded default: bring up the quickstart project's services (a local
+# cluster, storage in /tmp/seamless-quickstart), run a real transformation,
+# show where it went, stop what was started.
 demo: venv
-	@echo "Resolved services of $(DEMO_DIR) (storage under /tmp/seamless-quickstart/):"
-	@for s in $(DEMO_SERVICES); do \
-	  echo "== $$s"; \
-	  $(VENV)/bin/seamless-service-resolve --service $$s --workdir $(DEMO_DIR); \
-	done
-	@echo "(resolution only: starting these services is not implemented yet)"
+	$(VENV)/bin/python $(DEMO_DIR)/demo.py
 
 clean:
 	rm -rf $(VENV) $(ORACLE_VENV) build dist *.egg-info \

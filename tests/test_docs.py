@@ -34,7 +34,7 @@ PROJECT = "/home/alice/project"
 def _examples():
     for page in sorted(DOCS.rglob("*.md")):
         text = page.read_text()
-        for i, m in enumerate(EXAMPLE.finditer(text)):
+        for m in EXAMPLE.finditer(text):
             line = text.count("\n", 0, m.start()) + 1
             yield pytest.param(page, m.group(1), id=f"{page.relative_to(DOCS)}:{line}")
 

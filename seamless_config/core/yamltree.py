@@ -18,7 +18,7 @@ MAX_FILE_BYTES = 256 * 1024
 
 #: Bumped whenever the tree format or the parser's behaviour changes, so that
 #: cached trees from another version are never used.
-PARSER_VERSION = "seamless-config-tree-1"
+PARSER_VERSION = "seamless-config-tree-3"
 
 
 @attrs.frozen
@@ -84,8 +84,22 @@ def decode(path: str, data: bytes) -> Result[str, ConfigError]:
         )
 
 
+class _Duplicate(Exception):
+    def __init__(self, key: str, line: int) -> None:
+        self.key, self.line = key, line
+
+
+class _ComplexKey(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
 def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
     """Parse YAML text into a line-aware tree (``None`` for an empty document).
+
+    strictyaml's loader scans and parses (refusing anchors, aliases and tags);
+    the tree is built from its node graph directly, skipping the typing of
+    values that strictyaml's schema pass would do and that we do ourselves.
 
     >>> parse_yaml("s.yaml", "- project: p\\n").unwrap()
     Seq(items=(Map(items=((Scalar(value='project', line=1), Scalar(value='p', line=1)),), line=1),), line=1)
@@ -94,27 +108,34 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
     """
     # Imported here: strictyaml costs ~90 ms to import, and a warm parse cache
     # means most runs never need it.
-    import strictyaml
     from strictyaml import exceptions as sx
+    from strictyaml.parser import StrictYAMLLoader
 
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
         return Success(None)
+    loader = StrictYAMLLoader(text)
+    loader.label = path  # type: ignore[attr-defined]
+    loader.allow_flow_style = True  # type: ignore[attr-defined]
     try:
-        doc = strictyaml.dirty_load(
-            text, strictyaml.Any(), label=path, allow_flow_style=True
-        )
-    except sx.DuplicateKeysDisallowed as exc:
-        return Failure(_marked(path, exc, _dup_message(exc), "each key may appear once in a mapping; keep one"))
+        node = loader.get_single_node()
+        if node is None:
+            return Success(None)
+        root = _convert_node(node)
+        if isinstance(root, Scalar):
+            root = Scalar(root.value.rstrip("\\n"), root.line)
+        return Success(root)
+    except _Duplicate as dup:
+        return Failure(ConfigError(f"duplicate key {dup.key!r}", Origin(path, dup.line),
+                                   "each key may appear once in a mapping; keep one"))
+    except _ComplexKey as ck:
+        return Failure(ConfigError("a mapping key must be a plain name, not a list or mapping",
+                                   Origin(path, ck.line), "write 'name: value'"))
     except sx.AnchorTokenDisallowed as exc:
-        return Failure(
-            _marked(path, exc, "YAML anchors and aliases are not allowed", "write the values out in full")
-        )
+        return Failure(_marked(path, exc, "YAML anchors and aliases are not allowed", "write the values out in full"))
     except sx.TagTokenDisallowed as exc:
         return Failure(_marked(path, exc, "YAML tags are not allowed", "remove the '!' tag"))
-    except sx.YAMLValidationError as exc:  # pragma: no cover - Any() accepts everything
-        return Failure(_marked(path, exc, str(exc.problem or "invalid YAML"), ""))
     except RecursionError:
         return Failure(ConfigError("the YAML is nested too deeply", Origin(path), "flatten the structure"))
     except Exception as exc:  # ruamel's MarkedYAMLError family, and its odd cousins
@@ -122,18 +143,33 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
         if problem is None:
             return Failure(ConfigError(f"invalid YAML: {exc}", Origin(path), "check the YAML syntax"))
         return Failure(_marked(path, exc, f"invalid YAML: {problem}", "check the YAML syntax near this line", text))
-    try:
-        return Success(_convert(doc._chunk.contents, 1))
-    except RecursionError:
-        return Failure(ConfigError("the YAML is nested too deeply", Origin(path), "flatten the structure"))
+    finally:
+        loader.dispose()
 
 
-def _dup_message(exc: Exception) -> str:
-    problem = str(getattr(exc, "problem", "") or "")
-    # strictyaml says "Duplicate key 'a' found"
-    if problem.startswith("Duplicate key "):
-        return "duplicate key " + problem[len("Duplicate key ") :].removesuffix(" found")
-    return "duplicate key"
+def _convert_node(node: object) -> Node:
+    from strictyaml.ruamel.nodes import MappingNode, ScalarNode, SequenceNode
+
+    if isinstance(node, MappingNode):
+        items = []
+        seen: set[str] = set()
+        for k, v in node.value:
+            kline = k.start_mark.line + 1
+            if not isinstance(k, ScalarNode):
+                raise _ComplexKey(kline)
+            key = str(k.value)
+            if key in seen:
+                raise _Duplicate(key, kline)
+            seen.add(key)
+            if isinstance(v, ScalarNode) and v.value == "":
+                value: Node = Scalar("", kline)  # an empty value is positioned on the next token
+            else:
+                value = _convert_node(v)
+            items.append((Scalar(key, kline), value))
+        return Map(tuple(items), node.start_mark.line + 1)
+    if isinstance(node, SequenceNode):
+        return Seq(tuple(_convert_node(v) for v in node.value), node.start_mark.line + 1)
+    return Scalar(str(node.value), node.start_mark.line + 1)  # type: ignore[attr-defined]
 
 
 def _marked(path: str, exc: Exception, message: str, hint: str, text: str = "") -> ConfigError:
@@ -144,24 +180,6 @@ def _marked(path: str, exc: Exception, message: str, hint: str, text: str = "") 
     if text and context is not None and line > len(text.rstrip("\n").splitlines()):
         line = context.line + 1
     return ConfigError(message, Origin(path, line), hint)
-
-
-def _convert(obj: object, line: int) -> Node:
-    # ruamel's CommentedMap / CommentedSeq carry 0-based positions in .lc
-    if isinstance(obj, dict):
-        items = []
-        lc = obj.lc  # type: ignore[attr-defined]
-        for key, value in obj.items():
-            kline = lc.key(key)[0] + 1
-            vline = lc.value(key)[0] + 1
-            if value is None or value == "":
-                vline = kline  # an empty value is positioned on the next token
-            items.append((Scalar(str(key), kline), _convert(value, vline)))
-        return Map(tuple(items), line if not items else items[0][0].line)
-    if isinstance(obj, list):
-        lc = obj.lc  # type: ignore[attr-defined]
-        return Seq(tuple(_convert(v, lc.item(i)[0] + 1) for i, v in enumerate(obj)), line)
-    return Scalar("" if obj is None else str(obj), line)
 
 
 def to_json(node: Node | None) -> object:
