@@ -1,0 +1,176 @@
+"""``seamless-service-resolve`` as a user runs it: JSON on stdout, or one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import STANDARD_CLUSTERS
+
+BIN = Path(sys.executable).parent / "seamless-service-resolve"
+if not BIN.exists():  # the project's dev venv
+    BIN = Path("/work/main/.venv/bin/seamless-service-resolve")
+
+
+@pytest.fixture
+def cli(home, write_clusters, write_tree, tmp_path):
+    write_clusters(STANDARD_CLUSTERS)
+    root = write_tree({
+        "proj/seamless.yaml": "- project: p\n- subproject: a/b\n- cluster: there\n- stage prod:\n  - subproject: sp\n",
+    })
+    env = {k: v for k, v in os.environ.items() if k not in ("SEAMLESS_CACHE", "REMOTE_HTTP_LAUNCHER_DIR")}
+    env.update(HOME=str(home), SEAMLESS_CONFIG_CACHE=str(tmp_path / "parse-cache"))
+
+    def run(*args, env_extra=None, cwd=None):
+        e = dict(env, **(env_extra or {}))
+        return subprocess.run([str(BIN), *args], capture_output=True, text=True, env=e, cwd=cwd or root, timeout=60)
+
+    run.root = root
+    run.home = home
+    run.cache = tmp_path / "parse-cache"
+    return run
+
+
+def ok(result):
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert result.stdout.endswith("\n") and result.stdout.count("\n") == 1
+    return json.loads(result.stdout)
+
+
+def mistake(result):
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip("\n").splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+KEYS = ["cluster", "key", "log_path", "mode", "project", "queue", "service", "ssh_hostname", "stage", "subproject", "substage", "workdir"]
+
+
+def test_database_with_stage_and_substage(cli):
+    out = ok(cli("--service", "database", "--workdir", "proj", "--stage", "prod:gpu"))
+    assert list(out) == KEYS  # sorted keys
+    assert out == {
+        "cluster": "there", "key": "database-there-rw-p--sp--STAGE-prod",
+        "log_path": "~/.remote-http-launcher/server/database-there-rw-p--sp--STAGE-prod.log", "mode": "rw",
+        "project": "p", "queue": None, "service": "database", "ssh_hostname": "fe1ssh", "stage": "prod",
+        "subproject": "sp", "substage": "gpu", "workdir": "/cluster/db/p/sp/STAGE-prod",
+    }
+
+
+def test_workdir_dot_and_mode(cli):
+    out = ok(cli("--service", "hashserver", "--workdir", ".", "--mode", "ro", cwd=cli.root / "proj"))
+    assert (out["key"], out["mode"], out["workdir"]) == ("hashserver-there-ro-p--a--b", "ro", "/cluster/buffers/p/a/b")
+
+
+def test_jobserver_reports_mode_but_key_is_rw(cli):
+    out = ok(cli("--service", "jobserver", "--workdir", "proj", "--mode", "ro"))
+    assert (out["key"], out["mode"], out["workdir"]) == ("jobserver-there-rw-p--a--b", "ro", "/tmp")
+
+
+def test_daskserver_queue(cli):
+    out = ok(cli("--service", "daskserver", "--workdir", "proj", "--queue", "q2"))
+    assert (out["key"], out["queue"], out["ssh_hostname"]) == ("daskserver-there-rw-p--a--b", "q2", None)
+
+
+def test_pure_daskserver_needs_no_project(cli):
+    out = ok(cli("--service", "pure-daskserver", "--cluster", "there"))
+    assert (out["key"], out["project"]) == ("pure-daskserver-there-q1", None)
+
+
+def test_arguments_override_config(cli):
+    out = ok(cli("--service", "hashserver", "--workdir", "proj", "--cluster", "here", "--project", "x", "--subproject", "y"))
+    assert out["key"] == "hashserver-here-rw-x--y" and out["ssh_hostname"] is None
+
+
+def test_without_workdir_the_current_directory_is_read(cli):
+    out = ok(cli("--service", "hashserver", cwd=cli.root / "proj"))
+    assert out["key"] == "hashserver-there-rw-p--a--b"
+
+
+def test_profile_clusters_are_used(cli):
+    (cli.root / "proj" / "seamless.profile.yaml").write_text(
+        "- clusters:\n    mine:\n      frontends:\n      - hostname: localhost\n        hashserver: {bufferdir: /mine}\n- cluster: mine\n")
+    out = ok(cli("--service", "hashserver", cwd=cli.root / "proj"))
+    assert out["workdir"] == "/mine/p/a/b"
+
+
+def test_seamless_cache_project(cli, tmp_path):
+    out = ok(cli("--service", "hashserver", "--project", "SEAMLESS_CACHE", env_extra={"SEAMLESS_CACHE": str(tmp_path / "c")}))
+    assert out["cluster"] == "__SEAMLESS_CACHE__" and out["project"] == "__TOPLEVEL__"
+    assert out["key"] == "hashserver-__SEAMLESS_CACHE__-rw-__TOPLEVEL__"
+    assert out["workdir"] == str(tmp_path / "c" / "__TOPLEVEL__")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--service", "daskserver", "--workdir", "proj", "--queue", "nope"],
+     "seamless-service-resolve: ~/.seamless/clusters.yaml:14: Cluster 'there' has no queue 'nope' (expected one of 'q1', 'q2')"),
+    (["--service", "hashserver", "--cluster", "ther", "--project", "p"],
+     "seamless-service-resolve: unknown cluster 'ther' (did you mean 'there'?)"),
+    (["--service", "hashserver"],
+     "seamless-service-resolve: No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)"),
+    (["--service", "hashserver", "--cluster", "there"],
+     "seamless-service-resolve: No project defined (pass --project, or add '- project: NAME' to seamless.yaml)"),
+    (["--service", "hashserver", "--cluster", "there", "--project", "p", "--frontend-name", "nope"],
+     "seamless-service-resolve: ~/.seamless/clusters.yaml:14: No frontend of cluster 'there' with name 'nope' can support a hashserver (frontends with a hashserver: 'fe1')"),
+    (["--service", "hashserver", "--project", "SEAMLESS_CACHE"],
+     "seamless-service-resolve: --project SEAMLESS_CACHE names the $SEAMLESS_CACHE project, but SEAMLESS_CACHE is not set (export SEAMLESS_CACHE=/path/to/cache)"),
+    (["--service", "hashserver", "--cluster", "there", "--project", "a b"],
+     "seamless-service-resolve: invalid project name 'a b' (use letters, digits, '_', '.' and '-', starting with a letter, digit or '_')"),
+    (["--service", "hashserver", "--cluster", "there", "--project", "p", "--subproject", "../x"],
+     "seamless-service-resolve: invalid subproject name '../x' (use letters, digits, '_', '.' and '-', with '/' between parts, starting with a letter, digit or '_')"),
+    (["--service", "hashserver", "--cluster", "there", "--project", "p", "--stage", "x--y"],
+     "seamless-service-resolve: invalid stage name 'x--y': '--' separates parts of service keys (use a single '-')"),
+    (["--service", "hashserver", "--cluster", "there", "--project", "p", "--stage", ":gpu"],
+     "seamless-service-resolve: --stage ':gpu': the stage name is empty (write STAGE or STAGE:SUBSTAGE)"),
+])
+def test_mistakes_are_one_line_and_exit_2(cli, args, message):
+    assert mistake(cli(*args)) == message
+
+
+def test_config_file_mistake(cli):
+    (cli.root / "proj" / "seamless.profile.yaml").write_text("- projct: p\n")
+    assert mistake(cli("--service", "hashserver", "--workdir", "proj")) == (
+        "seamless-service-resolve: proj/seamless.profile.yaml:1: unknown command 'projct' (did you mean 'project'?)")
+
+
+def test_jobserver_in_seamless_cache_mode(cli, tmp_path):
+    line = mistake(cli("--service", "jobserver", env_extra={"SEAMLESS_CACHE": str(tmp_path / "c")}))
+    assert "No frontend of cluster '__SEAMLESS_CACHE__' can support a jobserver" in line
+
+
+def test_argparse_errors_exit_2(cli):
+    r = cli("--service", "foo")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "seamless-service-resolve: error: argument --service: invalid choice: 'foo' "
+        "(choose from 'hashserver', 'database', 'jobserver', 'daskserver', 'pure-daskserver')")
+    r = cli()
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1] == "seamless-service-resolve: error: the following arguments are required: --service"
+
+
+def test_writes_nothing_but_the_parse_cache(cli):
+    def snapshot():
+        return {p for p in cli.home.rglob("*")} | {p for p in cli.root.rglob("*")}
+
+    before = snapshot()
+    ok(cli("--service", "daskserver", "--workdir", "proj"))
+    ok(cli("--service", "hashserver", "--workdir", "proj"))
+    mistake(cli("--service", "hashserver", "--workdir", "proj", "--queue", "x", "--frontend-name", "nope"))
+    assert snapshot() == before
+    assert not (cli.home / ".remote-http-launcher").exists()
+    assert any(cli.cache.rglob("*.json"))  # the parse cache is the one thing written
+
+
+def test_help(cli):
+    r = cli("--help")
+    assert r.returncode == 0 and "--service" in r.stdout and "--frontend-name" in r.stdout
