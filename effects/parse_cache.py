@@ -1,11 +1,13 @@
-"""A content-addressed cache of parsed YAML trees.
+"""A content-addressed cache of parsed (and validated) YAML trees.
 
 Parsing with strictyaml costs about a millisecond per line, so every file is
 parsed once and its tree is kept under ``$XDG_CACHE_HOME/seamless-config/trees``
 (``~/.cache/...`` by default; ``SEAMLESS_CONFIG_CACHE`` overrides, ``off``
-disables). The key is a hash of the parser version and the file's bytes, so an
-entry can never be stale; entries are written to a temporary file and renamed,
-so two processes writing the same entry at once is harmless.
+disables). The key hashes the file's bytes together with the parser version
+and the source of the validating code, so an entry can never be stale. An
+entry also records that a cluster file validated, so that later runs need not
+check it again. Entries are written to a temporary file and renamed: two
+processes writing one entry at once is harmless.
 """
 
 from __future__ import annotations
@@ -13,13 +15,32 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from returns.result import Failure, Result, Success
+from returns.result import Result, Success
 
 from seamless_config.core.errors import ConfigError
+from seamless_config.core.resolve import Prevalidated
 from seamless_config.core.yamltree import PARSER_VERSION, Node, from_json, to_json
+
+_VALIDATOR: str | None = None
+
+
+def validator_version() -> str:
+    """The parser version plus a hash of the pure stages' source: any change there is a new cache."""
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        h = hashlib.sha256(PARSER_VERSION.encode())
+        core = Path(__file__).resolve().parent.parent / "seamless_config" / "core"
+        for f in sorted(core.glob("*.py")):
+            try:
+                h.update(f.name.encode() + b"\0" + f.read_bytes())
+            except OSError:
+                pass
+        _VALIDATOR = h.hexdigest()[:16]
+    return _VALIDATOR
 
 
 def cache_dir(environ: dict[str, str] | None = None) -> str | None:
@@ -32,57 +53,86 @@ def cache_dir(environ: dict[str, str] | None = None) -> str | None:
 
 
 class ParseCache:
-    """Memoises ``parse(path, text)`` in memory and on disk."""
+    """Memoises ``parse(path, data)`` in memory and on disk."""
 
     def __init__(self, directory: str | None) -> None:
         self.directory = directory
-        self._memory: dict[str, Node | None] = {}
+        self._memory: dict[str, dict[str, Any]] = {}
         self.hits = 0
         self.misses = 0
+
+    def digest(self, data: bytes) -> str:
+        return hashlib.sha256(validator_version().encode() + b"\0" + data).hexdigest()
 
     def parse(
         self,
         path: str,
         data: bytes,
         parse: Callable[[str, bytes], Result[Node | None, ConfigError]],
-    ) -> Result[Node | None, ConfigError]:
-        digest = hashlib.sha256(PARSER_VERSION.encode() + b"\0" + data).hexdigest()
-        if digest in self._memory:
-            self.hits += 1
-            return Success(self._memory[digest])
-        entry = self._entry(digest)
+        *,
+        prevalidated: bool = False,
+    ) -> Result[Node | Prevalidated | None, ConfigError]:
+        """The tree of ``data``; with ``prevalidated``, a :class:`Prevalidated` when it validated before."""
+        digest = self.digest(data)
+        entry = self._memory.get(digest) or self._load(digest)
         if entry is not None:
-            try:
-                with open(entry, encoding="utf-8") as f:
-                    tree = from_json(json.load(f))
-                self._memory[digest] = tree
-                self.hits += 1
-                return Success(tree)
-            except (OSError, ValueError, TypeError, AssertionError):
-                pass  # missing or damaged entry: parse again and rewrite it
+            self.hits += 1
+            self._memory[digest] = entry
+            if prevalidated and entry.get("valid"):
+                return Success(Prevalidated(entry["tree"]))
+            if "node" not in entry:
+                entry["node"] = from_json(entry["tree"])
+            return Success(entry["node"])
         self.misses += 1
         result = parse(path, data)
         if isinstance(result, Success):
             tree = result.unwrap()
-            self._memory[digest] = tree
-            if entry is not None:
-                self._store(entry, tree)
-        return result if not isinstance(result, Failure) else result
+            entry = {"tree": to_json(tree), "valid": False, "node": tree}
+            self._memory[digest] = entry
+            self._store(digest, entry)
+        return result  # type: ignore[return-value]
+
+    def mark_valid(self, data: bytes) -> None:
+        """Record that ``data`` (a cluster file) passed validation."""
+        digest = self.digest(data)
+        entry = self._memory.get(digest) or self._load(digest)
+        if entry is None or entry.get("valid"):
+            return
+        entry["valid"] = True
+        self._memory[digest] = entry
+        self._store(digest, entry)
 
     def _entry(self, digest: str) -> str | None:
         if self.directory is None:
             return None
         return os.path.join(self.directory, digest[:2], digest[2:] + ".json")
 
-    @staticmethod
-    def _store(entry: str, tree: Node | None) -> None:
+    def _load(self, digest: str) -> dict[str, Any] | None:
+        path = self._entry(digest)
+        if path is None:
+            return None
         try:
-            os.makedirs(os.path.dirname(entry), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), prefix=".tmp-", suffix=".json")
+            with open(path, encoding="utf-8") as f:
+                entry = json.load(f)
+        except (OSError, ValueError):
+            return None  # missing or damaged: parse again and rewrite it
+        if not isinstance(entry, dict) or "tree" not in entry:
+            return None
+        return entry
+
+    def _store(self, digest: str, entry: dict[str, Any]) -> None:
+        path = self._entry(digest)
+        if path is None:
+            return
+        import tempfile
+
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(to_json(tree), f, separators=(",", ":"))
-                os.replace(tmp, entry)
+                    json.dump({"tree": entry["tree"], "valid": entry["valid"]}, f, separators=(",", ":"))
+                os.replace(tmp, path)
             except BaseException:
                 try:
                     os.unlink(tmp)

@@ -65,7 +65,7 @@ def get_cluster(cluster: str) -> Any:
     cs = get_cluster_set()
     c = cs.get(cluster)
     if c is None:
-        hint = did_you_mean(str(cluster), cs.as_dict())
+        hint = did_you_mean(str(cluster), cs.names())
         raise ConfigurationError(f"unknown cluster {cluster!r}" + (f" ({hint})" if hint else ""))
     return view(c)
 

@@ -88,7 +88,7 @@ def select_node(node: str | None, *, source: Any = "manual") -> None:
 def select_queue(queue: str, *, source: Any = "manual") -> None:
     if not isinstance(queue, str):
         raise ConfigurationError(f"queue must be a string (got {queue!r})")
-    clusters = get_cluster_set().as_dict()
+    clusters = get_cluster_set()
     check(S.check_queue(_sel(), queue, clusters, None))
     SESSION.update(S.select_queue_unchecked(_sel(), queue, api_origin("select_queue"), source))
 

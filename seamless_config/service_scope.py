@@ -61,7 +61,7 @@ def resolve_service(
         raise ConfigurationError("No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)")
     cl = res.clusters.get(c)
     if cl is None:
-        hint = did_you_mean(c, res.clusters.as_dict())
+        hint = did_you_mean(c, res.clusters.names())
         raise ConfigurationError(f"unknown cluster {c!r}" + (f" ({hint})" if hint else ""))
     local = res.clusters.local_cluster == c
     p = project if project is not None else sel.project

@@ -54,10 +54,18 @@ class Session:
         if snapshot.seamless_cache is not None:
             snapshot = _with_cache(snapshot)
         cache = self.parse_cache
-        result = resolve(snapshot, selection if selection is not None else self.selection,
-                         lambda path, data: cache.parse(path, data, parse_bytes))
+        cluster_files = {f.path for f in snapshot.cluster_files}
+        result = resolve(
+            snapshot,
+            selection if selection is not None else self.selection,
+            lambda path, data: cache.parse(path, data, parse_bytes, prevalidated=path in cluster_files),
+        )
         if isinstance(result, Failure):
             raise_error(result.failure())
+        # every home cluster file validated: later runs need not check them again
+        for f in snapshot.cluster_files:
+            if f.data is not None:
+                cache.mark_valid(f.data)
         return result.unwrap()
 
     def load(self) -> None:

@@ -23,7 +23,7 @@ def _cluster(name: str) -> tuple[Cluster, bool]:
     cs = get_cluster_set()
     c = cs.get(name)
     if c is None:
-        hint = did_you_mean(name, cs.as_dict())
+        hint = did_you_mean(name, cs.names())
         raise ConfigurationError(f"unknown cluster {name!r}" + (f" ({hint})" if hint else ""))
     return c, cs.local_cluster == name
 

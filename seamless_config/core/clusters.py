@@ -165,14 +165,70 @@ class Cluster:
         return tuple(q.name for q in self.queues or ())
 
 
+class LazyCluster:
+    """A cluster definition known to be valid, built into a :class:`Cluster` when first used.
+
+    Cluster files that passed validation before (same bytes, same validator:
+    the parse cache knows) are not checked again; their clusters are only
+    built when a resolution needs them, which keeps a thousand-cluster setup
+    fast.
+    """
+
+    __slots__ = ("name", "origin", "_path", "_key", "_raw", "_built")
+
+    def __init__(self, name: str, path: str, key_line: int, raw: Any) -> None:
+        self.name = name
+        self.origin = Origin(path, key_line)
+        self._path = path
+        self._key = Scalar(name, key_line)
+        self._raw = raw
+        self._built: Cluster | None = None
+
+    def build(self) -> Cluster:
+        if self._built is None:
+            from .yamltree import from_json
+
+            p = Problems(self._path)
+            node = from_json(self._raw)
+            assert node is not None
+            c = _parse_cluster(self.name, self._key, node, p)
+            if c is None:  # pragma: no cover - the parse cache said this validated
+                raise AssertionError(f"cluster {self.name!r} of {self._path} no longer validates: {p.errors}")
+            self._built = c
+        return self._built
+
+    def __repr__(self) -> str:
+        return f"LazyCluster({self.name!r}, {self.origin})"
+
+
+def built(c: Cluster | LazyCluster) -> Cluster:
+    return c.build() if isinstance(c, LazyCluster) else c
+
+
 @attrs.frozen
 class ClustersCommand:
     """A set of cluster definitions: one cluster file, or one ``clusters`` command."""
 
-    clusters: tuple[Cluster, ...]
+    clusters: tuple[Cluster | LazyCluster, ...]
     origin: Origin
     local_cluster: str | None = None
     local_cluster_origin: Origin | None = attrs.field(default=None, eq=False)
+
+
+def prevalidated_clusters(path: str, raw: Any) -> ClustersCommand:
+    """The clusters of a cluster file that validated before, from its cached JSON tree, unbuilt."""
+    clusters: list[Cluster | LazyCluster] = []
+    local_cluster = None
+    local_origin = None
+    if raw is not None:
+        _line, _kind, items = raw
+        for kline, key, vraw in items:
+            if key == "local_cluster":
+                local_cluster = vraw[1]
+                local_origin = Origin(path, vraw[0])
+            else:
+                clusters.append(LazyCluster(key, path, kline, vraw))
+    return ClustersCommand(tuple(clusters), Origin(path, 1), local_cluster, local_origin)
 
 
 def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin) -> ClustersCommand | None:
@@ -196,7 +252,7 @@ def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin) -> Cluste
         p.add("cluster definitions must be a mapping of cluster names to definitions", node,
               "write 'NAME:' followed by the indented definition")
         return None
-    clusters: list[Cluster] = []
+    clusters: list[Cluster | LazyCluster] = []
     local_cluster = None
     local_origin = None
     for key, value in node.items:

@@ -8,19 +8,33 @@ and returns a :class:`Resolution` or every mistake found.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
+import attrs
 from returns.result import Failure, Result, Success
 
-from .clusters import ClustersCommand, parse_clusters_mapping
+from .clusters import ClustersCommand, parse_clusters_mapping, prevalidated_clusters
 from .commands import Document, parse_document
 from .convert import Problems
 from .discover import discover_sources
 from .errors import ConfigError, ConfigErrors, Origin
 from .selection import Resolution, Selection, load
 from .sources import Snapshot, SourceBytes
-from .yamltree import Map, Node, decode, parse_yaml
+from .yamltree import Map, Node, decode, from_json, parse_yaml
 
-Parser = Callable[[str, bytes], Result["Node | None", ConfigError]]
+
+@attrs.frozen
+class Prevalidated:
+    """A cluster file's tree (in its JSON form) that passed validation before.
+
+    The parse cache hands these out for files whose exact bytes validated with
+    this exact validator, so that their clusters are built only when used.
+    """
+
+    raw: Any
+
+
+Parser = Callable[[str, bytes], Result["Node | Prevalidated | None", ConfigError]]
 
 
 def parse_bytes(path: str, data: bytes) -> Result[Node | None, ConfigError]:
@@ -38,7 +52,10 @@ def load_document(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Documen
     tree = parse(f.path, f.data)
     if isinstance(tree, Failure):
         return Failure(ConfigErrors((tree.failure(),)))
-    return parse_document(f.path, tree.unwrap())
+    node = tree.unwrap()
+    if isinstance(node, Prevalidated):
+        node = from_json(node.raw)
+    return parse_document(f.path, node)
 
 
 def load_cluster_file(f: SourceBytes, parse: Parser = parse_bytes) -> Result[ClustersCommand, ConfigErrors]:
@@ -49,6 +66,8 @@ def load_cluster_file(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Clu
         return Failure(ConfigErrors((tree.failure(),)))
     node = tree.unwrap()
     origin = Origin(f.path, 1)
+    if isinstance(node, Prevalidated):
+        return Success(prevalidated_clusters(f.path, node.raw))
     if node is None:
         return Success(ClustersCommand((), origin))
     p = Problems(f.path)
@@ -93,4 +112,4 @@ def resolve(snapshot: Snapshot, selection: Selection, parse: Parser = parse_byte
     return load(selection, docs.unwrap(), home)
 
 
-__all__ = ["resolve", "Resolution", "Success", "Failure"]
+__all__ = ["resolve", "Resolution", "Prevalidated", "Success", "Failure"]

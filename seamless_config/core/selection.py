@@ -19,7 +19,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from . import names
-from .clusters import Cluster, ClustersCommand, Frontend, ServiceSpec
+from .clusters import Cluster, ClustersCommand, Frontend, LazyCluster, ServiceSpec, built
 from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, StageBlock
 from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean
 
@@ -125,7 +125,7 @@ def select_queue_unchecked(sel: Selection, queue: str, origin: Origin, source: A
     return _set(sel, "queue", queue, origin, source, queue_cluster=sel.cluster)
 
 
-def check_queue(sel: Selection, queue: str, clusters: dict[str, Cluster], origin: Origin | None) -> ConfigError | None:
+def check_queue(sel: Selection, queue: str, clusters: ClusterSet | dict[str, Cluster], origin: Origin | None) -> ConfigError | None:
     """Why ``queue`` cannot be selected now, or ``None``."""
     if sel.cluster is None:
         return ConfigError("cannot select a queue without selecting a cluster first", origin,
@@ -161,24 +161,43 @@ def reset_before_load(sel: Selection, only: Iterable[str] = TRACKED) -> Selectio
 
 @attrs.frozen
 class ClusterSet:
-    """All cluster definitions in force, and which one is this machine's."""
+    """All cluster definitions in force, and which one is this machine's.
 
-    clusters: tuple[Cluster, ...] = ()
+    Works as a read-only mapping from cluster name to :class:`Cluster`;
+    definitions that validated before are built only when looked up.
+    """
+
+    clusters: tuple[Cluster | LazyCluster, ...] = ()
     local_cluster: str | None = None
+    _index: dict[str, Cluster | LazyCluster] = attrs.field(init=False, eq=False, repr=False)
 
-    def as_dict(self) -> dict[str, Cluster]:
-        return {c.name: c for c in self.clusters}
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_index", {c.name: c for c in self.clusters})
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._index)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
 
     def get(self, name: str) -> Cluster | None:
-        for c in self.clusters:
-            if c.name == name:
-                return c
-        return None
+        c = self._index.get(name)
+        return None if c is None else built(c)
+
+    def as_dict(self) -> dict[str, Cluster]:
+        """Every cluster, built (slow for thousands of definitions: prefer :meth:`get`)."""
+        return {name: built(c) for name, c in self._index.items()}
 
 
 def merge_cluster_sets(sets: Sequence[ClustersCommand]) -> Result[ClusterSet, ConfigErrors]:
     """Combine cluster definitions; a later definition replaces an earlier one of the same name."""
-    merged: dict[str, Cluster] = {}
+    merged: dict[str, Cluster | LazyCluster] = {}
     local = None
     local_origin = None
     for cc in sets:
@@ -233,7 +252,7 @@ def active_items(documents: Sequence[Document], stage: str | None) -> list[Comma
 # -- folding file commands --------------------------------------------------------------------
 
 
-def apply_command(sel: Selection, cmd: Command, clusters: dict[str, Cluster]) -> Result[Selection, ConfigError]:
+def apply_command(sel: Selection, cmd: Command, clusters: ClusterSet | dict[str, Cluster]) -> Result[Selection, ConfigError]:
     """One file command applied to the selection (source ``"command"``)."""
     name, value, origin = cmd.name, cmd.value, cmd.origin
     if name == "cluster":
@@ -290,12 +309,11 @@ def load(
     if isinstance(merged, Failure):
         return merged
     clusters = merged.unwrap()
-    by_name = clusters.as_dict()
     errors: list[ConfigError] = []
     for item in items:
         if isinstance(item, ClustersCommand):
             continue
-        res = apply_command(sel, item, by_name)
+        res = apply_command(sel, item, clusters)
         if isinstance(res, Failure):
             errors.append(res.failure())
         else:

@@ -1,0 +1,218 @@
+"""Every configuration file of a work directory, gathered once, resolved per stage.
+
+The ``seamless-config`` inspection commands (``show``, ``explain``, ``diff``,
+``check``) need more than one resolution: the documents and cluster files
+separately (to tell where a value came from and what it replaced), and the
+resolution of several stages. :func:`gather` reads a :class:`Snapshot` into a
+:class:`Layout` (collecting the mistakes of *every* file, not only of the
+first), and :func:`resolve_stage` runs the selection and plan stages on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from .clusters import ClustersCommand
+from .commands import Command, Document, StageBlock
+from .errors import ConfigError, ConfigErrors, Origin
+from .plan import Plan, build_plan
+from .selection import Resolution, Selection, load, with_stage
+from .sources import Snapshot, SourceBytes
+
+#: Where values given on the command line (``--stage``) come from.
+COMMAND_LINE = Origin("(command line)")
+
+DocumentLoader = Callable[[SourceBytes], Result[Document, ConfigErrors]]
+ClusterFileLoader = Callable[[SourceBytes], Result[ClustersCommand, ConfigErrors]]
+
+
+@attrs.frozen
+class Layout:
+    """The configuration of one work directory, before any stage is chosen.
+
+    ``documents`` run parents first (the inheritance chain); ``home`` holds
+    the cluster files of ``~/.seamless`` in the order they apply (later wins);
+    ``errors`` every mistake found in any file.
+    """
+
+    workdir: str
+    documents: tuple[Document, ...] = ()
+    home: tuple[ClustersCommand, ...] = ()
+    errors: tuple[ConfigError, ...] = ()
+    files: tuple[str, ...] = ()
+    seamless_cache: str | None = None
+
+
+def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file: ClusterFileLoader,
+           home_order: Callable[[Sequence[SourceBytes]], Sequence[SourceBytes]]) -> Layout:
+    """Parse every file a resolution of ``snapshot`` reads; keep going past mistakes.
+
+    Unlike a plain resolution, a directory whose file has a mistake does not
+    end the inheritance chain when another file of it asks to inherit, so
+    the parents' mistakes are found in the same run.
+
+    >>> from .resolve import load_document, load_cluster_file, home_cluster_order
+    >>> from .sources import DirFiles
+    >>> snap = Snapshot("/p/c", (
+    ...     DirFiles("/p/c", SourceBytes("/p/c/seamless.yaml", b"- inherit_from_parent\\n- projct: c\\n"), None),
+    ...     DirFiles("/p", SourceBytes("/p/seamless.yaml", b"- clustr: x\\n"), None)))
+    >>> for e in gather(snap, load_document, load_cluster_file, home_cluster_order).errors: print(e)
+    /p/c/seamless.yaml:2: unknown command 'projct' (did you mean 'project'?)
+    /p/seamless.yaml:1: unknown command 'clustr' (did you mean 'cluster'?)
+    """
+    errors: list[ConfigError] = []
+    files: list[str] = []
+    home: list[ClustersCommand] = []
+    for f in home_order(snapshot.cluster_files):
+        files.append(f.path)
+        r = load_cluster_file(f)
+        if isinstance(r, Failure):
+            errors.extend(r.failure().errors)
+        else:
+            home.append(r.unwrap())
+    levels: list[list[Document]] = []
+    for directory in snapshot.chain:
+        docs: list[Document] = []
+        inherits = False
+        for f in directory.files():
+            files.append(f.path)
+            loaded = load_document(f)
+            if isinstance(loaded, Failure):
+                errors.extend(loaded.failure().errors)
+            else:
+                docs.append(loaded.unwrap())
+                inherits |= loaded.unwrap().inherits
+        levels.append(docs)
+        if not inherits:
+            break
+    documents = tuple(d for level in reversed(levels) for d in level)
+    return Layout(snapshot.workdir, documents, tuple(home), tuple(errors), tuple(files), snapshot.seamless_cache)
+
+
+def walk(documents: Iterable[Document], stage: str | None) -> Iterator[tuple[Command | ClustersCommand, str | None]]:
+    """The items that apply in ``stage``, in order, each with the stage block it sits in (or ``None``).
+
+    The same order as :func:`selection.active_items`.
+    """
+
+    def items(seq: Iterable[Any], block: str | None) -> Iterator[tuple[Any, str | None]]:
+        for item in seq:
+            if isinstance(item, StageBlock):
+                if item.stage == stage:
+                    yield from items(item.items, item.stage)
+            else:
+                yield item, block
+
+    for doc in documents:
+        yield from items(doc.items, None)
+
+
+def stage_blocks(documents: Iterable[Document]) -> Iterator[StageBlock]:
+    """Every stage block, nested ones included, in file order."""
+
+    def blocks(seq: Iterable[Any]) -> Iterator[StageBlock]:
+        for item in seq:
+            if isinstance(item, StageBlock):
+                yield item
+                yield from blocks(item.items)
+
+    for doc in documents:
+        yield from blocks(doc.items)
+
+
+def stages_named(documents: Iterable[Document]) -> tuple[str, ...]:
+    """The stage names of all stage blocks, in order of first appearance."""
+    seen: dict[str, None] = {}
+    for block in stage_blocks(documents):
+        seen.setdefault(block.stage, None)
+    return tuple(seen)
+
+
+def cluster_commands(documents: Iterable[Document]) -> Iterator[Command]:
+    """Every ``cluster`` command, whatever stage block it is in."""
+
+    def cmds(seq: Iterable[Any]) -> Iterator[Command]:
+        for item in seq:
+            if isinstance(item, StageBlock):
+                yield from cmds(item.items)
+            elif isinstance(item, Command) and item.name == "cluster":
+                yield item
+
+    for doc in documents:
+        yield from cmds(doc.items)
+
+
+@attrs.frozen
+class StageResult:
+    """One stage resolved: the resolution and the plan (or the mistakes of either)."""
+
+    stage: str | None
+    substage: str | None
+    resolution: Resolution | None
+    plan: Plan | None
+    errors: tuple[ConfigError, ...] = ()
+
+
+def resolve_stage(layout: Layout, stage: str | None, substage: str | None = None) -> StageResult:
+    """Selection and plan of ``layout`` in ``stage`` (the files' mistakes not included)."""
+    start = with_stage(Selection(), stage, substage, COMMAND_LINE) if stage is not None else Selection()
+    if layout.seamless_cache is not None:
+        res = load(start, (), (), seamless_cache=layout.seamless_cache)
+    else:
+        res = load(start, layout.documents, layout.home)
+    if isinstance(res, Failure):
+        return StageResult(stage, substage, None, None, res.failure().errors)
+    resolution = res.unwrap()
+    plan = build_plan(resolution)
+    if isinstance(plan, Failure):
+        return StageResult(stage, substage, resolution, None, (plan.failure(),))
+    return StageResult(stage, substage, resolution, plan.unwrap())
+
+
+def resolve_checked(layout: Layout, stage: str | None, substage: str | None = None) -> Result[StageResult, ConfigErrors]:
+    """Like :func:`resolve_stage`, failing with the files' mistakes and the stage's."""
+    if layout.errors:
+        return Failure(ConfigErrors(layout.errors))
+    r = resolve_stage(layout, stage, substage)
+    if r.errors:
+        return Failure(ConfigErrors(r.errors))
+    return Success(r)
+
+
+def inline_clusters(layout: Layout, stage: str | None) -> list[ClustersCommand]:
+    return [item for item, _ in walk(layout.documents, stage) if isinstance(item, ClustersCommand)]
+
+
+def definitions(layout: Layout, stage: str | None, name: str) -> list[tuple[Origin, str]]:
+    """Where cluster ``name`` was defined, in the order the definitions apply (the last wins).
+
+    Each entry is the definition's origin and where it sits: ``"cluster file"``
+    or ``"clusters command"``.
+    """
+    out: list[tuple[Origin, str]] = []
+    for kind, commands in (("cluster file", layout.home), ("clusters command", inline_clusters(layout, stage))):
+        for cc in commands:
+            for c in cc.clusters:
+                if c.name == name:
+                    out.append((c.origin or cc.origin, kind))
+    return out
+
+
+__all__ = [
+    "COMMAND_LINE",
+    "Layout",
+    "StageResult",
+    "gather",
+    "walk",
+    "stage_blocks",
+    "stages_named",
+    "cluster_commands",
+    "resolve_stage",
+    "resolve_checked",
+    "inline_clusters",
+    "definitions",
+]

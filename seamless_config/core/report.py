@@ -1,0 +1,585 @@
+"""What ``seamless-config show``, ``diff`` and ``check`` report, computed and rendered (pure).
+
+Every value comes with the :class:`Origin` that set it: a file and line, or
+``(default)``, ``(command line)``, ``(derived)``. Renderers turn reports into
+text (paths as in error messages: relative to the current directory, ``~/``
+for home) or into the stable JSON documented in ``docs/cli/seamless-config.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from .clusters import Cluster
+from .errors import DEFAULT_ORIGIN, ConfigError, Origin, short_path
+from .launch import choose_frontend
+from .layout import (
+    COMMAND_LINE,
+    Layout,
+    StageResult,
+    cluster_commands,
+    inline_clusters,
+    resolve_stage,
+    stage_blocks,
+    stages_named,
+    walk,
+)
+from .plan import Plan, ServicePlan
+
+DERIVED = Origin("(derived)")
+#: the selection settings, in the order they are shown
+SETTINGS = ("project", "subproject", "stage", "substage", "cluster", "execution", "remote", "queue",
+            "persistent", "record", "node", "nparallel")
+SERVICE_FIELDS = ("host", "ssh", "workdir", "key", "ports", "tunnel")
+_SECRET = re.compile(r"passw(or)?d|passphrase|secret|token|credential|(^|[^a-z0-9])(api_?)?key$", re.I)
+MASK = "***"
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a field of this name holds a secret.
+
+    >>> [is_secret_name(n) for n in ("password", "ACCESS_TOKEN", "tls.key", "api-key", "monkey", "keys", "cores")]
+    [True, True, True, True, False, False, False]
+    """
+    return bool(_SECRET.search(name))
+
+
+def mask(value: Any, name: str = "", show: bool = False) -> Any:
+    """``value`` with the values of secret-named fields, at any depth, replaced by ``***``.
+
+    >>> mask({"distributed": {"comm": {"tls": {"key": "k.pem"}}, "password": "x"}, "n": 1})
+    {'distributed': {'comm': {'tls': {'key': '***'}}, 'password': '***'}, 'n': 1}
+    """
+    if show:
+        return value
+    if name and is_secret_name(name) and value is not None:
+        return MASK
+    if isinstance(value, dict):
+        return {k: mask(v, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask(v) for v in value]
+    return value
+
+
+# -- the selection ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Entry:
+    """One reported value: where it was set, and in which stage block (if any)."""
+
+    name: str
+    value: Any
+    origin: Origin
+    block: str | None = None
+    note: str = ""
+
+
+def block_of(layout: Layout, stage: str | None) -> dict[Origin, str]:
+    """Origin of each command inside a stage block that applies in ``stage`` -> the block's stage."""
+    return {item.origin: block for item, block in walk(layout.documents, stage) if block is not None}
+
+
+def _origin_of(origins: Iterable[tuple[str, Origin]], field: str) -> Origin | None:
+    for k, o in origins:
+        if k == field:
+            return o
+    return None
+
+
+def selection_entries(layout: Layout, r: StageResult) -> tuple[Entry, ...]:
+    """The effective selection of a resolved stage, each value with its origin."""
+    assert r.resolution is not None and r.plan is not None
+    sel, plan = r.resolution.selection, r.plan
+    blocks = block_of(layout, r.stage)
+    cluster = r.resolution.clusters.get(sel.cluster) if sel.cluster is not None else None
+    out: list[Entry] = []
+
+    def add(name: str, value: Any, origin: Origin | None = None, note: str = "") -> None:
+        o = origin if origin is not None else sel.origin(name)
+        out.append(Entry(name, value, o, blocks.get(o), note))
+
+    add("project", sel.project)
+    add("subproject", sel.subproject)
+    add("stage", sel.stage, COMMAND_LINE if sel.stage is not None else DEFAULT_ORIGIN)
+    add("substage", sel.substage, COMMAND_LINE if sel.substage is not None else DEFAULT_ORIGIN)
+    add("cluster", sel.cluster)
+    if sel.source("execution") is None and sel.cluster is not None:
+        add("execution", plan.execution, DEFAULT_ORIGIN, "a cluster is selected")
+    else:
+        add("execution", plan.execution)
+    if sel.remote is None and plan.remote is not None:
+        add("remote", plan.remote, DEFAULT_ORIGIN, f"the only remote service cluster {sel.cluster!r} offers")
+    else:
+        add("remote", sel.remote)
+    queue = sel.effective_queue(sel.cluster)
+    if queue is None and cluster is not None and cluster.default_queue is not None:
+        add("queue", cluster.default_queue, _origin_of(cluster.origins, "default_queue") or cluster.origin,
+            f"default_queue of cluster {cluster.name!r}")
+    else:
+        add("queue", queue, sel.origin("queue") if queue is not None else DEFAULT_ORIGIN)
+    if sel.persistent is None and plan.persistent:
+        add("persistent", True, DEFAULT_ORIGIN, "a cluster is selected")
+    else:
+        add("persistent", plan.persistent)
+    add("record", sel.record)
+    add("node", sel.node)
+    add("nparallel", sel.nparallel)
+    return tuple(out)
+
+
+# -- the services ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ServiceReport:
+    """One service of the plan: where it runs and what it serves, each field with its origin."""
+
+    role: str
+    host: str
+    ssh: str | None
+    workdir: str
+    key: str
+    ports: tuple[int, int] | None
+    tunnel: bool
+    origins: tuple[tuple[str, Origin], ...]
+
+    def origin(self, field: str) -> Origin:
+        return _origin_of(self.origins, field) or DEFAULT_ORIGIN
+
+    def value(self, field: str) -> Any:
+        return getattr(self, field)
+
+
+def service_report(sp: ServicePlan, cluster: Cluster) -> ServiceReport:
+    """Where the values of one service plan were written."""
+    section = "daskserver" if sp.role == "pure-daskserver" else sp.role
+    frontend = choose_frontend(cluster, sp.role, None).value_or(None)
+    spec = frontend.service(section) if frontend is not None else None
+    fo = frontend.origins if frontend is not None else ()
+    so = spec.origins if spec is not None else ()
+    origins: dict[str, Origin] = {"key": DERIVED}
+    host = sp.launch.get("hostname") or "localhost"
+    if sp.launch.get("hostname") is not None:
+        origins["host"] = _origin_of(fo, "hostname") or DEFAULT_ORIGIN
+    if sp.ssh_host is not None:
+        origins["ssh"] = _origin_of(fo, "ssh_hostname") or _origin_of(fo, "hostname") or DEFAULT_ORIGIN
+    if sp.role in ("hashserver", "database"):
+        origins["workdir"] = _origin_of(so, "bufferdir" if sp.role == "hashserver" else "database_dir") or DERIVED
+    ports = None
+    if sp.launch.get("port_start") is not None:
+        ports = (sp.launch.get("port_start"), sp.launch.get("port_end"))
+        origins["ports"] = _origin_of(so, "port_start") or DEFAULT_ORIGIN
+    if sp.tunnel:
+        origins["tunnel"] = _origin_of(cluster.origins, "tunnel") or DEFAULT_ORIGIN
+    return ServiceReport(sp.role, host, sp.ssh_host, sp.launch.get("workdir"), sp.key, ports, sp.tunnel,
+                         tuple(origins.items()))
+
+
+@attrs.frozen
+class ShowReport:
+    """``seamless-config show``: the selection and the plan of one stage."""
+
+    workdir: str
+    selection: tuple[Entry, ...]
+    services: tuple[ServiceReport, ...]
+    queue_fields: tuple[Entry, ...] = ()
+    queue_chain: tuple[str, ...] = ()
+    spawn_workers: int | None = None
+
+    def entry(self, name: str) -> Entry:
+        for e in self.selection:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    def service(self, role: str) -> ServiceReport | None:
+        for s in self.services:
+            if s.role == role:
+                return s
+        return None
+
+
+def effective_cluster(r: StageResult) -> Cluster | None:
+    assert r.resolution is not None
+    sel = r.resolution.selection
+    return r.resolution.clusters.get(sel.cluster) if sel.cluster is not None else None
+
+
+def show_report(layout: Layout, r: StageResult, show_secrets: bool = False) -> ShowReport:
+    """The report of a resolved stage (``r`` must have a plan)."""
+    assert r.plan is not None
+    plan: Plan = r.plan
+    entries = selection_entries(layout, r)
+    cluster = effective_cluster(r)
+    services = tuple(service_report(sp, cluster) for sp in plan.services) if cluster is not None else ()
+    qfields: tuple[Entry, ...] = ()
+    chain: tuple[str, ...] = ()
+    dask = plan.service("daskserver") or plan.service("pure-daskserver")
+    if dask is not None and cluster is not None:
+        q = cluster.queue(dask.launch.get("meta", {}).get("queue") or "")
+        if q is not None:
+            chain = (q.name,) + q.chain
+            qfields = tuple(Entry(f"queue.{k}", mask(v, k, show_secrets), q.origin_of(k) or DEFAULT_ORIGIN)
+                            for k, v in q.fields)
+    return ShowReport(layout.workdir, entries, services, qfields, chain, plan.spawn_workers)
+
+
+# -- diff ------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Change:
+    """One value that differs between two stages (``None`` on a side where it does not exist)."""
+
+    what: str
+    a: Entry | None
+    b: Entry | None
+
+
+@attrs.frozen
+class DiffReport:
+    stage_a: str
+    stage_b: str
+    selection: tuple[Change, ...]
+    services: tuple[Change, ...]
+    storage_shared: bool
+
+
+def diff_reports(label_a: str, a: ShowReport, label_b: str, b: ShowReport) -> DiffReport:
+    """What changes from stage ``a`` to stage ``b``: selection values, services, storage."""
+    sel = tuple(Change(ea.name, ea, eb) for ea, eb in zip(a.selection, b.selection, strict=True) if ea.value != eb.value)
+    services: list[Change] = []
+    roles = [s.role for s in a.services] + [s.role for s in b.services if a.service(s.role) is None]
+    for role in roles:
+        sa, sb = a.service(role), b.service(role)
+        if sa is None or sb is None:
+            present = sa or sb
+            assert present is not None
+            e = Entry(role, present.key, DERIVED)
+            services.append(Change(role, e if sa else None, e if sb else None))
+            continue
+        for field in SERVICE_FIELDS:
+            if sa.value(field) != sb.value(field):
+                services.append(Change(f"{role}.{field}",
+                                       Entry(field, sa.value(field), sa.origin(field)),
+                                       Entry(field, sb.value(field), sb.origin(field))))
+    shared = True
+    for role in ("hashserver", "database"):
+        sa, sb = a.service(role), b.service(role)
+        if sa is None and sb is None:
+            continue
+        if sa is None or sb is None or (sa.host, sa.ssh, sa.workdir) != (sb.host, sb.ssh, sb.workdir):
+            shared = False
+    if not a.service("hashserver") and not b.service("hashserver"):
+        shared = False  # nothing persistent: nothing is shared between runs at all
+    return DiffReport(label_a, label_b, sel, tuple(services), shared)
+
+
+# -- check -----------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Finding:
+    """A mistake found by ``check``, and the stages in which it shows (empty: in the files themselves)."""
+
+    error: ConfigError
+    stages: tuple[str | None, ...] = ()
+    strict: bool = False
+
+
+@attrs.frozen
+class CheckReport:
+    files: tuple[str, ...]
+    stages: tuple[str | None, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+
+def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
+    """Every mistake of every file, and of every stage named in a stage block, each reported once.
+
+    When a file has a mistake, the stage mistakes that may only follow from it
+    (an unknown cluster, whose definition may be in that file; mistakes
+    without a file and line) are left out.
+    """
+    stages: tuple[str | None, ...] = (None,) + stages_named(layout.documents)
+    findings: dict[str, Finding] = {}
+    for e in layout.errors:
+        findings.setdefault(str(e), Finding(e))
+    results = {s: resolve_stage(layout, s) for s in stages}
+    for s, r in results.items():
+        for e in r.errors:
+            if layout.errors and (e.origin is None or e.message.startswith("unknown cluster")):
+                continue
+            f = findings.get(str(e))
+            if f is None:
+                findings[str(e)] = Finding(e, (s,))
+            elif f.stages and s not in f.stages:
+                findings[str(e)] = attrs.evolve(f, stages=f.stages + (s,))
+    out = list(findings.values())
+    if strict:
+        out += strict_findings(layout, results)
+    return CheckReport(layout.files, stages, tuple(out))
+
+
+def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> list[Finding]:
+    """Unused inline cluster definitions, queues that no service can use, stages that change nothing."""
+    out: list[Finding] = []
+    selected = {c.value for c in cluster_commands(layout.documents)}
+    local = {cc.local_cluster for cc in layout.home} | {cc.local_cluster for cc in inline_clusters(layout, None)}
+    seen: set[tuple[str, Origin]] = set()
+    for stage in results:
+        for cc in inline_clusters(layout, stage):
+            for c in cc.clusters:
+                if (c.name, c.origin) in seen:
+                    continue
+                seen.add((c.name, c.origin))
+                if c.name not in selected and c.name not in local:
+                    out.append(Finding(ConfigError(f"cluster {c.name!r} is defined but no stage selects it", c.origin,
+                                                   f"remove it, or select it with '- cluster: {c.name}'"), strict=True))
+    checked: set[str] = set()
+    for r in results.values():
+        if r.resolution is None:
+            continue
+        for name in sorted(selected - checked):
+            c = r.resolution.clusters.get(name) if name is not None else None
+            if c is None:
+                continue
+            checked.add(name)
+            if c.queues and not any(fe.daskserver is not None for fe in c.frontends):
+                out.append(Finding(ConfigError(
+                    f"cluster {name!r} defines queues, but none of its frontends has a daskserver: "
+                    "no queue of it can ever be used", c.origin,
+                    "add a 'daskserver:' section to a frontend, or remove 'queues:'"), strict=True))
+    base = results.get(None)
+    for stage, r in results.items():
+        if stage is None or base is None or base.resolution is None or r.resolution is None:
+            continue
+        if _same(base, r):
+            first = next(b for b in stage_blocks(layout.documents) if b.stage == stage)
+            out.append(Finding(ConfigError(
+                f"stage {stage!r} changes nothing: its blocks select the same as no stage "
+                f"(only the storage differs, under STAGE-{stage})", first.origin,
+                "add the commands that make the stage differ, or remove its blocks"), strict=True))
+    return out
+
+
+def _same(a: StageResult, b: StageResult) -> bool:
+    assert a.resolution is not None and b.resolution is not None
+    sa = attrs.evolve(a.resolution.selection, stage=None, substage=None)
+    sb = attrs.evolve(b.resolution.selection, stage=None, substage=None)
+    ca, cb = a.resolution.clusters, b.resolution.clusters
+    same_clusters = ca.local_cluster == cb.local_cluster and len(ca.clusters) == len(cb.clusters) and all(
+        x is y for x, y in zip(ca.clusters, cb.clusters, strict=True))
+    return sa == sb and same_clusters
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def fmt_value(value: Any) -> str:
+    """A value as it would be written in YAML (``-`` for none).
+
+    >>> fmt_value(None), fmt_value(True), fmt_value([1, "a"]), fmt_value({"GPU": 1})
+    ('-', 'true', '[1, a]', '{GPU: 1}')
+    """
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(fmt_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {fmt_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def fmt_origin(origin: Origin, cwd: str | None, home: str | None, block: str | None = None, note: str = "") -> str:
+    text = str(Origin(short_path(origin.file, cwd, home), origin.line))
+    if block is not None:
+        text += f" (stage {block})"
+    if note:
+        text = f"({origin.file.strip('()')}: {note})" if origin == DEFAULT_ORIGIN else f"{text} ({note})"
+    return text
+
+
+def _table(rows: Sequence[Sequence[str]], indent: str) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]).rstrip()
+            for r in rows]
+
+
+def _service_value(s: ServiceReport, field: str) -> str:
+    if field == "ports":
+        return f"{s.ports[0]}-{s.ports[1]}" if s.ports else "any free port"
+    return fmt_value(s.value(field))
+
+
+def render_show(report: ShowReport, cwd: str | None, home: str | None) -> str:
+    stage = report.entry("stage").value
+    substage = report.entry("substage").value
+    title = "selection" + (f" (stage {stage}{':' + substage if substage else ''})" if stage else " (no stage)")
+    lines = [title]
+    lines += _table([(e.name, fmt_value(e.value), fmt_origin(e.origin, cwd, home, e.block, e.note))
+                     for e in report.selection], "  ")
+    if report.queue_fields:
+        lines.append(f"queue {report.queue_chain[0]}"
+                     + (f" (TEMPLATE chain: {' <- '.join(report.queue_chain)})" if len(report.queue_chain) > 1 else ""))
+        lines += _table([(e.name[len("queue."):], fmt_value(e.value), fmt_origin(e.origin, cwd, home))
+                         for e in report.queue_fields], "  ")
+    if not report.services:
+        lines.append("services: none (no cluster selected, or persistence and remote execution are off)")
+    else:
+        lines.append("services")
+    for s in report.services:
+        lines.append(f"  {s.role}")
+        rows = []
+        for field in SERVICE_FIELDS:
+            if field == "ssh" and s.ssh is None:
+                rows.append(("ssh", "- (runs on this machine)", "(derived)"))
+                continue
+            rows.append((field, _service_value(s, field), fmt_origin(s.origin(field), cwd, home)))
+        lines += _table(rows, "    ")
+    if report.spawn_workers is not None:
+        lines.append(f"spawn workers: {report.spawn_workers}")
+    return "\n".join(lines)
+
+
+def render_diff(d: DiffReport, cwd: str | None, home: str | None) -> str:
+    def side(e: Entry | None) -> str:
+        if e is None:
+            return "(absent)"
+        return fmt_value(e.value) if e.origin in (DERIVED, COMMAND_LINE) else \
+            f"{fmt_value(e.value)}  [{fmt_origin(e.origin, cwd, home, e.block, e.note)}]"
+
+    lines = [f"--- {d.stage_a}", f"+++ {d.stage_b}"]
+    if d.selection:
+        lines.append("selection")
+        for c in d.selection:
+            lines.append(f"  {c.what}")
+            lines.append(f"    - {side(c.a)}")
+            lines.append(f"    + {side(c.b)}")
+    if d.services:
+        lines.append("services")
+        for c in d.services:
+            lines.append(f"  {c.what}")
+            lines.append(f"    - {side(c.a)}")
+            lines.append(f"    + {side(c.b)}")
+    if not d.selection and not d.services:
+        lines.append("no differences besides the stage name")
+    if d.storage_shared:
+        lines.append("storage: shared (the two stages see the same buffers and cached results)")
+    else:
+        lines.append(f"storage: not shared (results cached in {d.stage_a} are not seen in {d.stage_b}, and back)")
+    return "\n".join(lines)
+
+
+def render_finding(f: Finding, all_stages: Sequence[str | None], cwd: str | None, home: str | None) -> str:
+    from .errors import render
+
+    text = render(f.error, cwd, home)
+    if f.strict:
+        text += " [strict]"
+    if f.stages and set(f.stages) != set(all_stages):
+        text += " [" + ", ".join("no stage" if s is None else f"stage {s}" for s in f.stages) + "]"
+    return text
+
+
+def render_check(report: CheckReport, cwd: str | None, home: str | None) -> list[str]:
+    """One line per finding; empty when everything is fine."""
+    return [render_finding(f, report.stages, cwd, home) for f in report.findings]
+
+
+def check_summary(report: CheckReport) -> str:
+    named = [s for s in report.stages if s is not None]
+    stages = f"{len(named)} stage{'s' if len(named) != 1 else ''}" + (f" ({', '.join(named)})" if named else "")
+    return f"ok: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, no stage and {stages}"
+
+
+# -- JSON ------------------------------------------------------------------------------------
+
+
+def origin_json(origin: Origin) -> dict[str, Any] | None:
+    """``null`` for a default, else ``{"file": ..., "line": ...}`` (``line`` null when unknown)."""
+    if origin == DEFAULT_ORIGIN:
+        return None
+    return {"file": origin.file, "line": origin.line or None}
+
+
+def entry_json(e: Entry) -> dict[str, Any]:
+    return {"value": e.value, "origin": origin_json(e.origin), "stage_block": e.block, "note": e.note or None}
+
+
+def service_json(s: ServiceReport) -> dict[str, Any]:
+    return {
+        "role": s.role,
+        "host": s.host,
+        "ssh": s.ssh,
+        "workdir": s.workdir,
+        "key": s.key,
+        "ports": list(s.ports) if s.ports else None,
+        "tunnel": s.tunnel,
+        "origins": {f: origin_json(s.origin(f)) for f in SERVICE_FIELDS if f != "key"},
+    }
+
+
+def show_json(report: ShowReport) -> dict[str, Any]:
+    return {
+        "schema": "seamless-config/show/1",
+        "workdir": report.workdir,
+        "selection": {e.name: entry_json(e) for e in report.selection},
+        "queue": None if not report.queue_fields else {
+            "name": report.queue_chain[0],
+            "template_chain": list(report.queue_chain[1:]),
+            "fields": {e.name[len("queue."):]: entry_json(e) for e in report.queue_fields},
+        },
+        "services": [service_json(s) for s in report.services],
+        "spawn_workers": report.spawn_workers,
+    }
+
+
+def diff_json(d: DiffReport) -> dict[str, Any]:
+    def side(e: Entry | None) -> Any:
+        return None if e is None else entry_json(e)
+
+    return {
+        "schema": "seamless-config/diff/1",
+        "a": d.stage_a,
+        "b": d.stage_b,
+        "selection": {c.what: {"a": side(c.a), "b": side(c.b)} for c in d.selection},
+        "services": {c.what: {"a": side(c.a), "b": side(c.b)} for c in d.services},
+        "storage_shared": d.storage_shared,
+    }
+
+
+def check_json(report: CheckReport) -> dict[str, Any]:
+    return {
+        "schema": "seamless-config/check/1",
+        "ok": report.ok,
+        "files": list(report.files),
+        "stages": list(report.stages),
+        "errors": [
+            {
+                "file": f.error.origin.file if f.error.origin else None,
+                "line": (f.error.origin.line or None) if f.error.origin else None,
+                "message": f.error.message,
+                "hint": f.error.hint or None,
+                "strict": f.strict,
+                "stages": list(f.stages) if f.stages and set(f.stages) != set(report.stages) else None,
+            }
+            for f in report.findings
+        ],
+    }
