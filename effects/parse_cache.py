@@ -79,9 +79,9 @@ class ParseCache:
             self.hits += 1
             self._memory[digest] = entry
             if prevalidated and entry.get("valid"):
-                return Success(Prevalidated(entry["tree"]))
+                return Success(Prevalidated(_LazyTree(entry)))
             if "node" not in entry:
-                entry["node"] = from_json(entry["tree"])
+                entry["node"] = from_json(_tree(entry))
             return Success(entry["node"])
         self.misses += 1
         result = parse(path, data)
@@ -99,6 +99,7 @@ class ParseCache:
         if entry is None or entry.get("valid"):
             return
         entry["valid"] = True
+        entry["tree"] = _tree(entry)
         self._memory[digest] = entry
         self._store(digest, entry)
 
@@ -116,7 +117,7 @@ class ParseCache:
                 entry = json.load(f)
         except (OSError, ValueError):
             return None  # missing or damaged: parse again and rewrite it
-        if not isinstance(entry, dict) or "tree" not in entry:
+        if not isinstance(entry, dict) or ("tree" not in entry and "index" not in entry):
             return None
         return entry
 
@@ -131,7 +132,7 @@ class ParseCache:
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".json")
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump({"tree": entry["tree"], "valid": entry["valid"]}, f, separators=(",", ":"))
+                    json.dump(_stored_form(entry), f, separators=(",", ":"))
                 os.replace(tmp, path)
             except BaseException:
                 try:
@@ -141,3 +142,61 @@ class ParseCache:
                 raise
         except OSError:
             pass  # a read-only or full cache directory only costs speed
+
+
+def _stored_form(entry: dict[str, Any]) -> dict[str, Any]:
+    """What goes to disk. A validated cluster file is stored as an index of its
+    top-level keys, each definition as a JSON string decoded only when used:
+    a run needs the names of all clusters but the definition of one or two."""
+    tree = _tree(entry)
+    if entry.get("valid") and isinstance(tree, list) and len(tree) == 3 and tree[1] == "m":
+        index = [[kline, key, json.dumps(value, separators=(",", ":"))] for kline, key, value in tree[2]]
+        return {"valid": True, "line": tree[0], "index": index}
+    return {"tree": tree, "valid": bool(entry.get("valid"))}
+
+
+def _tree(entry: dict[str, Any]) -> Any:
+    if "tree" in entry:
+        return entry["tree"]
+    return [entry["line"], "m", [[kline, key, json.loads(value)] for kline, key, value in entry["index"]]]
+
+
+class _LazyTree:
+    """The JSON form of a validated cluster file whose definitions decode on demand.
+
+    Quacks like the ``[line, "m", items]`` list that ``prevalidated_clusters`` reads.
+    """
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self._entry = entry
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        e = self._entry
+        if "index" in e:
+            items = [[kline, key, _Deferred(value)] for kline, key, value in e["index"]]
+            return iter((e["line"], "m", items))
+        return iter(e["tree"])
+
+
+class _Deferred:
+    """One definition's JSON text, decoded when first indexed."""
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._value: Any = None
+
+    def _get(self) -> Any:
+        if self._value is None:
+            self._value = json.loads(self._text)
+        return self._value
+
+    def __getitem__(self, i: int) -> Any:
+        return self._get()[i]
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._get())

@@ -46,7 +46,7 @@ def read_snapshot(workdir: str | os.PathLike[str], home: str | None = None, envi
     if main is not None:
         cluster_files.append(main)
     try:
-        entries = sorted(e.name for e in os.scandir(seamless_dir / "clusters") if e.name.endswith((".yaml", ".yml")))
+        entries = sorted(e.name for e in os.scandir(seamless_dir / "clusters") if e.name.endswith(".yaml"))
     except OSError:
         entries = []
     for name in entries:

@@ -309,7 +309,6 @@ m:
     assert tools.configure_database("rw", frontend_name="c")["workdir"] == "/cdb/p"
 
 
-@pytest.mark.xfail(strict=True, reason="effects/snapshot.py reads clusters/*.yml too; 0.3.2 and the docs read only *.yaml")
 def test_only_dot_yaml_files_in_clusters_dir(loaded, write_clusters):
     write_clusters("c:\n" + _def("/from-yml"), "a.yml")
     loaded("c:\n" + _def("/from-main"))

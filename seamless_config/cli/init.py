@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 
 from ._common import ArgumentParser, run, split_stage
 
@@ -40,14 +41,19 @@ class _LineReporter:
     def __init__(self, stream, quiet: bool) -> None:
         self.stream = stream
         self.quiet = quiet
+        self.lock = threading.Lock()
 
     def starting(self, sp) -> None:
         pass
 
     def done(self, outcome) -> None:
+        # called from the bring-up's threads: one write per line, so lines never interleave
         if not self.quiet:
-            print(f"{outcome.role:<16} {outcome.state:<9} {outcome.hostname}:{outcome.port}  {outcome.key}"
-                  f"  ({outcome.seconds:.1f} s)", file=self.stream, flush=True)
+            line = (f"{outcome.role:<16} {outcome.state:<9} {outcome.hostname}:{outcome.port}  {outcome.key}"
+                    f"  ({outcome.seconds:.1f} s)\n")
+            with self.lock:
+                self.stream.write(line)
+                self.stream.flush()
 
     def failed(self, sp, message: str) -> None:
         pass

@@ -247,16 +247,18 @@ def explain_service_field(layout: Layout, r: StageResult, role: str, field: str)
 def render_explanation(x: Explanation, cwd: str | None, home: str | None) -> str:
     from .report import _table
 
-    where = fmt_origin(x.origin, cwd, home, x.block)
-    lines = [f"{x.name} = {fmt_value(x.value)}", f"  from {where}" + (f" ({x.note})" if x.note else "")]
+    lines = [f"{x.name} = {fmt_value(x.value)}", f"  from {fmt_origin(x.origin, cwd, home, x.block, x.note)}"]
     if x.steps:
         lines.append("  history, oldest first:")
         lines += _table([(fmt_origin(s.origin, cwd, home, s.block), fmt_value(s.value), s.status
                           + (f": {s.detail}" if s.detail else "")) for s in x.steps], "    ")
     for sec in x.sections:
         lines.append(f"  {sec.title}" + (", oldest first:" if len(sec.steps) > 1 else ":"))
-        lines += _table([(fmt_origin(s.origin, cwd, home, s.block), "" if s.value is None else fmt_value(s.value),
-                          s.status + (f": {s.detail}" if s.detail else "")) for s in sec.steps], "    ")
+        rows: list[tuple[str, ...]] = [(fmt_origin(s.origin, cwd, home, s.block), "" if s.value is None else fmt_value(s.value),
+                 s.status + (f": {s.detail}" if s.detail else "")) for s in sec.steps]
+        if all(not r[1] for r in rows):
+            rows = [(r[0], r[2]) for r in rows]
+        lines += _table(rows, "    ")
     return "\n".join(lines)
 
 

@@ -18,7 +18,7 @@ from returns.result import Failure, Result, Success
 
 from .clusters import ClustersCommand
 from .commands import Command, Document, StageBlock
-from .errors import ConfigError, ConfigErrors, Origin
+from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
 from .selection import Resolution, Selection, load, with_stage
 from .sources import Snapshot, SourceBytes
@@ -45,6 +45,8 @@ class Layout:
     errors: tuple[ConfigError, ...] = ()
     files: tuple[str, ...] = ()
     seamless_cache: str | None = None
+    #: project files that could not be read into commands
+    broken_documents: tuple[str, ...] = ()
 
 
 def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file: ClusterFileLoader,
@@ -58,10 +60,11 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
     >>> from .resolve import load_document, load_cluster_file, home_cluster_order
     >>> from .sources import DirFiles
     >>> snap = Snapshot("/p/c", (
-    ...     DirFiles("/p/c", SourceBytes("/p/c/seamless.yaml", b"- inherit_from_parent\\n- projct: c\\n"), None),
+    ...     DirFiles("/p/c", SourceBytes("/p/c/seamless.yaml", b"- inherit_from_parent\\n"),
+    ...              SourceBytes("/p/c/seamless.profile.yaml", b"- projct: c\\n")),
     ...     DirFiles("/p", SourceBytes("/p/seamless.yaml", b"- clustr: x\\n"), None)))
     >>> for e in gather(snap, load_document, load_cluster_file, home_cluster_order).errors: print(e)
-    /p/c/seamless.yaml:2: unknown command 'projct' (did you mean 'project'?)
+    /p/c/seamless.profile.yaml:1: unknown command 'projct' (did you mean 'project'?)
     /p/seamless.yaml:1: unknown command 'clustr' (did you mean 'cluster'?)
     """
     errors: list[ConfigError] = []
@@ -74,6 +77,7 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
             errors.extend(r.failure().errors)
         else:
             home.append(r.unwrap())
+    broken: list[str] = []
     levels: list[list[Document]] = []
     for directory in snapshot.chain:
         docs: list[Document] = []
@@ -83,6 +87,7 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
             loaded = load_document(f)
             if isinstance(loaded, Failure):
                 errors.extend(loaded.failure().errors)
+                broken.append(f.path)
             else:
                 docs.append(loaded.unwrap())
                 inherits |= loaded.unwrap().inherits
@@ -90,7 +95,8 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
         if not inherits:
             break
     documents = tuple(d for level in reversed(levels) for d in level)
-    return Layout(snapshot.workdir, documents, tuple(home), tuple(errors), tuple(files), snapshot.seamless_cache)
+    return Layout(snapshot.workdir, documents, tuple(home), tuple(errors), tuple(files), snapshot.seamless_cache,
+                  tuple(broken))
 
 
 def walk(documents: Iterable[Document], stage: str | None) -> Iterator[tuple[Command | ClustersCommand, str | None]]:
@@ -169,7 +175,10 @@ def resolve_stage(layout: Layout, stage: str | None, substage: str | None = None
     resolution = res.unwrap()
     plan = build_plan(resolution)
     if isinstance(plan, Failure):
-        return StageResult(stage, substage, resolution, None, (plan.failure(),))
+        e = plan.failure()
+        if e.origin == DEFAULT_ORIGIN:  # a default is no place to point at
+            e = attrs.evolve(e, origin=None)
+        return StageResult(stage, substage, resolution, None, (e,))
     return StageResult(stage, substage, resolution, plan.unwrap())
 
 

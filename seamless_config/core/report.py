@@ -269,8 +269,8 @@ def diff_reports(label_a: str, a: ShowReport, label_b: str, b: ShowReport) -> Di
         for field in SERVICE_FIELDS:
             if sa.value(field) != sb.value(field):
                 services.append(Change(f"{role}.{field}",
-                                       Entry(field, sa.value(field), sa.origin(field)),
-                                       Entry(field, sb.value(field), sb.origin(field))))
+                                       Entry(field, _plain_service_value(sa, field), sa.origin(field)),
+                                       Entry(field, _plain_service_value(sb, field), sb.origin(field))))
     shared = True
     for role in ("hashserver", "database"):
         sa, sb = a.service(role), b.service(role)
@@ -281,6 +281,10 @@ def diff_reports(label_a: str, a: ShowReport, label_b: str, b: ShowReport) -> Di
     if not a.service("hashserver") and not b.service("hashserver"):
         shared = False  # nothing persistent: nothing is shared between runs at all
     return DiffReport(label_a, label_b, sel, tuple(services), shared)
+
+
+def _plain_service_value(s: ServiceReport, field: str) -> Any:
+    return f"{s.ports[0]}-{s.ports[1]}" if field == "ports" and s.ports else s.value(field)
 
 
 # -- check -----------------------------------------------------------------------------------
@@ -309,9 +313,10 @@ class CheckReport:
 def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     """Every mistake of every file, and of every stage named in a stage block, each reported once.
 
-    When a file has a mistake, the stage mistakes that may only follow from it
-    (an unknown cluster, whose definition may be in that file; mistakes
-    without a file and line) are left out.
+    When a project file has a mistake, its commands are missing from every
+    stage, so the stages are not checked (their mistakes might only follow
+    from it); when a cluster file has one, stages that select an unknown
+    cluster are not reported (the definition may be in that file).
     """
     stages: tuple[str | None, ...] = (None,) + stages_named(layout.documents)
     findings: dict[str, Finding] = {}
@@ -319,16 +324,18 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
         findings.setdefault(str(e), Finding(e))
     results = {s: resolve_stage(layout, s) for s in stages}
     for s, r in results.items():
+        if layout.broken_documents:
+            break
+        if layout.errors and any(e.message.startswith("unknown cluster") for e in r.errors):
+            continue  # the selection went off track where a broken file's cluster was selected
         for e in r.errors:
-            if layout.errors and (e.origin is None or e.message.startswith("unknown cluster")):
-                continue
             f = findings.get(str(e))
             if f is None:
                 findings[str(e)] = Finding(e, (s,))
             elif f.stages and s not in f.stages:
                 findings[str(e)] = attrs.evolve(f, stages=f.stages + (s,))
     out = list(findings.values())
-    if strict:
+    if strict and not layout.errors:
         out += strict_findings(layout, results)
     return CheckReport(layout.files, stages, tuple(out))
 
@@ -338,7 +345,7 @@ def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> l
     out: list[Finding] = []
     selected = {c.value for c in cluster_commands(layout.documents)}
     local = {cc.local_cluster for cc in layout.home} | {cc.local_cluster for cc in inline_clusters(layout, None)}
-    seen: set[tuple[str, Origin]] = set()
+    seen: set[tuple[str, Origin | None]] = set()
     for stage in results:
         for cc in inline_clusters(layout, stage):
             for c in cc.clusters:
@@ -353,14 +360,14 @@ def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> l
         if r.resolution is None:
             continue
         for name in sorted(selected - checked):
-            c = r.resolution.clusters.get(name) if name is not None else None
-            if c is None:
+            used = r.resolution.clusters.get(name) if name is not None else None
+            if used is None:
                 continue
             checked.add(name)
-            if c.queues and not any(fe.daskserver is not None for fe in c.frontends):
+            if used.queues and not any(fe.daskserver is not None for fe in used.frontends):
                 out.append(Finding(ConfigError(
                     f"cluster {name!r} defines queues, but none of its frontends has a daskserver: "
-                    "no queue of it can ever be used", c.origin,
+                    "no queue of it can ever be used", used.origin,
                     "add a 'daskserver:' section to a frontend, or remove 'queues:'"), strict=True))
     base = results.get(None)
     for stage, r in results.items():
@@ -465,7 +472,10 @@ def render_diff(d: DiffReport, cwd: str | None, home: str | None) -> str:
         return fmt_value(e.value) if e.origin in (DERIVED, COMMAND_LINE) else \
             f"{fmt_value(e.value)}  [{fmt_origin(e.origin, cwd, home, e.block, e.note)}]"
 
-    lines = [f"--- {d.stage_a}", f"+++ {d.stage_b}"]
+    def label(stage: str) -> str:
+        return "no stage" if stage == "-" else f"stage {stage}"
+
+    lines = [f"--- {label(d.stage_a)}", f"+++ {label(d.stage_b)}"]
     if d.selection:
         lines.append("selection")
         for c in d.selection:
@@ -483,7 +493,8 @@ def render_diff(d: DiffReport, cwd: str | None, home: str | None) -> str:
     if d.storage_shared:
         lines.append("storage: shared (the two stages see the same buffers and cached results)")
     else:
-        lines.append(f"storage: not shared (results cached in {d.stage_a} are not seen in {d.stage_b}, and back)")
+        lines.append(f"storage: not shared (results cached in {label(d.stage_a)} are not seen in {label(d.stage_b)}, "
+                     "nor the other way round)")
     return "\n".join(lines)
 
 

@@ -8,6 +8,8 @@ stays the same.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 from returns.result import Failure, Result, Success
 
@@ -193,7 +195,7 @@ def to_json(node: Node | None) -> object:
     return [node.line, "m", [[k.line, k.value, to_json(v)] for k, v in node.items]]
 
 
-def from_json(data: object) -> Node | None:
+def from_json(data: Any) -> Node | None:
     """The inverse of :func:`to_json`.
 
     >>> t = parse_yaml("x", "- a: [1, {b: c}]\\n").unwrap()
@@ -202,7 +204,8 @@ def from_json(data: object) -> Node | None:
     """
     if data is None:
         return None
-    assert isinstance(data, list)
+    if not isinstance(data, list):
+        data = list(data)  # a lazily decoded sequence
     if len(data) == 2:
         return Scalar(data[1], data[0])
     line, kind, items = data

@@ -1,0 +1,190 @@
+"""``seamless-config``: the effective configuration, and where every value came from.
+
+Subcommands: ``show``, ``explain NAME``, ``diff STAGE_A STAGE_B``, ``check``
+(``job-script`` is reserved). Reads the configuration; starts, connects to and
+writes nothing except the parse cache. Exit 0, or 2 for a mistake (in the
+arguments or the configuration) with one line per mistake on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from ._common import EXIT_USAGE, ArgumentParser, run, split_stage
+
+PROG = "seamless-config"
+NO_STAGE = "-"
+
+
+def build_parser() -> ArgumentParser:
+    parser = ArgumentParser(
+        prog=PROG,
+        description="Show the effective Seamless configuration of a directory and where each value came from; "
+        "compare stages; check every file and stage.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
+    sub.required = True
+
+    def common(p: ArgumentParser, stage: bool = True) -> None:
+        if stage:
+            p.add_argument("--stage", metavar="STAGE[:SUBSTAGE]", help="resolve with the blocks of this stage active")
+        p.add_argument("--json", action="store_true", help="print stable JSON instead of text")
+        p.add_argument("--workdir", metavar="DIR", help="read the configuration of DIR (default: the current directory)")
+
+    p = sub.add_parser("show", help="the effective selection and services, each value with the file:line that set it")
+    common(p)
+    p.add_argument("--show-secrets", action="store_true", help="do not hide values of fields named like passwords, tokens, keys")
+    p = sub.add_parser("explain", help="one value: the file:line that won, and every earlier value it overrode")
+    p.add_argument("name", metavar="NAME", help="a setting (cluster, queue, ...), queue.FIELD, cluster.FIELD or SERVICE.FIELD")
+    common(p)
+    p.add_argument("--show-secrets", action="store_true", help="do not hide secret values")
+    p = sub.add_parser("diff", help="what changes between two stages (selection, storage, services)")
+    p.add_argument("stage_a", metavar="STAGE_A", help=f"STAGE[:SUBSTAGE], or '{NO_STAGE}' for no stage")
+    p.add_argument("stage_b", metavar="STAGE_B", help=f"STAGE[:SUBSTAGE], or '{NO_STAGE}' for no stage")
+    common(p, stage=False)
+    p = sub.add_parser("check", help="validate every file and every stage named in a stage block; report all mistakes")
+    p.add_argument("--strict", action="store_true",
+                   help="also flag unused cluster definitions, queues that can never be used, stages that change nothing")
+    common(p, stage=False)
+    p = sub.add_parser("job-script", help="(reserved: not available yet)", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run(PROG, lambda: _main(args))
+
+
+def _paths() -> tuple[str | None, str]:
+    try:
+        cwd: str | None = os.getcwd()
+    except OSError:
+        cwd = None
+    return cwd, os.path.expanduser("~")
+
+
+def _layout(workdir: str | None) -> Any:
+    import attrs
+    from returns.result import Success
+
+    from effects.parse_cache import ParseCache, cache_dir
+    from effects.snapshot import read_snapshot
+    from seamless_config.core.layout import gather
+    from seamless_config.core.resolve import (
+        home_cluster_order,
+        load_cluster_file,
+        load_document,
+        parse_bytes,
+    )
+
+    snapshot = read_snapshot(os.path.abspath(workdir) if workdir else os.getcwd())
+    if snapshot.seamless_cache is not None:
+        value = snapshot.seamless_cache.strip()
+        snapshot = attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)) if value else None)
+    cache = ParseCache(cache_dir())
+    cluster_files = {f.path for f in snapshot.cluster_files}
+
+    def parse(path: str, data: bytes) -> Any:
+        return cache.parse(path, data, parse_bytes, prevalidated=path in cluster_files)
+
+    valid: list[bytes] = []
+
+    def load_clusters(f: Any) -> Any:
+        r = load_cluster_file(f, parse)
+        if isinstance(r, Success) and f.data is not None:
+            valid.append(f.data)
+        return r
+
+    layout = gather(snapshot, lambda f: load_document(f, parse), load_clusters, home_cluster_order)
+    for data in valid:  # each of these validated: later runs need not check it again
+        cache.mark_valid(data)
+    return layout
+
+
+def _stage(value: str | None) -> tuple[str | None, str | None]:
+    from seamless_config.core.selection import validate_api_name
+    from seamless_config.session import check
+
+    if value is None or value == NO_STAGE:
+        return None, None
+    stage, substage = split_stage(value)
+    check(validate_api_name("stage", stage))
+    if substage is not None:
+        check(validate_api_name("substage", substage))
+    return stage, substage
+
+
+def _resolved(layout: Any, stage_arg: str | None) -> Any:
+    from returns.result import Failure
+
+    from seamless_config.core.layout import resolve_checked
+    from seamless_config.session import raise_error
+
+    stage, substage = _stage(stage_arg)
+    r = resolve_checked(layout, stage, substage)
+    if isinstance(r, Failure):
+        raise_error(r.failure())
+    return r.unwrap()
+
+
+def _print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+
+
+def _main(args: Any) -> int:
+    if args.command == "job-script":
+        from seamless_config.errors import ConfigurationError
+
+        raise ConfigurationError("'job-script' is reserved for a later version and not available yet")
+    cwd, home = _paths()
+    layout = _layout(args.workdir)
+    if args.command == "show":
+        from seamless_config.core import report
+
+        rep = report.show_report(layout, _resolved(layout, args.stage), args.show_secrets)
+        out = report.show_json(rep) if args.json else report.render_show(rep, cwd, home)
+    elif args.command == "explain":
+        from returns.result import Failure
+
+        from seamless_config.core import explain
+        from seamless_config.session import raise_error
+
+        r = _resolved(layout, args.stage)
+        x = explain.explain(layout, r, args.name, args.show_secrets)
+        if isinstance(x, Failure):
+            raise_error(x.failure())
+        out = explain.explanation_json(x.unwrap()) if args.json else explain.render_explanation(x.unwrap(), cwd, home)
+    elif args.command == "diff":
+        from seamless_config.core import report
+
+        ra, rb = _resolved(layout, args.stage_a), _resolved(layout, args.stage_b)
+        d = report.diff_reports(args.stage_a, report.show_report(layout, ra), args.stage_b, report.show_report(layout, rb))
+        out = report.diff_json(d) if args.json else report.render_diff(d, cwd, home)
+    else:
+        from seamless_config.core import report
+
+        rep = report.check_layout(layout, args.strict)
+        if args.json:
+            _print_json(report.check_json(rep))
+            return 0 if rep.ok else EXIT_USAGE
+        lines = report.render_check(rep, cwd, home)
+        if lines:
+            for line in lines:
+                print(f"{PROG}: {line}", file=sys.stderr)
+            return EXIT_USAGE
+        print(report.check_summary(rep))
+        return 0
+    if args.json:
+        _print_json(out)
+    else:
+        print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
