@@ -167,10 +167,10 @@ CLUSTER_ERRORS = [
      "~/.seamless/clusters.yaml:4: unknown field 'hashservr' in frontend 1 of cluster 'c' (did you mean 'hashserver'?)"),
     ("c:\n  frontends:\n  - ssh_hostname: h\n",
      "~/.seamless/clusters.yaml:3: frontend 1 of cluster 'c' has no 'hostname' (add 'hostname: <where the services listen>', e.g. 'hostname: localhost')"),
-    ("c:\n  frontends:\n  - hostname: a b\n", "~/.seamless/clusters.yaml:3: invalid hostname 'a b' (use a hostname, an SSH alias or an IP address)"),
-    ("c:\n  frontends:\n  - hostname: h\n    ssh_hostname: a_b\n", "~/.seamless/clusters.yaml:4: invalid ssh_hostname 'a_b' (use a hostname, an SSH alias or an IP address)"),
+    ("c:\n  frontends:\n  - hostname: a b\n", "~/.seamless/clusters.yaml:3: invalid hostname 'a b' (use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires)"),
+    ("c:\n  frontends:\n  - hostname: h\n    ssh_hostname: a_b\n", "~/.seamless/clusters.yaml:4: invalid ssh_hostname 'a_b' (use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires)"),
     ("c:\n  frontends:\n  - hostname: h\n    jobserver: {conda: e, network_interface: 'x;y', port_start: 1, port_end: 2}\n",
-     "~/.seamless/clusters.yaml:4: invalid network_interface 'x;y' (use a hostname, an SSH alias or an IP address)"),
+     "~/.seamless/clusters.yaml:4: invalid network_interface 'x;y' (use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires)"),
     # services: required fields, ports
     ("c:\n  frontends:\n  - hostname: h\n    hashserver: {}\n",
      "~/.seamless/clusters.yaml:4: hashserver of frontend 1 of cluster 'c' needs 'bufferdir' (add 'bufferdir: /data/seamless/buffers' under 'hashserver:')"),

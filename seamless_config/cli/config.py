@@ -56,7 +56,11 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["job-script"]:
+        args = argparse.Namespace(command="job-script")
+    else:
+        args = build_parser().parse_args(argv)
     return run(PROG, lambda: _main(args))
 
 

@@ -348,7 +348,10 @@ def dask_file_parameters(cluster: Cluster, queue: QueueDefinition, node: str | N
     put("lifetime", q.get("lifetime"))
     put("dask-resources", q.get("dask_resources"))
     put("interactive", q.get("interactive"))
-    put("maximum_jobs", q.get("maximum_jobs"))
+    maximum_jobs = q.get("maximum_jobs")
+    if pure and maximum_jobs is None and cluster.type == "local" and cluster.workers is not None:
+        maximum_jobs = cluster.workers  # a local pure-Dask cluster scales up to its workers
+    put("maximum_jobs", maximum_jobs)
     if pure:
         out["pure_dask"] = True
         put("extra_dask_config", q.get("extra_dask_config"))

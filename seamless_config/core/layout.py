@@ -10,6 +10,7 @@ first), and :func:`resolve_stage` runs the selection and plan stages on it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -22,6 +23,8 @@ from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
 from .selection import Resolution, Selection, load, with_stage
 from .sources import Snapshot, SourceBytes
+
+_INHERIT_LINE = re.compile(rb"^-[ \t]*inherit_from_parent[ \t]*(#.*)?$", re.M)
 
 #: Where values given on the command line (``--stage``) come from.
 COMMAND_LINE = Origin("(command line)")
@@ -54,8 +57,9 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
     """Parse every file a resolution of ``snapshot`` reads; keep going past mistakes.
 
     Unlike a plain resolution, a directory whose file has a mistake does not
-    end the inheritance chain when another file of it asks to inherit, so
-    the parents' mistakes are found in the same run.
+    end the inheritance chain when one of its files asks to inherit (a broken
+    file counts when it has a ``- inherit_from_parent`` line), so the parents'
+    mistakes are found in the same run.
 
     >>> from .resolve import load_document, load_cluster_file, home_cluster_order
     >>> from .sources import DirFiles
@@ -88,6 +92,8 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
             if isinstance(loaded, Failure):
                 errors.extend(loaded.failure().errors)
                 broken.append(f.path)
+                # a broken file that asks to inherit: its parents' mistakes are reported too
+                inherits |= f.data is not None and _INHERIT_LINE.search(f.data) is not None
             else:
                 docs.append(loaded.unwrap())
                 inherits |= loaded.unwrap().inherits

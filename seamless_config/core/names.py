@@ -62,7 +62,7 @@ def check_name(kind: str, value: str, origin: Origin | None) -> ConfigError | No
 def check_host(field: str, value: str, origin: Origin | None) -> ConfigError | None:
     """``None`` when ``value`` is a plausible hostname, SSH alias or IP address."""
     if not _is_host(value):
-        return ConfigError(f"invalid {field} {value!r}", origin, "use a hostname, an SSH alias or an IP address")
+        return ConfigError(f"invalid {field} {value!r}", origin, "use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires")
     return None
 
 

@@ -489,7 +489,7 @@ def render_diff(d: DiffReport, cwd: str | None, home: str | None) -> str:
             lines.append(f"    - {side(c.a)}")
             lines.append(f"    + {side(c.b)}")
     if not d.selection and not d.services:
-        lines.append("no differences besides the stage name")
+        lines.append("no differences in the selection or the services")
     if d.storage_shared:
         lines.append("storage: shared (the two stages see the same buffers and cached results)")
     else:
