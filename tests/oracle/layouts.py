@@ -255,7 +255,7 @@ def gen_cluster(rng: random.Random, cname: str) -> tuple[dict, dict]:
         d["type"] = ctype
     if rng.random() < 0.4:
         d["tunnel"] = rng.choice((True, False))
-    if rng.random() < 0.7:
+    if rng.random() < 0.8:
         d["workers"] = rng.randint(1, 16)
     if rng.random() < 0.25:
         d["memory_per_core_property_name"] = rng.choice(("mem_per_core", "memcore"))
@@ -276,10 +276,10 @@ def gen_cluster(rng: random.Random, cname: str) -> tuple[dict, dict]:
         frontends.append(fe)
     d["frontends"] = frontends
     resolved: dict = {}
-    if rng.random() < 0.75:
+    if rng.random() < 0.85:
         written, resolved = gen_queues(rng, ctype)
         d["queues"] = written
-        if rng.random() < 0.6:
+        if rng.random() < 0.8:
             d["default_queue"] = rng.choice(list(written))
     return d, {"type": ctype, "queues": resolved, "hostnames": hostnames}
 
