@@ -52,6 +52,26 @@ class Host(Protocol):
 
     def log_tail(self, key: str, lines: int = 15) -> str: ...
 
+    # -- management (the seamless-service-* commands) --------------------------------------
+    def list_states(self) -> list[dict[str, Any]]:
+        """One row per server state file: the state's fields plus ``key``, and ``status``
+        corrected for liveness (``running`` with a dead process is ``stale``)."""
+        ...
+
+    def stop_key(self, key: str) -> str:
+        """Stop a service by key and mark its state ``stale``: ``stopped``, ``not-running`` or ``missing``."""
+        ...
+
+    def read_log(self, key: str, tail: int | None = None) -> str | None: ...
+
+    def clear_dir(self, path: str) -> None:
+        """Remove everything below ``path`` (not ``path`` itself)."""
+        ...
+
+    def disk_usage(self, paths: list[str]) -> list[dict[str, Any]]:
+        """``{"path", "state": absent|empty|populated, "size"}`` per path."""
+        ...
+
 
 class LocalHost:
     """This machine, without SSH."""
@@ -168,6 +188,93 @@ class LocalHost:
 
     def log_tail(self, key: str, lines: int = 15) -> str:
         return statefiles.log_tail(key, lines)
+
+    def list_states(self) -> list[dict[str, Any]]:
+        rows = []
+        try:
+            names = sorted(p.name for p in statefiles.server_dir().iterdir() if p.suffix == ".json")
+        except OSError:
+            return []
+        for name in names:
+            key = name[: -len(".json")]
+            data = statefiles.read_json(statefiles.server_dir() / name) or {}
+            rows.append(state_row(key, data, self.pid_alive))
+        return rows
+
+    def stop_key(self, key: str) -> str:
+        state = self.read_state(key)
+        if state is None:
+            return "missing"
+        pid = state.get("pid")
+        outcome = "not-running"
+        if isinstance(pid, int) and self.pid_alive(pid):
+            self.stop(pid)
+            outcome = "stopped"
+        if state.get("status") != "stale" and state.get("status") != "corrupt":
+            statefiles.write_json_atomic(statefiles.server_json(key), {**state, "status": "stale"})
+        return outcome
+
+    def read_log(self, key: str, tail: int | None = None) -> str | None:
+        path = statefiles.server_log(key)
+        state = self.read_state(key)
+        if state is not None and isinstance(state.get("log"), str):
+            path = Path(state["log"])
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        if tail is not None:
+            text = "\n".join(text.splitlines()[-tail:]) + ("\n" if text.endswith("\n") and tail else "")
+        return text
+
+    def clear_dir(self, path: str) -> None:
+        import shutil as _shutil
+
+        root = Path(os.path.expanduser(path))
+        for child in root.iterdir():
+            if child.is_dir() and not child.is_symlink():
+                _shutil.rmtree(child)
+            else:
+                child.unlink()
+
+    def disk_usage(self, paths: list[str]) -> list[dict[str, Any]]:
+        rows = []
+        for path in paths:
+            p = Path(os.path.expanduser(path))
+            if not p.exists():
+                rows.append({"path": path, "state": "absent", "size": 0})
+                continue
+            size = 0
+            entries = 0
+            for dirpath, _dirs, files in os.walk(p):
+                for f in files:
+                    entries += 1
+                    try:
+                        size += os.lstat(os.path.join(dirpath, f)).st_size
+                    except OSError:
+                        pass
+            rows.append({"path": path, "state": "populated" if entries else "empty", "size": size})
+        return rows
+
+
+def state_row(key: str, data: dict[str, Any], pid_alive: Any) -> dict[str, Any]:
+    """A server state as a ``ps`` row, its status corrected for the process's liveness
+    (as ``rhl-ps`` reports it)."""
+    row = dict(data)
+    row["key"] = key
+    status = data.get("status") if isinstance(data.get("status"), str) else "failed"
+    pid = data.get("pid")
+    live = None
+    if status in ("running", "starting") and isinstance(pid, int):
+        live = bool(pid_alive(pid))
+        if not live:
+            status = "stale"
+    elif status == "running":
+        status = "stale"
+    row["status"] = status
+    row["live"] = live
+    row.setdefault("meta", {})
+    return row
 
 
 _children: list[subprocess.Popen] = []
