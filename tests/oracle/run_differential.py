@@ -271,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=300, help="number of layouts (default 300)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the first layout (layout i uses seed+i)")
     ap.add_argument("--jobs", type=int, default=None, help="processes per side (default: cpu_count // 2)")
-    ap.add_argument("--out", default="differential-mismatches.json", help="where to write the mismatches (JSON)")
+    ap.add_argument("--out", default=os.path.join(REPO, "scratch", "differential-mismatches.json"),
+                    help="where to write the mismatches (JSON; default scratch/differential-mismatches.json, git-ignored)")
     args = ap.parse_args(argv)
     ok, why = oracle_available()
     if not ok:
@@ -280,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     summary = run(args.count, args.seed, args.jobs)
     report(summary)
+    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(summary["mismatches"], f, indent=1)
     print(f"{len(summary['mismatches'])} mismatching layouts written to {args.out} ({time.time() - t0:.1f} s)")
