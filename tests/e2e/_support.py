@@ -1,0 +1,391 @@
+"""End-to-end support: real services, a private HOME, workflows in subprocesses.
+
+Every environment (:class:`E2EEnv`) has its own HOME (so its own
+``~/.remote-http-launcher``), its own inline local cluster on a block of ports
+of its own, and its storage directories under a temporary directory. Workflows
+run in subprocesses with the dev venv's Python, because the Seamless runtime
+is process-global. The finalizer of every environment stops every service the
+environment's HOME knows of (and any process whose command line names that
+HOME), so nothing outlives a test, even a failing one.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = REPO / ".venv" / "bin"
+PYTHON = VENV_BIN / "python"
+SERVICE_BINARIES = ("hashserver", "seamless-database", "seamless-jobserver", "seamless-dask-wrapper")
+
+#: ports: each environment gets a block of BLOCK ports, from PORT_BASE upward
+#: (60100-60399 belong to the quickstart demo; 51000-51299 are used by others here)
+PORT_BASE = 52000
+BLOCK = 100
+PORT_LIMIT = 60000
+_blocks = itertools.count()
+
+#: the line a workflow script prints its findings on
+RESULT_TAG = "E2E-RESULT "
+
+
+def missing_runtime() -> str | None:
+    if not PYTHON.exists():
+        return f"{PYTHON} does not exist (run `make venv`)"
+    missing = [b for b in SERVICE_BINARIES if not (VENV_BIN / b).exists()]
+    if missing:
+        return f"service binaries missing from {VENV_BIN}: {', '.join(missing)} (pip install -e '.[runtime,dask]')"
+    return None
+
+
+def _port_block() -> int:
+    """The first port of a block no other environment of this run uses (xdist workers too)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    m = re.search(r"(\d+)$", worker)
+    worker_index = int(m.group(1)) if m else 0
+    start = PORT_BASE + worker_index * 16 * BLOCK + next(_blocks) * BLOCK
+    if start + BLOCK > PORT_LIMIT:
+        raise RuntimeError("e2e port blocks exhausted")
+    return start
+
+
+class E2EEnv:
+    """One isolated HOME + project + inline local cluster."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root = root
+        self.name = re.sub(r"[^a-z0-9]", "", name.lower())[:20] or "e2e"
+        self.home = root / "home"
+        self.project_dir = root / "proj"
+        self.bufferdir = root / "buffers"
+        self.database_dir = root / "database"
+        self.sidefile = root / "side-effects.txt"
+        self.cluster = f"e2e{self.name}"
+        self.project = f"p{self.name}"
+        self.port0 = _port_block()
+        # hashserver, database, jobserver, daskserver (the scheduler, its dashboard and the workers)
+        self.ranges = {
+            "hashserver": (self.port0, self.port0 + 19),
+            "database": (self.port0 + 20, self.port0 + 39),
+            "jobserver": (self.port0 + 40, self.port0 + 59),
+            "daskserver": (self.port0 + 60, self.port0 + BLOCK - 1),
+        }
+        (self.home / ".seamless").mkdir(parents=True, exist_ok=True)
+        self.project_dir.mkdir(parents=True, exist_ok=True)
+        self._scripts = itertools.count()
+
+    # -- configuration -------------------------------------------------
+
+    def configure(self, *, execution: str, remote: str | None = None, persistent: bool | None = None,
+                  subproject: str | None = None, workers: int = 2) -> None:
+        """Write seamless.yaml and seamless.profile.yaml."""
+        lines = [f"- project: {self.project}"]
+        if subproject:
+            lines.append(f"- subproject: {subproject}")
+        (self.project_dir / "seamless.yaml").write_text("\n".join(lines) + "\n")
+        r = self.ranges
+        profile = textwrap.dedent(f"""\
+            - clusters:
+                {self.cluster}:
+                  type: local
+                  tunnel: false
+                  workers: {workers}
+                  frontends:
+                    - hostname: localhost
+                      hashserver:
+                        bufferdir: {self.bufferdir}
+                        network_interface: 127.0.0.1
+                        port_start: {r['hashserver'][0]}
+                        port_end: {r['hashserver'][1]}
+                      database:
+                        database_dir: {self.database_dir}
+                        network_interface: 127.0.0.1
+                        port_start: {r['database'][0]}
+                        port_end: {r['database'][1]}
+                      jobserver:
+                        network_interface: 127.0.0.1
+                        port_start: {r['jobserver'][0]}
+                        port_end: {r['jobserver'][1]}
+                      daskserver:
+                        network_interface: 127.0.0.1
+                        port_start: {r['daskserver'][0]}
+                        port_end: {r['daskserver'][1]}
+                  queues:
+                    local:
+                      # any name: the runtime refuses a daskserver without conda; without
+                      # conda on this machine the launcher runs the wrapper from the PATH
+                      conda: seamless-e2e-no-such-env
+                      cores: 2
+                      memory: 2GB
+                      walltime: "01:00:00"
+                  default_queue: local
+            - cluster: {self.cluster}
+            - execution: {execution}
+            """)
+        if remote is not None:
+            profile += f"- remote: {remote}\n"
+        if persistent is not None:
+            profile += f"- persistent: {'true' if persistent else 'false'}\n"
+        (self.project_dir / "seamless.profile.yaml").write_text(profile)
+
+    def storage_dir(self, kind: str, subproject: str | None = None, stage: str | None = None) -> Path:
+        """``<bufferdir|database_dir>/<project>[/<subproject>][/STAGE-<stage>]``."""
+        base = self.bufferdir if kind == "buffer" else self.database_dir
+        p = base / self.project
+        if subproject:
+            p = p / subproject
+        if stage:
+            p = p / f"STAGE-{stage}"
+        return p
+
+    # -- processes -----------------------------------------------------
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("SEAMLESS_", "REMOTE_HTTP_LAUNCHER", "CONDA", "PYTEST_", "VIRTUAL_ENV"))
+               and k not in ("XDG_CACHE_HOME", "PYTHONPATH", "MAMBA_EXE")}
+        env["HOME"] = str(self.home)
+        env["PATH"] = os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin", "/bin"])
+        env["PYTHONUNBUFFERED"] = "1"
+        for k, v in overrides.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = v
+        return env
+
+    def run(self, argv: list[str], *, timeout: float = 180, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """Run a command in its own process group; whatever it leaves in that group is killed."""
+        proc = subprocess.Popen(
+            argv, cwd=cwd or self.project_dir, env=env or self.env(), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            raise AssertionError(f"{argv} timed out after {timeout} s\nstdout:\n{out}\nstderr:\n{err}") from None
+        finally:
+            _killpg(proc.pid, signal.SIGKILL)  # stragglers (e.g. spawned workers); services have their own session
+        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+    def python(self, code: str, *args: str, timeout: float = 240, env: dict[str, str] | None = None,
+               check: bool = True) -> subprocess.CompletedProcess:
+        """Write ``code`` as a script into the project directory and run it with the venv's Python."""
+        script = self.project_dir / f"e2e_script_{next(self._scripts)}.py"
+        script.write_text(textwrap.dedent(code))
+        cp = self.run([str(PYTHON), str(script), *args], timeout=timeout, env=env)
+        if check:
+            assert cp.returncode == 0, describe(cp)
+        return cp
+
+    def seamless_init(self, *args: str, env: dict[str, str] | None = None, timeout: float = 180,
+                      ) -> subprocess.CompletedProcess:
+        return self.run([str(VENV_BIN / "seamless-init"), *args], env=env, timeout=timeout)
+
+    # -- state ---------------------------------------------------------
+
+    @property
+    def launcher_dir(self) -> Path:
+        return self.home / ".remote-http-launcher"
+
+    def server_states(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for f in sorted((self.launcher_dir / "server").glob("*.json")):
+            try:
+                out[f.stem] = json.loads(f.read_text())
+            except (OSError, ValueError):
+                out[f.stem] = {"status": "unreadable"}
+        return out
+
+    def client_file(self, key: str) -> dict[str, Any] | None:
+        f = self.launcher_dir / "client" / f"{key}.json"
+        return json.loads(f.read_text()) if f.exists() else None
+
+    def state(self, role: str) -> tuple[str, dict[str, Any]]:
+        """The one server state of a role (hashserver, database, ...)."""
+        found = [(k, s) for k, s in self.server_states().items() if k.startswith(role + "-")]
+        assert len(found) == 1, f"expected one {role} state, found {[k for k, _ in found]}"
+        return found[0]
+
+    def service_processes(self, key: str) -> dict[int, int]:
+        """pid -> pgid of every live process whose command line names this key's status file."""
+        needle = str(self.launcher_dir / "server" / f"{key}.json")
+        return {pid: pgid for pid, pgid, cmd in _processes() if needle in cmd}
+
+    def side_effects(self) -> list[dict[str, int]]:
+        """One entry per execution of a transformation: pid, pgid, ppid of the process that ran it."""
+        if not self.sidefile.exists():
+            return []
+        rows = []
+        for line in self.sidefile.read_text().splitlines():
+            pid, pgid, ppid = (int(x) for x in line.split())
+            rows.append({"pid": pid, "pgid": pgid, "ppid": ppid})
+        return rows
+
+    def stop_all(self) -> None:
+        """Stop every service this HOME knows of: SIGTERM to each process group, then SIGKILL."""
+        pgids: set[int] = set()
+        for state in self.server_states().values():
+            pid = state.get("pid")
+            if isinstance(pid, int) and pid > 1:
+                pgids.add(_pgid(pid) or pid)
+        home = str(self.home) + os.sep
+        for _pid, pgid, cmd in _processes():
+            if home in cmd:
+                pgids.add(pgid)
+        pgids.discard(os.getpgrp())
+        pgids.discard(0)
+        for pgid in pgids:
+            _killpg(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline and any(_group_alive(g) for g in pgids):
+            time.sleep(0.1)
+        for pgid in pgids:
+            _killpg(pgid, signal.SIGKILL)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    if pgid <= 1 or pgid == os.getpgrp():
+        return
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return any(g == pgid and not _zombie(p) for p, g, _ in _processes())
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, pgid, command line) of every live, non-zombie process."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        pid = int(d)
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z":
+            continue
+        yield pid, int(fields[2]), cmd
+
+
+def describe(cp: subprocess.CompletedProcess) -> str:
+    return f"{cp.args} exited {cp.returncode}\n--- stdout\n{cp.stdout}\n--- stderr\n{cp.stderr}"
+
+
+def script_result(cp: subprocess.CompletedProcess) -> dict[str, Any]:
+    """The JSON a workflow script printed after RESULT_TAG."""
+    for line in cp.stdout.splitlines():
+        if line.startswith(RESULT_TAG):
+            return json.loads(line[len(RESULT_TAG):])
+    raise AssertionError("the script printed no result\n" + describe(cp))
+
+
+def new_env(root: Path, name: str) -> E2EEnv:
+    return E2EEnv(root, name)
+
+
+# A workflow: init(), one transformation that leaves a trace of where it ran, the findings as JSON.
+WORKFLOW = '''
+import json, os, sys, time
+
+def main():
+    a, b, sidefile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    t0 = time.monotonic()
+    import seamless
+    import seamless.config
+    from seamless.transformer import delayed
+    from seamless_config import select, session
+
+    seamless.config.init()
+    t_init = time.monotonic() - t0
+
+    @delayed
+    def scaled_sum(a, b, sidefile):
+        import os
+        with open(sidefile, "a") as f:
+            f.write(f"{os.getpid()} {os.getpgid(0)} {os.getppid()}\\n")
+        return (a + b) * 10
+
+    t1 = time.monotonic()
+    tf = scaled_sum(a, b, sidefile)
+    result = tf.run()
+    out = {
+        "result": result,
+        "pid": os.getpid(),
+        "init_seconds": t_init,
+        "run_seconds": time.monotonic() - t1,
+        "tf_checksum": tf.transformation_checksum.hex(),
+        "result_checksum": tf.result_checksum.hex(),
+        "execution": select.get_execution(),
+        "outcomes": [[o.role, o.state, o.key, o.port] for o in session.SESSION.outcomes],
+    }
+    seamless.close()
+    print("E2E-RESULT " + json.dumps(out), flush=True)
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def run_workflow(env: E2EEnv, a: int, b: int, **kw: Any) -> dict[str, Any]:
+    return script_result(env.python(WORKFLOW, str(a), str(b), str(env.sidefile), **kw))
+
+
+def fake_venv(root: Path, binaries: tuple[str, ...]) -> Path:
+    """A venv-like directory whose ``bin`` holds a Python that uses the dev venv's packages, and
+    only ``binaries`` of the services. Returns its Python."""
+    venv = root / "venv-without-services"
+    (venv / "bin").mkdir(parents=True)
+    lib = REPO / ".venv" / "lib"
+    for pydir in lib.iterdir():
+        (venv / "lib" / pydir.name).mkdir(parents=True)
+        (venv / "lib" / pydir.name / "site-packages").symlink_to(pydir / "site-packages")
+    shutil.copy(REPO / ".venv" / "pyvenv.cfg", venv / "pyvenv.cfg")
+    (venv / "bin" / "python").symlink_to(os.path.realpath(PYTHON))
+    for b in binaries:
+        (venv / "bin" / b).symlink_to(VENV_BIN / b)
+    return venv / "bin" / "python"
+
+

@@ -1,0 +1,124 @@
+"""``seamless-init`` against real services: cold, warm, concurrent, --json, worker processes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+
+import pytest
+
+from ._support import VENV_BIN, E2EEnv, describe
+
+ROLES = ["database", "hashserver", "jobserver"]
+
+
+def services_json(cp: subprocess.CompletedProcess) -> list[dict]:
+    assert cp.returncode == 0, describe(cp)
+    data = json.loads(cp.stdout)
+    assert list(data) == ["services"]
+    return data["services"]
+
+
+@pytest.fixture(scope="module")
+def up(module_env_factory) -> tuple[E2EEnv, list[dict]]:
+    """A project with hashserver, database and jobserver, brought up once by ``seamless-init --json``."""
+    env = module_env_factory("cli")
+    env.configure(execution="remote", remote="jobserver")
+    return env, services_json(env.seamless_init("--json"))
+
+
+def test_json_schema(up) -> None:
+    env, rows = up
+    assert sorted(r["service"] for r in rows) == ROLES
+    states = env.server_states()
+    for r in rows:
+        assert set(r) == {"service", "key", "host", "hostname", "port", "state"}, r
+        assert r["state"] == "launched"
+        assert r["host"] == "localhost"
+        assert r["key"] in states and states[r["key"]]["status"] == "running"
+        assert r["port"] == states[r["key"]]["port"]
+        lo, hi = env.ranges[r["service"]]
+        assert lo <= r["port"] <= hi
+        assert env.client_file(r["key"])["port"] == r["port"]
+        assert env.client_file(r["key"])["hostname"] == r["hostname"]
+        pid = states[r["key"]]["pid"]
+        assert set(env.service_processes(r["key"]).values()) == {pid}
+    assert sorted(states) == sorted(r["key"] for r in rows)
+
+
+def test_warm_init_reuses_everything(up) -> None:
+    env, cold = up
+    pids = {k: s["pid"] for k, s in env.server_states().items()}
+    t0 = time.monotonic()
+    warm = services_json(env.seamless_init("--json"))
+    elapsed = time.monotonic() - t0
+    assert {r["key"]: (r["state"], r["port"]) for r in warm} == {r["key"]: ("reused", r["port"]) for r in cold}
+    assert {k: s["pid"] for k, s in env.server_states().items()} == pids
+    assert elapsed < 10, f"warm seamless-init took {elapsed:.1f} s"
+    # plain output: one line per service, saying it was reused
+    cp = env.seamless_init()
+    assert cp.returncode == 0, describe(cp)
+    lines = cp.stdout.splitlines()
+    assert len(lines) == 3 and all("reused" in line for line in lines), cp.stdout
+    assert sorted(line.split()[0] for line in lines) == ROLES
+    # --quiet: nothing at all
+    cp = env.seamless_init("--quiet")
+    assert (cp.returncode, cp.stdout, cp.stderr) == (0, "", ""), describe(cp)
+
+
+def test_rhl_ps_sees_the_services(up) -> None:
+    """remote-http-launcher's own tool lists what seamless-init started."""
+    env, rows = up
+    cp = env.run([str(VENV_BIN / "rhl-ps")])
+    assert cp.returncode == 0, describe(cp)
+    for r in rows:
+        line = next((ln for ln in cp.stdout.splitlines() if ln.split()[:1] == [r["key"]]), None)
+        assert line is not None, cp.stdout
+        assert "running" in line and str(r["port"]) in line
+
+
+def test_worker_process_exits_at_once(e2e_env: E2EEnv) -> None:
+    """With SEAMLESS_REMOTE_CLIENTS set (a worker), seamless-init exits 0 without touching anything."""
+    env = e2e_env
+    env.configure(execution="remote", remote="jobserver")
+    t0 = time.monotonic()
+    cp = env.seamless_init(env=env.env(SEAMLESS_REMOTE_CLIENTS=json.dumps({"buffer": [], "database": []})))
+    elapsed = time.monotonic() - t0
+    assert cp.returncode == 0, describe(cp)
+    assert elapsed < 5, f"took {elapsed:.1f} s"
+    assert not env.launcher_dir.exists(), "seamless-init started or recorded services in a worker"
+
+
+def test_concurrent_cold_init(e2e_env: E2EEnv) -> None:
+    """8 seamless-init at once on a cold project: all succeed, one server per key, all share it."""
+    env = e2e_env
+    env.configure(execution="remote", remote="jobserver")
+    procs = [
+        subprocess.Popen([str(VENV_BIN / "seamless-init"), "--json"], cwd=env.project_dir, env=env.env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
+    results = []
+    for p in procs:
+        try:
+            out, err = p.communicate(timeout=240)
+        except subprocess.TimeoutExpired:
+            for q in procs:
+                q.kill()
+            raise
+        results.append(subprocess.CompletedProcess(p.args, p.returncode, out, err))
+    assert [r.returncode for r in results] == [0] * 8, "\n".join(describe(r) for r in results if r.returncode)
+    outputs = [services_json(r) for r in results]
+    states = env.server_states()
+    assert len(states) == 3 and sorted(k.split("-")[0] for k in states) == ROLES, sorted(states)
+    for key, state in states.items():
+        assert state["status"] == "running"
+        rows = [next(r for r in out if r["key"] == key) for out in outputs]
+        assert {r["port"] for r in rows} == {state["port"]}, f"{key}: processes disagree on the port"
+        assert sorted(r["state"] for r in rows) == ["launched"] + ["reused"] * 7, key
+        groups = set(env.service_processes(key).values())
+        assert groups == {state["pid"]}, f"{key}: expected one live server, found process groups {groups}"
+    # no half-written or temporary state left behind
+    leftovers = [p.name for p in (env.launcher_dir / "server").iterdir() if p.name.endswith(".tmp")]
+    assert leftovers == []
