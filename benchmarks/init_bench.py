@@ -1,0 +1,186 @@
+"""Bring-up benchmarks (issue: the effects shell): ours and seamless-config 0.3.2 side by side.
+
+    .venv/bin/python benchmarks/init_bench.py [--reps 5] [--oracle-rt-venv .venv-oracle-rt]
+
+Measured, each run a new process, medians with min and max:
+
+1. cold ``seamless-init``: the services of a local cluster, none of them
+   running (state removed between runs), in two set-ups:
+   ``storage`` (hashserver + database; both implementations) and ``jobserver``
+   (hashserver + database + jobserver; ours only: 0.3.2 requires ``conda`` for
+   a jobserver, and its launcher then requires conda on the machine, which
+   this one does not have);
+2. warm ``seamless-init``: all of them running;
+3. ``import seamless_config`` plus ``init()`` for a project without a cluster.
+
+Both implementations use a ``local_cluster:`` cluster: 0.3.2 launches a
+frontend with a ``hostname`` over SSH (``ssh localhost``), and only a
+``local_cluster`` lets it launch on this machine without an SSH server. The
+reference needs the Seamless runtime next to it: ``--oracle-rt-venv`` names a
+venv with ``seamless-config==0.3.2 seamless-transformer hashserver
+seamless-database seamless-jobserver`` (created when missing).
+Results go to ``benchmarks/results/init.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+REF_PACKAGES = ["seamless-config==0.3.2", "seamless-transformer", "hashserver", "seamless-database",
+                "seamless-jobserver", "remote-http-launcher"]
+
+CLUSTERS = """\
+local_cluster: lab
+lab:
+  type: local
+  workers: 1
+  frontends:
+    - hostname: localhost
+      hashserver:
+        bufferdir: {root}/buffers
+        network_interface: 127.0.0.1
+        port_start: {p0}
+        port_end: {p1}
+      database:
+        database_dir: {root}/db
+        network_interface: 127.0.0.1
+        port_start: {p2}
+        port_end: {p3}
+{jobserver}"""
+JOBSERVER = """\
+      jobserver:
+        network_interface: 127.0.0.1
+        port_start: {p4}
+        port_end: {p5}
+"""
+PROJECTS = {
+    "storage": "- project: bench\n- cluster: lab\n- execution: process\n",
+    "jobserver": "- project: bench\n- cluster: lab\n- execution: remote\n- remote: jobserver\n",
+}
+
+
+def stats(samples: list[float]) -> dict:
+    return {"median": statistics.median(samples), "min": min(samples), "max": max(samples), "n": len(samples),
+            "samples": samples}
+
+
+def ensure_ref_venv(path: Path) -> Path:
+    if not (path / "bin" / "seamless-init").exists() or not (path / "bin" / "seamless-jobserver").exists():
+        print(f"creating {path} (the reference with the Seamless runtime)", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
+        subprocess.run([str(path / "bin" / "pip"), "install", "-q", *REF_PACKAGES], check=True)
+    return path
+
+
+def setup(root: Path, base_port: int, scenario: str) -> dict[str, str]:
+    home = root / "home"
+    proj = root / "project"
+    (home / ".seamless").mkdir(parents=True, exist_ok=True)
+    proj.mkdir(parents=True, exist_ok=True)
+    ports = {f"p{i}": base_port + 100 * (i // 2) + (99 if i % 2 else 0) for i in range(6)}
+    jobserver = JOBSERVER.format(**ports) if scenario == "jobserver" else ""
+    (home / ".seamless" / "clusters.yaml").write_text(CLUSTERS.format(root=root, jobserver=jobserver, **ports))
+    (proj / "seamless.yaml").write_text(PROJECTS[scenario])
+    return {"home": str(home), "project": str(proj)}
+
+
+def stop_all(home: str) -> None:
+    server = Path(home) / ".remote-http-launcher" / "server"
+    for f in server.glob("*.json"):
+        try:
+            pid = json.loads(f.read_text()).get("pid")
+        except (OSError, ValueError):
+            pid = None
+        if isinstance(pid, int):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(pid, sig)
+                except OSError:
+                    pass
+                time.sleep(0.3)
+    for d in ("server", "client"):
+        for f in (Path(home) / ".remote-http-launcher" / d).glob("*"):
+            if f.is_file():
+                f.unlink()
+
+
+def run(argv: list[str], env: dict[str, str], cwd: str) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    dt = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{argv} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return dt
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--ours-venv", default=str(ROOT / ".venv"))
+    ap.add_argument("--oracle-rt-venv", default=str(ROOT / ".venv-oracle-rt"))
+    args = ap.parse_args(argv)
+    ours = Path(args.ours_venv)
+    ref = ensure_ref_venv(Path(args.oracle_rt_venv))
+    impls = {
+        "ours": (ours, [str(ours / "bin" / "seamless-init")]),
+        "reference_0.3.2": (ref, [str(ref / "bin" / "seamless-init")]),
+    }
+
+    results: dict[str, dict] = {}
+    runs = [("storage", "ours"), ("storage", "reference_0.3.2"), ("jobserver", "ours")]
+    with tempfile.TemporaryDirectory(prefix="init-bench-") as tmp:
+        for n, (scenario, name) in enumerate(runs):
+            venv, cmd = impls[name]
+            r = setup(Path(tmp) / f"{scenario}-{name}", 56000 + 1000 * n, scenario)
+            env = {k: v for k, v in os.environ.items() if k not in ("SEAMLESS_CACHE", "REMOTE_HTTP_LAUNCHER_DIR")}
+            env.update(HOME=r["home"], PATH=f"{venv / 'bin'}:{env.get('PATH', '')}",
+                       SEAMLESS_CONFIG_CACHE=str(Path(tmp) / f"{scenario}-{name}" / "cache"))
+            cold, warm = [], []
+            try:
+                for _ in range(args.reps):
+                    stop_all(r["home"])
+                    cold.append(run(cmd, env, r["project"]))
+                    warm.append(run(cmd, env, r["project"]))
+                    print(f"{scenario} {name}: cold {cold[-1]:.2f} s, warm {warm[-1]:.2f} s", flush=True)
+            finally:
+                stop_all(r["home"])
+            results.setdefault(name, {})[f"cold_init_{scenario}"] = stats(cold)
+            results[name][f"warm_init_{scenario}"] = stats(warm)
+            if scenario == "storage":
+                plain = Path(tmp) / f"plain-{name}"
+                plain.mkdir()
+                (plain / "seamless.yaml").write_text("- project: plain\n")
+                script = "import seamless_config; seamless_config.init()"
+                imp = [run([str(venv / "bin" / "python"), "-W", "ignore", "-c", script], env, str(plain))
+                       for _ in range(args.reps * 2)]
+                results[name]["import_init_no_cluster"] = stats(imp)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "init.json").write_text(json.dumps(results, indent=1))
+    lines = ["# Bring-up benchmarks", "",
+             f"Medians of {args.reps} runs (import+init: {args.reps * 2}), min–max in brackets; each run a new process.", "",
+             "| measurement | ours | reference 0.3.2 | ratio |", "| --- | --- | --- | --- |"]
+    for m in ("cold_init_storage", "warm_init_storage", "cold_init_jobserver", "warm_init_jobserver",
+              "import_init_no_cluster"):
+        o, rr = results["ours"][m], results["reference_0.3.2"].get(m)
+        ref_text = f"{rr['median']:.2f} s ({rr['min']:.2f}–{rr['max']:.2f})" if rr else "cannot run here (needs conda)"
+        ratio = f"{o['median'] / rr['median']:.2f}" if rr else "—"
+        lines.append(f"| {m} | {o['median']:.2f} s ({o['min']:.2f}–{o['max']:.2f}) | {ref_text} | {ratio} |")
+    (out / "init.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
