@@ -470,9 +470,11 @@ def test_check_json(layered, capsys, home):
 # -- the command line ------------------------------------------------------------------------
 
 
-def test_job_script_is_reserved(layered, capsys):
+def test_job_script_says_what_the_wrapper_would_refuse(layered, capsys):
+    # job-script itself is tested in tests/test_jobscript.py
     assert mistake(capsys, "job-script", "--stage", "prod") == [
-        "seamless-config: 'job-script' is reserved for a later version and not available yet"]
+        "seamless-config: ~/.seamless/clusters/hpc.yaml:19: queue 'bigmem' of cluster 'hpc' has no 'memory', "
+        "which the Dask workers need (add e.g. 'memory: 4GB' to queue 'bigmem': the memory of one job)"]
 
 
 def test_usage_mistakes_exit_2(layered, capsys):

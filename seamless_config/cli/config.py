@@ -1,14 +1,13 @@
 """``seamless-config``: the effective configuration, and where every value came from.
 
 Subcommands: ``show``, ``explain NAME``, ``diff STAGE_A STAGE_B``, ``check``
-(``job-script`` is reserved). Reads the configuration; starts, connects to and
+and ``job-script``. Reads the configuration; starts, connects to and
 writes nothing except the parse cache. Exit 0, or 2 for a mistake (in the
 arguments or the configuration) with one line per mistake on stderr.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -50,17 +49,15 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="also flag unused cluster definitions, queues that can never be used, stages that change nothing")
     common(p, stage=False)
-    p = sub.add_parser("job-script", help="(reserved: not available yet)", add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    from . import jobscript
+
+    jobscript.add_arguments(sub.add_parser("job-script", help=jobscript.HELP))
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["job-script"]:
-        args = argparse.Namespace(command="job-script")
-    else:
-        args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     return run(PROG, lambda: _main(args))
 
 
@@ -141,12 +138,12 @@ def _print_json(doc: Any) -> None:
 
 
 def _main(args: Any) -> int:
-    if args.command == "job-script":
-        from seamless_config.errors import ConfigurationError
-
-        raise ConfigurationError("'job-script' is reserved for a later version and not available yet")
     cwd, home = _paths()
     layout = _layout(args.workdir)
+    if args.command == "job-script":
+        from . import jobscript
+
+        return jobscript.run(args, _resolved(layout, args.stage))
     if args.command == "show":
         from seamless_config.core import report
 

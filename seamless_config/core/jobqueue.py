@@ -1,0 +1,138 @@
+"""What ``seamless-config job-script`` shows: the batch job a queue turns into.
+
+Pure: from a resolution (and an optional ``--queue``) to a :class:`JobScriptRequest`.
+The request holds the daskserver's ``file_parameters`` exactly as its launch dict
+passes them to ``seamless-dask-wrapper``, plus what the wrapper reads besides
+them (scheduler host, port range, cluster string). Rendering it — the wrapper's
+own mapping to dask-jobqueue settings, then ``job_script()`` — is the effect
+module :mod:`effects.jobscript`'s work.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from .clusters import Cluster
+from .errors import ConfigError, Origin
+from .launch import Scope, choose_frontend, daskserver_launch_dict, node_directives, resolve_queue
+from .plan import runs_here
+from .selection import Resolution
+
+#: cluster type -> dask-jobqueue's config section (and job system)
+JOB_SYSTEMS = {"slurm": "slurm", "oar": "oar"}
+
+
+@attrs.frozen
+class JobScriptRequest:
+    """One daskserver's batch jobs, before rendering."""
+
+    cluster: str
+    #: ``slurm`` or ``oar``: dask-jobqueue's config section for this batch system
+    system: str
+    queue: str
+    #: the daskserver's key (its state file and log are named after it)
+    key: str
+    cluster_string: str
+    #: where the scheduler listens, and the ports it and the workers use
+    host: str
+    port_range: tuple[int, int]
+    #: the launch dict's ``file_parameters``: what the wrapper reads from its state file
+    file_parameters: tuple[tuple[str, Any], ...]
+    #: the daskserver runs on this machine (no SSH)
+    runs_here: bool = True
+
+    def parameters(self) -> dict[str, Any]:
+        return copy.deepcopy(dict(self.file_parameters))
+
+
+def job_script_request(
+    res: Resolution, queue: str | None = None, queue_origin: Origin | None = None
+) -> Result[JobScriptRequest, ConfigError]:
+    """The daskserver that the selection would start, as a job-script request.
+
+    ``queue`` replaces the selected queue (``--queue``). The daskserver is the
+    one the plan would start: persistent mode unless ``persistent: false``
+    (then the pure-Dask scheduler), whatever ``execution`` says.
+
+    >>> from .clusters import Cluster, Frontend, QueueDefinition, ServiceSpec
+    >>> from .selection import ClusterSet, Resolution, Selection
+    >>> fe = Frontend("hpc", daskserver=ServiceSpec("daskserver", network_interface="10.0.0.1", port_start=6000, port_end=6099))
+    >>> q = QueueDefinition("cpu", (("cores", 4), ("memory", "8GB"), ("walltime", "01:00:00")))
+    >>> c = Cluster("hpc", "slurm", frontends=(fe,), queues=(q,), default_queue="cpu")
+    >>> r = job_script_request(Resolution(Selection(cluster="hpc", project="p"), ClusterSet((c,)))).unwrap()
+    >>> r.system, r.key, r.host, r.port_range, r.runs_here
+    ('slurm', 'daskserver-hpc-rw-p', '10.0.0.1', (6000, 6099), False)
+    >>> r.parameters()
+    {'walltime': '01:00:00', 'cores': 4, 'memory': '8GB', 'record': False}
+    """
+    sel = res.selection
+    if sel.cluster is None:
+        return Failure(ConfigError(
+            "No cluster selected, so there is no batch queue to show", sel.origin("cluster"),
+            "add '- cluster: NAME' (a cluster of type slurm or oar) to seamless.profile.yaml"))
+    cluster = res.clusters.get(sel.cluster)
+    if cluster is None:
+        return Failure(ConfigError(f"unknown cluster {sel.cluster!r}", sel.origin("cluster"),
+                                   "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
+    if sel.node is not None:
+        nd = node_directives(cluster, sel.node)
+        if isinstance(nd, Failure):
+            return Failure(attrs.evolve(nd.failure(), origin=sel.origin("node")))
+    if cluster.type not in JOB_SYSTEMS:
+        return Failure(ConfigError(
+            f"cluster {cluster.name!r} is of type {cluster.type!r}: its Dask workers are not batch jobs, "
+            "so there is no job script", cluster.origin,
+            "select a cluster of type slurm or oar ('- cluster: NAME'), or give its 'type: slurm' / 'type: oar'"))
+    qname = queue if queue is not None else sel.effective_queue(cluster.name)
+    q = resolve_queue(cluster, qname, queue_origin if queue is not None else sel.origin("queue"))
+    if isinstance(q, Failure):
+        return q
+    problem = _wrapper_requirements(cluster, q.unwrap().name, q.unwrap().as_dict())
+    if problem is not None:
+        return Failure(problem)
+    pure = not sel.effective_persistent()
+    if not pure and sel.project is None:
+        return Failure(ConfigError("No project defined", sel.origin("project"),
+                                   "add '- project: NAME' to seamless.yaml"))
+    scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
+    ld = daskserver_launch_dict(cluster, None if pure else scope, qname, sel.node, sel.record, pure=pure,
+                                local=cluster.name == res.clusters.local_cluster)
+    if isinstance(ld, Failure):
+        return ld
+    launch = ld.unwrap()
+    spec = choose_frontend(cluster, "daskserver", None).unwrap().daskserver
+    assert spec is not None and spec.port_start is not None and spec.port_end is not None
+    return Success(JobScriptRequest(
+        cluster=cluster.name,
+        system=JOB_SYSTEMS[cluster.type],
+        queue=q.unwrap().name,
+        key=launch.key,
+        cluster_string=launch.get("cluster_string"),
+        host=spec.network_interface or "0.0.0.0",
+        port_range=(spec.port_start, spec.port_end),
+        file_parameters=tuple(launch.get("file_parameters").items()),
+        runs_here=runs_here(cluster, launch, res.clusters.local_cluster),
+    ))
+
+
+def _wrapper_requirements(cluster: Cluster, queue: str, fields: dict[str, Any]) -> ConfigError | None:
+    """What seamless-dask-wrapper refuses at start-up, said before anything starts."""
+    where = cluster.queue(queue)
+    origin = where.origin if where is not None else cluster.origin
+    if fields.get("memory") is None:
+        return ConfigError(f"queue {queue!r} of cluster {cluster.name!r} has no 'memory', which the Dask workers need",
+                           origin, f"add e.g. 'memory: 4GB' to queue {queue!r}: the memory of one job")
+    if fields.get("walltime") is None and fields.get("lifetime") is None:
+        return ConfigError(f"queue {queue!r} of cluster {cluster.name!r} has no 'walltime'", origin,
+                           f"add 'walltime: \"01:00:00\"' to queue {queue!r}")
+    if cluster.type == "oar" and cluster.memory_per_core_property_name is None:
+        return ConfigError(
+            f"cluster {cluster.name!r} is of type oar and has no 'memory_per_core_property_name', "
+            "which seamless-dask-wrapper requires for OAR", cluster.origin,
+            "add 'memory_per_core_property_name: memcore' to the cluster (the property `oarnodes` lists; "
+            "'not_applicable' if the cluster has none)")
+    return None
