@@ -1,0 +1,159 @@
+"""A transformation through the Seamless runtime, in a Dask worker that SLURM started.
+
+The project's cluster has type slurm; its frontend (this machine) runs the
+hashserver, the database and the daskserver (seamless-dask-wrapper with
+dask-jobqueue's SLURMCluster), which submits the worker jobs to the
+single-node SLURM of ``conftest.py``. Workflows run in subprocesses with a
+private HOME.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e._support import E2EEnv, describe, missing_runtime, script_result
+
+from .slurmlab import SingleNodeSlurm
+
+PORTS = {"hashserver": (54000, 54019), "database": (54020, 54039), "daskserver": (54040, 54099)}
+QUEUE = {"cores": 1, "memory": "500MB", "walltime": "00:10:00"}
+
+WORKFLOW = '''
+import json, os, sys, time
+
+def main():
+    a, b, sidefile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    t0 = time.monotonic()
+    import seamless
+    import seamless.config
+    from seamless.transformer import delayed
+    from seamless_config import session
+
+    seamless.config.init()
+    t_init = time.monotonic() - t0
+
+    @delayed
+    def scaled_sum(a, b, sidefile):
+        import json, os
+        keys = ("SLURM_JOB_ID", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE", "SLURM_JOB_PARTITION")
+        with open(sidefile, "a") as f:
+            f.write(json.dumps({"pid": os.getpid(), **{k: os.environ.get(k) for k in keys}}) + "\\n")
+        return (a + b) * 10
+
+    tf = scaled_sum(a, b, sidefile)
+    result = tf.run()
+    out = {
+        "result": result,
+        "init_seconds": t_init,
+        "first_result_seconds": time.monotonic() - t0,
+        "tf_checksum": tf.transformation_checksum.hex(),
+        "result_checksum": tf.result_checksum.hex(),
+        "outcomes": [[o.role, o.state, o.key, o.port] for o in session.SESSION.outcomes],
+    }
+    seamless.close()
+    print("E2E-RESULT " + json.dumps(out), flush=True)
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def configure(env: E2EEnv, queue: dict[str, Any] = QUEUE) -> None:
+    r = PORTS
+    (env.project_dir / "seamless.yaml").write_text(f"- project: {env.project}\n")
+    qfields = "\n".join(f"          {k}: {json.dumps(v)}" for k, v in queue.items())
+    (env.project_dir / "seamless.profile.yaml").write_text(textwrap.dedent(f"""\
+        - clusters:
+            slurmlab:
+              type: slurm
+              frontends:
+                - hostname: localhost
+                  hashserver: {{bufferdir: {env.bufferdir}, network_interface: 127.0.0.1, port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}
+                  database: {{database_dir: {env.database_dir}, network_interface: 127.0.0.1, port_start: {r['database'][0]}, port_end: {r['database'][1]}}}
+                  daskserver: {{network_interface: 127.0.0.1, port_start: {r['daskserver'][0]}, port_end: {r['daskserver'][1]}}}
+              queues:
+                small:
+                  # any name: the runtime refuses a daskserver without conda; without conda
+                  # on this machine the launcher runs the wrapper from the PATH
+                  conda: seamless-slurm-no-such-env
+        """) + qfields + "\n" + textwrap.dedent("""\
+              default_queue: small
+        - cluster: slurmlab
+        - execution: remote
+        - remote: daskserver
+        """))
+
+
+@pytest.fixture
+def slurm_env(slurm: SingleNodeSlurm, tmp_path: Path) -> Iterator[E2EEnv]:
+    why = missing_runtime()
+    if why:
+        pytest.skip(why)
+    env = E2EEnv(tmp_path, "slurm")
+    env.ranges = dict(PORTS)
+    try:
+        yield env
+    finally:
+        env.stop_all()
+        slurm.cancel_all()
+
+
+def run_workflow(env: E2EEnv, slurm: SingleNodeSlurm, a: int, b: int) -> dict[str, Any]:
+    cp = env.python(WORKFLOW, str(a), str(b), str(env.sidefile), env=slurm.env(env.env()), timeout=300,
+                    check=False)
+    if cp.returncode != 0:
+        raise AssertionError(describe(cp) + "\n" + slurm.logs() + "\n" + wrapper_log(env))
+    return script_result(cp)
+
+
+def wrapper_log(env: E2EEnv) -> str:
+    logs = sorted((env.launcher_dir / "server").glob("daskserver-*"))
+    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+
+
+def side_effects(env: E2EEnv) -> list[dict[str, Any]]:
+    if not env.sidefile.exists():
+        return []
+    return [json.loads(line) for line in env.sidefile.read_text().splitlines()]
+
+
+def test_transformation_runs_in_a_slurm_job(slurm: SingleNodeSlurm, slurm_env: E2EEnv) -> None:
+    env = slurm_env
+    configure(env)
+    first = run_workflow(env, slurm, 2, 3)
+    assert first["result"] == 50
+    assert sorted(role for role, *_ in first["outcomes"]) == ["daskserver", "database", "hashserver"]
+    ran = side_effects(env)
+    assert len(ran) == 1, ran
+    job_id = ran[0]["SLURM_JOB_ID"]
+    assert job_id, f"the transformation did not run inside a SLURM job: {ran[0]}"
+    # the queue's cores and memory, as the job got them
+    assert ran[0]["SLURM_CPUS_ON_NODE"] == "1" and ran[0]["SLURM_MEM_PER_NODE"] == "477", ran[0]  # 500 MB in MiB
+    job = next(j for j in slurm.jobs() if j["JobId"] == job_id)
+    assert job["JobName"] == "dask-worker" and job["Partition"] == "debug" and job["NodeList"] == slurm.hostname
+    assert job["NumCPUs"] == "1" and job["MinMemoryNode"] == "477M" and job["TimeLimit"] == "00:10:00", job
+    assert "cpu=1,mem=477M" in job["TRES"], job
+    assert f"Launching batch job {job_id} for UID 0" in slurm.slurmd_log.read_text()
+    # the result is in the stage's database and buffer directory
+    db = env.database_dir / env.project / "seamless.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = {str(t): str(r) for t, r in con.execute("SELECT * FROM transformation")}
+    finally:
+        con.close()
+    assert rows.get(first["tf_checksum"]) == first["result_checksum"]
+    rc = first["result_checksum"]
+    assert (env.bufferdir / env.project / rc[:2] / rc).is_file()
+    # a second process gets it from the database, without a new job or a recomputation
+    second = run_workflow(env, slurm, 2, 3)
+    assert second["result"] == 50 and second["tf_checksum"] == first["tf_checksum"]
+    assert len(side_effects(env)) == 1, "the second process recomputed instead of using the database"
+    assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
+    print(f"\nSLURM first result: init {first['init_seconds']:.1f} s, "
+          f"first result {first['first_result_seconds']:.1f} s; second process {second['first_result_seconds']:.1f} s")
