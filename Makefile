@@ -32,7 +32,7 @@ comma := ,
 VENV_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 ORACLE_STAMP := $(ORACLE_VENV)/.installed-$(ORACLE_VERSION)
 
-.PHONY: venv oracle-venv lint test oracle bench demo clean
+.PHONY: venv oracle-venv lint test oracle bench demo clean slurm-deps
 
 venv: $(VENV_STAMP)
 
@@ -62,8 +62,18 @@ lint: venv
 	echo "== import-linter"; $(VENV)/bin/lint-imports || status=1; \
 	exit $$status
 
+# The SLURM tests (tests/slurm) run a single-node SLURM; as root, install it when missing
+# (otherwise those tests skip, saying why; under CI=true they fail).
+slurm-deps:
+	@if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing slurm-wlm and munge (for tests/slurm)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends slurm-wlm munge >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends slurm-wlm munge >/dev/null; }; \
+	else echo "slurm-wlm/munge not installed and not root: tests/slurm will be skipped"; fi
+
 # pytest exit code 5 (no tests collected) counts as a failure.
-test: venv oracle-venv lint
+test: venv oracle-venv lint slurm-deps
 	@echo "== pytest"
 	@rc=0; $(VENV)/bin/python -m pytest tests seamless_config effects $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
