@@ -7,27 +7,25 @@ import tempfile
 
 import attrs
 import pytest
+import strategies as S
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Success
 
+from effects.parse_cache import ParseCache
 from seamless_config.core import launch
 from seamless_config.core.commands import Command, Document, StageBlock, parse_document
 from seamless_config.core.discover import discover_sources
+from seamless_config.core.errors import DEFAULT_ORIGIN, Origin
 from seamless_config.core.resolve import load_document, parse_bytes, resolve
 from seamless_config.core.selection import (
-    Selection,
     active_items,
     load,
     select_cluster,
     select_queue_unchecked,
 )
-from seamless_config.core.errors import DEFAULT_ORIGIN, Origin
 from seamless_config.core.sources import DirFiles, Snapshot, SourceBytes
 from seamless_config.core.yamltree import from_json, parse_yaml, to_json
-from effects.parse_cache import ParseCache
-
-import strategies as S
 
 remote_http_launcher = pytest.importorskip("remote_http_launcher")
 
@@ -80,7 +78,7 @@ def test_inheritance_prepends_parents_in_order(levels):
     docs = discover_sources(snap, load_document).unwrap()
     # by hand: walk up while a level's files carry the flag, then concatenate root-first
     included = []
-    for path, files in levels:
+    for _path, files in levels:
         included.append(files)
         present = [f for f in files if f is not None]
         if not any(f[2] for f in present):

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import STANDARD_CLUSTERS
 
 BIN = Path(sys.executable).parent / "seamless-service-resolve"
