@@ -10,6 +10,7 @@ of a plan start at once, one thread each.
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections.abc import Callable, Sequence
@@ -17,11 +18,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import attrs
-import httpx
 
 from seamless_config.core.plan import ServicePlan
 
-from . import statefiles
+from . import statefiles, tunnels
+from ._fast_httpx import httpx
 from .hosts import Host, LaunchError, LocalHost
 
 START_TIMEOUT = 120.0  # seconds for a service to report "running"
@@ -102,6 +103,23 @@ def _client_payload(sp: ServicePlan, state: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
+def connect(sp: ServicePlan, host: Host, state: dict[str, Any]) -> dict[str, Any]:
+    """The client file for a running service: as it listens, or through a new SSH tunnel (``sp.tunnel``)."""
+    payload = _client_payload(sp, state)
+    if not sp.tunnel:
+        return payload
+    return tunnels.tunneled_payload(host, sp.launch.get("hostname") or payload["hostname"], state, payload)
+
+
+def _diagnose(log_tail: str, sp: ServicePlan, host: Host) -> str | None:
+    """A one-line cause for the failures a service's log makes plain."""
+    m = re.search(r"No free port available in range (\d+)-(\d+)", log_tail)
+    if m:
+        return (f"{sp.role} {sp.key} on {host.name}: every port of its range {m[1]}-{m[2]} is taken "
+                "(widen port_start/port_end in the cluster definition, or stop what uses them)")
+    return None
+
+
 def _check_port(sp: ServicePlan, data: dict[str, Any]) -> int | None:
     value = data.get(sp.check_port_field)
     return value if isinstance(value, int) else None
@@ -143,6 +161,7 @@ def ensure_service(
             if isinstance(existing.get("hostname"), str) and port and health_check(http, existing["hostname"], port, sp.check_path):
                 return _done(rep, sp, host, "reused", existing, t0)
         if existing is not None:
+            tunnels.close_tunnel(existing)
             statefiles.remove(cpath)
         # 2. a server that runs (or is starting) without a usable client file
         attempts = 0
@@ -156,18 +175,20 @@ def ensure_service(
                     state = _wait_running(sp, host, pid, time.monotonic() + START_TIMEOUT)
                     status = state.get("status")
                 if status == "running" and alive and _same(state, wanted_now()):
-                    payload = _client_payload(sp, state)
+                    payload = connect(sp, host, state)
                     port = _check_port(sp, payload)
                     if port and health_check(http, payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
                         statefiles.write_json_atomic(cpath, payload)
                         return _done(rep, sp, host, "launched" if attempts else "reused", payload, t0)
+                    tunnels.close_tunnel(payload)
                 # stale: dead process, failed start, or a server that does not answer
                 if alive and isinstance(pid, int):
                     host.stop(pid, timeout=4.0)
                 if attempts:
                     tail = host.log_tail(key)
                     host.remove_state(key)
-                    msg = f"{sp.role} {key} on {host.name} did not come up" + (f"; its log ends with:\n{tail}" if tail else "")
+                    msg = _diagnose(tail, sp, host) or (
+                        f"{sp.role} {key} on {host.name} did not come up" + (f"; its log ends with:\n{tail}" if tail else ""))
                     rep.failed(sp, msg)
                     raise LaunchError(msg)
                 host.remove_state(key)
@@ -266,7 +287,7 @@ def bring_up(
         return []
     pick = host_for or (lambda sp: LocalHost())
     own = http is None
-    client = http or httpx.Client(trust_env=False)
+    client = http or httpx.Client(trust_env=False, verify=False)  # plain http to our own services: no CA bundle to load
     try:
         storage = [sp for sp in services if sp.role in STORAGE]
         dispatch = [sp for sp in services if sp.role not in STORAGE]
@@ -329,6 +350,7 @@ def stop_service(key: str, host: Host, timeout: float = 10.0) -> bool:
                 statefiles.write_json_atomic(statefiles.server_json(key), {**state, "status": "stale"})
         cpath = statefiles.client_json(key)
         client = statefiles.read_json(cpath)
+        tunnels.close_tunnel(client)
         if client is not None:
             statefiles.write_json_atomic(cpath, {**client, "status": "stale"})
         return stopped
