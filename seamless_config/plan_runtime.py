@@ -32,7 +32,16 @@ def _host_for(sp: ServicePlan):
         return LocalHost()
     from effects.ssh import host_for_ssh
 
-    return host_for_ssh(sp.ssh_host)
+    return host_for_ssh(sp.ssh_host, _where(sp))
+
+
+def _where(sp: ServicePlan) -> str:
+    """How messages name the frontend of a service: ``frontend 'h' of cluster 'c' (file:line)``."""
+    ld = sp.launch
+    frontend = ld.get("hostname") or sp.ssh_host
+    via = f" (ssh {sp.ssh_host})" if sp.ssh_host != frontend else ""
+    where = f"frontend {frontend!r}{via} of cluster {ld.cluster!r}"
+    return where + (f", defined at {sp.origin}" if sp.origin is not None else "")
 
 
 def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:

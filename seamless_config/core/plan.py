@@ -14,7 +14,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster
-from .errors import ConfigError
+from .errors import ConfigError, Origin
 from .launch import (
     LaunchDict,
     Scope,
@@ -40,6 +40,8 @@ class ServicePlan:
     check_path: str
     check_port_field: str
     readonly: bool = False
+    #: where the frontend that runs it was defined (for messages about reaching it)
+    origin: Origin | None = attrs.field(default=None, eq=False)
 
     @property
     def key(self) -> str:
@@ -98,7 +100,16 @@ def _service_plan(role: str, launch: LaunchDict, cluster: Cluster, local_cluster
         check_path="health" if dask else "healthcheck",
         check_port_field="dashboard_port" if dask else "port",
         readonly=readonly,
+        origin=_frontend_origin(cluster, launch, "daskserver" if dask else role),
     )
+
+
+def _frontend_origin(cluster: Cluster, launch: LaunchDict, section: str) -> Origin | None:
+    for f in cluster.frontends:
+        if (f.hostname == launch.get("hostname") and f.ssh_hostname == launch.get("ssh_hostname")
+                and f.service(section) is not None):
+            return f.origin
+    return cluster.origin
 
 
 def build_plan(res: Resolution) -> Result[Plan, ConfigError]:
