@@ -32,7 +32,7 @@ comma := ,
 VENV_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 ORACLE_STAMP := $(ORACLE_VENV)/.installed-$(ORACLE_VERSION)
 
-.PHONY: venv oracle-venv lint test oracle bench demo clean slurm-deps
+.PHONY: venv oracle-venv lint test oracle bench demo clean slurm-deps sshd-deps
 
 venv: $(VENV_STAMP)
 
@@ -72,8 +72,16 @@ slurm-deps:
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends slurm-wlm munge >/dev/null; }; \
 	else echo "slurm-wlm/munge not installed and not root: tests/slurm will be skipped"; fi
 
+# tests/ssh start a private sshd (openssh-server; its client tools come with it)
+sshd-deps:
+	@if [ -x /usr/sbin/sshd ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing openssh-server (for tests/ssh)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openssh-server openssh-client >/dev/null; \
+	else echo "openssh-server not installed and not root: tests/ssh will be skipped (and fail in CI)"; fi
+
 # pytest exit code 5 (no tests collected) counts as a failure.
-test: venv oracle-venv lint slurm-deps
+test: venv oracle-venv lint slurm-deps sshd-deps
 	@echo "== pytest"
 	@rc=0; $(VENV)/bin/python -m pytest tests seamless_config effects $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \

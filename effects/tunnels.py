@@ -76,8 +76,11 @@ def open_tunnel(ssh_base: list[str], remote_host: str, ports: dict[str, int], re
             local[name] = free_port(chosen)
             chosen.add(local[name])
         argv = [sys.executable, "-m", MONITOR_MODULE, "--remote-pid", str(remote_pid)]
+        if _has_ipv6_loopback():
+            argv.append("--ipv6")
+        target = f"[{remote_host}]" if ":" in remote_host else remote_host
         for name, port in ports.items():
-            argv += ["--forward", f"{local[name]}:{remote_host}:{port}"]
+            argv += ["--forward", f"{local[name]}:{target}:{port}"]
         argv += ["--", *ssh_base]
         env = dict(os.environ)
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -126,6 +129,15 @@ def tunneled_payload(host: Any, remote_host: str, state: dict[str, Any], plain: 
         if k in plain:
             payload[k] = plain[k]
     return payload
+
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s6:
+            s6.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
 
 def _read_line(proc: subprocess.Popen, timeout: float) -> str:
     assert proc.stdout is not None
@@ -188,7 +200,7 @@ def _listening(port: int) -> bool:
     return False
 
 
-def monitor(forwards: list[str], remote_pid: int, ssh_base: list[str]) -> int:
+def monitor(forwards: list[str], remote_pid: int, ssh_base: list[str], ipv6: bool = False) -> int:
     from .ssh import remote_command
 
     workdir = tempfile.mkdtemp(prefix="seamless-tunnel-")
@@ -200,8 +212,10 @@ def monitor(forwards: list[str], remote_pid: int, ssh_base: list[str]) -> int:
     tunnel_cmd = ["ssh", *opts, "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=15",
                   "-o", "ServerAliveCountMax=3", "-o", "ControlMaster=yes", "-o", f"ControlPath={control}",
                   "-o", "ControlPersist=no", "-N"]
+    # "localhost" in the client file: listen on both loopbacks, each or fail (ExitOnForwardFailure),
+    # so that no other program can answer on one of them
     for f in forwards:
-        tunnel_cmd += ["-L", f]
+        tunnel_cmd += ["-L", f"127.0.0.1:{f}"] + (["-L", f"[::1]:{f}"] if ipv6 else [])
     tunnel_cmd += ["--", dest]
     poll_cmd = ["ssh", *opts, "-o", "ControlMaster=no", "-o", f"ControlPath={control}", "--", dest,
                 remote_command(["rhl-pid-alive", str(remote_pid)])]
@@ -290,8 +304,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Hold SSH port forwards while a remote service lives.")
     parser.add_argument("--remote-pid", type=int, required=True)
     parser.add_argument("--forward", action="append", required=True, help="LOCALPORT:HOST:REMOTEPORT")
+    parser.add_argument("--ipv6", action="store_true", help="listen on ::1 too")
     ns = parser.parse_args(args[:split])
-    return monitor(ns.forward, ns.remote_pid, args[split + 1:])
+    return monitor(ns.forward, ns.remote_pid, args[split + 1:], ns.ipv6)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -41,7 +41,7 @@ def _where(sp: ServicePlan) -> str:
     frontend = ld.get("hostname") or sp.ssh_host
     via = f" (ssh {sp.ssh_host})" if sp.ssh_host != frontend else ""
     where = f"frontend {frontend!r}{via} of cluster {ld.cluster!r}"
-    return where + (f", defined at {sp.origin}" if sp.origin is not None else "")
+    return where + (f" ({sp.origin})" if sp.origin is not None else "")
 
 
 def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
