@@ -72,7 +72,7 @@ def job_script_request(
     sel = res.selection
     if sel.cluster is None:
         return Failure(ConfigError(
-            "No cluster selected, so there is no batch queue to show", sel.origin("cluster"),
+            "No cluster selected, so there is no batch queue to show", None,
             "add '- cluster: NAME' (a cluster of type slurm or oar) to seamless.profile.yaml"))
     cluster = res.clusters.get(sel.cluster)
     if cluster is None:
