@@ -16,6 +16,8 @@ an ssh client config (``SEAMLESS_SSH_CONFIG``) with these aliases:
     a key the server does not know (authentication fails)
 ``seamless-test-closed``
     a port nobody listens on (connection refused)
+``seamless-test-silent``
+    a port that accepts connections and never says a word (like a firewall that drops)
 
 Logins are as the current user (root in CI containers, where sshd can only run
 as root): ``AuthorizedKeysFile`` points at a file in the temporary directory,
@@ -71,6 +73,10 @@ class PrivateSshd:
         self.root = root
         self.port = free_port()
         self.closed_port = free_port()
+        self._silent = socket.socket()
+        self._silent.bind(("127.0.0.1", 0))
+        self._silent.listen(16)
+        self.silent_port = int(self._silent.getsockname()[1])
         self.remote_home = root / "remote-home"
         self.remote_rhl = self.remote_home / ".remote-http-launcher"
         self.config_file = root / "ssh_config"
@@ -132,9 +138,10 @@ class PrivateSshd:
         for alias, key in keys.items():
             client += [f"Host {alias}", "  HostName 127.0.0.1", f"  Port {self.port}", f"  User {self.user}",
                        f"  IdentityFile {key}", "  IdentitiesOnly yes"]
-        client += ["Host seamless-test-closed", "  HostName 127.0.0.1", f"  Port {self.closed_port}",
-                   f"  User {self.user}", f"  IdentityFile {keys['seamless-test-frontend']}",
-                   "Host *", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  LogLevel ERROR",
+        for alias, port in (("seamless-test-closed", self.closed_port), ("seamless-test-silent", self.silent_port)):
+            client += [f"Host {alias}", "  HostName 127.0.0.1", f"  Port {port}",
+                       f"  User {self.user}", f"  IdentityFile {keys['seamless-test-frontend']}"]
+        client += ["Host *", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  LogLevel ERROR",
                    "  IdentityAgent none", ""]
         self.config_file.write_text("\n".join(client))
         with open(self.log_file, "wb") as log:
@@ -169,6 +176,7 @@ class PrivateSshd:
     # -- teardown -------------------------------------------------------------------------
     def stop(self) -> None:
         """Stop sshd and every session it started (they run in sessions of their own)."""
+        self._silent.close()
         if self.proc is None:
             return
         listener = self.proc.pid

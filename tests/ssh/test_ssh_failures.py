@@ -8,14 +8,14 @@ import time
 
 from ._support import SshEnv, describe
 
-EXIT_SERVICE = 3
+EXIT_SERVICE = 1
 
 
 def _fail(env: SshEnv) -> tuple[str, float]:
     t0 = time.monotonic()
     cp = env.seamless_init()
     seconds = time.monotonic() - t0
-    assert cp.returncode != 0, describe(cp)
+    assert cp.returncode == EXIT_SERVICE, describe(cp)
     lines = [ln for ln in cp.stderr.splitlines() if ln.startswith("seamless-init:")]
     assert len(lines) == 1, describe(cp)
     return lines[0], seconds
@@ -35,6 +35,17 @@ def test_unreachable_frontend(ssh_env: SshEnv) -> None:
     assert f"{profile}:{_frontend_line(profile)}" in msg
     assert "Connection refused" in msg
     assert f"try by hand: ssh -F {env.sshd.config_file} -o BatchMode=yes seamless-test-closed rhl-ps" in msg
+
+
+def test_silent_frontend_gives_up_within_15_s(ssh_env: SshEnv) -> None:
+    """A host that takes the connection and never answers (a dropping firewall, a hung server)."""
+    env = ssh_env
+    env.configure(alias="seamless-test-silent")
+    msg, seconds = _fail(env)
+    assert seconds < 15
+    assert msg.startswith(f"seamless-init: cannot reach frontend '127.0.0.1' (ssh seamless-test-silent) of cluster '{env.cluster}'")
+    assert "timed out" in msg or "no answer" in msg
+    assert "try by hand: ssh -F" in msg
 
 
 def test_authentication_failure(ssh_env: SshEnv) -> None:
