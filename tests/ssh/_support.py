@@ -28,7 +28,7 @@ VENV_BIN = Path(sys.executable).parent
 PYTHON = VENV_BIN / "python"
 #: service ports: 61000-61999 (outside Linux's ephemeral range, apart from the e2e and demo blocks)
 PORT_BASE = 61000
-BLOCK = 40
+BLOCK = 50
 _blocks = itertools.count()
 RESULT_TAG = "SSH-RESULT "
 
@@ -99,7 +99,7 @@ class SshEnv:
     # -- configuration --------------------------------------------------------------------
     def configure(self, *, alias: str = "seamless-test-frontend", tunnel: bool = False,
                   execution: str = "process", remote: str | None = None, bufferdir: Path | None = None,
-                  hashserver_range: tuple[int, int] | None = None) -> Path:
+                  hashserver_range: tuple[int, int] | None = None, dask: bool = False) -> Path:
         """Write seamless.yaml and seamless.profile.yaml; returns the profile (the cluster is defined there)."""
         (self.project_dir / "seamless.yaml").write_text(f"- project: {self.project}\n")
         r = dict(self.ranges)
@@ -128,6 +128,16 @@ class SshEnv:
                         network_interface: 127.0.0.1
                         port_start: {r['jobserver'][0]}
                         port_end: {r['jobserver'][1]}
+                      daskserver:
+                        network_interface: 127.0.0.1
+                        port_start: {r['daskserver'][0]}
+                        port_end: {r['daskserver'][1]}
+                  queues:
+                    local:
+                      cores: 2
+                      memory: 2GB
+                      walltime: "01:00:00"
+                  default_queue: local
             - cluster: {self.cluster}
             - execution: {execution}
             - persistent: true

@@ -163,3 +163,24 @@ def test_tunnel_port_collision_picks_another(ssh_env: SshEnv, monkeypatch) -> No
         if t is not None:
             tunnels.close_tunnel({"tunnel-pid": t.pid})
         ssh.close_all()
+
+
+def test_local_cluster_daskserver_on_frontend_through_tunnel(ssh_env: SshEnv) -> None:
+    """A cluster of type local on an SSH frontend runs its LocalCluster daskserver there; its
+    scheduler port and its dashboard port are both forwarded."""
+    import httpx
+
+    env = ssh_env
+    env.configure(tunnel=True, execution="remote", remote="daskserver")
+    out, _, conns = env.init_json()
+    assert {r["service"]: r["state"] for r in out["services"]} == {
+        "hashserver": "launched", "database": "launched", "daskserver": "launched"}
+    assert conns == 1 + 3
+    key, state = env.server_state("daskserver")
+    assert "distributed::LocalCluster" in state["command"]
+    client = env.client_file(key)
+    assert client["hostname"] == "localhost"
+    assert client["tunneled-port"] == state["port"] and client["tunneled-dashboard_port"] == state["dashboard_port"]
+    assert client["dashboard_port"] not in (state["dashboard_port"], client["port"])
+    r = httpx.get(f"http://localhost:{client['dashboard_port']}/health", timeout=10)
+    assert r.status_code == 200
