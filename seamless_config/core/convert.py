@@ -18,6 +18,7 @@ NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 TRUE = frozenset({"true", "yes", "on"})
 FALSE = frozenset({"false", "no", "off"})
 _INT = re.compile(r"[-+]?[0-9]+\Z")
+_MAX_DIGITS = 18  # int() refuses over 4300 digits; no setting needs more than 18
 _FLOAT = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)([eE][-+]?[0-9]+)?\Z")
 
 
@@ -68,6 +69,9 @@ def to_bool(node: Node, what: str, p: Problems) -> bool | None:
 
 def to_int(node: Node, what: str, p: Problems, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
     if isinstance(node, Scalar) and _INT.match(node.value):
+        if len(node.value.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
+            p.add(f"{what} is too large, not {kind_name(node)}", node)
+            return None
         value = int(node.value)
         if minimum is not None and value < minimum:
             p.add(f"{what} must be at least {minimum}, not {value}", node)
@@ -82,9 +86,9 @@ def to_int(node: Node, what: str, p: Problems, *, minimum: int | None = None, ma
 
 def to_number(node: Node, what: str, p: Problems) -> int | float | None:
     if isinstance(node, Scalar):
-        if _INT.match(node.value):
+        if _INT.match(node.value) and len(node.value) <= _MAX_DIGITS + 1:
             return int(node.value)
-        if _FLOAT.match(node.value):
+        if _FLOAT.match(node.value) and len(node.value) <= 64:
             return float(node.value)
     p.add(f"{what} must be a number, not {kind_name(node)}", node)
     return None
@@ -127,9 +131,9 @@ def plain(node: Node) -> Any:
         return True
     if v.lower() in ("false", "no", "off"):
         return False
-    if _INT.match(v):
+    if _INT.match(v) and len(v) <= _MAX_DIGITS + 1:
         return int(v)
-    if _FLOAT.match(v):
+    if _FLOAT.match(v) and len(v) <= 64:
         return float(v)
     return v
 

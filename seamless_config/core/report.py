@@ -343,7 +343,7 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
 def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> list[Finding]:
     """Unused inline cluster definitions, queues that no service can use, stages that change nothing."""
     out: list[Finding] = []
-    selected = {c.value for c in cluster_commands(layout.documents)}
+    selected = {c.value for c in cluster_commands(layout.documents) if c.value is not None}
     local = {cc.local_cluster for cc in layout.home} | {cc.local_cluster for cc in inline_clusters(layout, None)}
     seen: set[tuple[str, Origin | None]] = set()
     for stage in results:

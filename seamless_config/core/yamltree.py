@@ -18,9 +18,13 @@ from .errors import ConfigError, Origin
 #: Files larger than this are refused: strictyaml needs seconds per megabyte.
 MAX_FILE_BYTES = 256 * 1024
 
+#: Deeper nesting is refused: configurations nest a handful of levels, and deep
+#: trees cost the YAML parser (and every recursive stage after it) dearly.
+MAX_DEPTH = 64
+
 #: Bumped whenever the tree format or the parser's behaviour changes, so that
 #: cached trees from another version are never used.
-PARSER_VERSION = "seamless-config-tree-3"
+PARSER_VERSION = "seamless-config-tree-4"
 
 
 @attrs.frozen
@@ -53,6 +57,8 @@ def kind_name(node: Node) -> str:
         return "a mapping"
     if isinstance(node, Seq):
         return "a list"
+    if len(node.value) > 80:
+        return f"{node.value[:60]!r}... ({len(node.value)} characters)"
     return f"{node.value!r}"
 
 
@@ -112,19 +118,27 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
     # means most runs never need it.
     from strictyaml import exceptions as sx
     from strictyaml.parser import StrictYAMLLoader
+    from strictyaml.ruamel.error import YAMLError
 
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
         return Success(None)
-    loader = StrictYAMLLoader(text)
+    too_deep = _flow_too_deep(text)
+    if too_deep:
+        return Failure(_too_deep(path, too_deep))
+    try:
+        # the reader refuses control characters (NUL, ESC, ...) as soon as it is made
+        loader = StrictYAMLLoader(text)
+    except YAMLError as exc:
+        return Failure(_reader_error(path, exc, text))
     loader.label = path  # type: ignore[attr-defined]
     loader.allow_flow_style = True  # type: ignore[attr-defined]
     try:
         node = loader.get_single_node()
         if node is None:
             return Success(None)
-        root = _convert_node(node)
+        root = _convert_node(node, 0)
         if isinstance(root, Scalar):
             root = Scalar(root.value.rstrip("\\n"), root.line)
         return Success(root)
@@ -138,20 +152,96 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
         return Failure(_marked(path, exc, "YAML anchors and aliases are not allowed", "write the values out in full"))
     except sx.TagTokenDisallowed as exc:
         return Failure(_marked(path, exc, "YAML tags are not allowed", "remove the '!' tag"))
+    except _TooDeep as deep:
+        return Failure(_too_deep(path, deep.line))
     except RecursionError:
-        return Failure(ConfigError("the YAML is nested too deeply", Origin(path), "flatten the structure"))
+        return Failure(_too_deep(path, 0))
     except Exception as exc:  # ruamel's MarkedYAMLError family, and its odd cousins
+        if getattr(exc, "position", None) is not None and getattr(exc, "reason", None) is not None:
+            return Failure(_reader_error(path, exc, text))
         problem = getattr(exc, "problem", None)
         if problem is None:
-            return Failure(ConfigError(f"invalid YAML: {exc}", Origin(path), "check the YAML syntax"))
-        return Failure(_marked(path, exc, f"invalid YAML: {problem}", "check the YAML syntax near this line", text))
+            return Failure(ConfigError(f"invalid YAML: {_one_line(str(exc))}", Origin(path), "check the YAML syntax"))
+        return Failure(_marked(path, exc, f"invalid YAML: {_one_line(str(problem))}",
+                               "check the YAML syntax near this line", text))
     finally:
         loader.dispose()
 
 
-def _convert_node(node: object) -> Node:
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _too_deep(path: str, line: int) -> ConfigError:
+    return ConfigError(f"the YAML is nested more than {MAX_DEPTH} levels deep", Origin(path, line),
+                       "flatten the structure")
+
+
+def _one_line(text: str) -> str:
+    """A message from the YAML library on one line (it may span several)."""
+    return " ".join(text.split())
+
+
+def _reader_error(path: str, exc: Exception, text: str) -> ConfigError:
+    """The reader's complaint about a character: where it is and which one (never the raw character)."""
+    pos = getattr(exc, "position", None)
+    char = getattr(exc, "character", None)
+    line = text.count("\n", 0, pos) + 1 if isinstance(pos, int) else 0
+    what = f"character U+{char:04X}" if isinstance(char, int) else "a character"
+    if isinstance(char, str) and len(char) == 1:
+        what = f"character U+{ord(char):04X}"
+    return ConfigError(f"{what} is not allowed in YAML", Origin(path, line),
+                       "remove control characters; write the file as plain UTF-8 text")
+
+
+def _flow_too_deep(text: str) -> int:
+    """The line where ``[``/``{`` nesting passes :data:`MAX_DEPTH` (0 when it does not).
+
+    Checked before parsing: the YAML scanner slows down badly with deep flow
+    nesting (seconds for a few thousand levels). Quoted text and comments are
+    skipped; an approximation that only errs for absurd files.
+    """
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    depth = 0
+    line = 1
+    quote = ""
+    prev = "\n"
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            if quote == "#":
+                quote = ""
+        elif quote == "#":
+            pass
+        elif quote:
+            if c == "\\" and quote == '"':
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "#" and prev in " \t\n":
+            quote = "#"
+        elif c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return line
+        elif c in "]}":
+            depth = max(0, depth - 1)
+        prev = c
+        i += 1
+    return 0
+
+
+def _convert_node(node: object, depth: int) -> Node:
     from strictyaml.ruamel.nodes import MappingNode, ScalarNode, SequenceNode
 
+    if depth >= MAX_DEPTH:
+        raise _TooDeep(node.start_mark.line + 1)  # type: ignore[attr-defined]
     if isinstance(node, MappingNode):
         items = []
         seen: set[str] = set()
@@ -166,11 +256,11 @@ def _convert_node(node: object) -> Node:
             if isinstance(v, ScalarNode) and v.value == "":
                 value: Node = Scalar("", kline)  # an empty value is positioned on the next token
             else:
-                value = _convert_node(v)
+                value = _convert_node(v, depth + 1)
             items.append((Scalar(key, kline), value))
         return Map(tuple(items), node.start_mark.line + 1)
     if isinstance(node, SequenceNode):
-        return Seq(tuple(_convert_node(v) for v in node.value), node.start_mark.line + 1)
+        return Seq(tuple(_convert_node(v, depth + 1) for v in node.value), node.start_mark.line + 1)
     return Scalar(str(node.value), node.start_mark.line + 1)  # type: ignore[attr-defined]
 
 
