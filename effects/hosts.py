@@ -68,8 +68,15 @@ class Host(Protocol):
         """Remove everything below ``path`` (not ``path`` itself)."""
         ...
 
-    def disk_usage(self, paths: list[str]) -> list[dict[str, Any]]:
-        """``{"path", "state": absent|empty|populated, "size"}`` per path."""
+    def disk_usage(self, paths: list[str], file: str | None = None,
+                   marker: str | None = None) -> list[dict[str, Any]]:
+        """``{"path", "state": absent|empty|populated, "size"}`` per path.
+
+        With ``file`` (a plain file name, as ``rhl-ps-persistent --file``): a directory is
+        ``populated`` when ``<path>/<file>`` exists (``size`` that file's size), else ``empty``.
+        With ``marker``: a file of that name directly in ``path`` is not content (a
+        directory holding only it is ``empty``; its size is not counted).
+        """
         ...
 
 
@@ -237,17 +244,28 @@ class LocalHost:
             else:
                 child.unlink()
 
-    def disk_usage(self, paths: list[str]) -> list[dict[str, Any]]:
+    def disk_usage(self, paths: list[str], file: str | None = None,
+                   marker: str | None = None) -> list[dict[str, Any]]:
         rows = []
         for path in paths:
             p = Path(os.path.expanduser(path))
             if not p.exists():
                 rows.append({"path": path, "state": "absent", "size": 0})
                 continue
+            if file is not None:
+                try:
+                    st = os.lstat(p / file)
+                except OSError:
+                    rows.append({"path": path, "state": "empty", "size": None})
+                else:
+                    rows.append({"path": path, "state": "populated", "size": st.st_size})
+                continue
             size = 0
             entries = 0
             for dirpath, _dirs, files in os.walk(p):
                 for f in files:
+                    if marker is not None and f == marker and dirpath == str(p):
+                        continue
                     entries += 1
                     try:
                         size += os.lstat(os.path.join(dirpath, f)).st_size

@@ -10,19 +10,43 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import attrs
 from returns.result import Failure
 
-from .core import launch
+from .core import launch, services
+from .core.clusters import Cluster
 from .core.errors import Origin, did_you_mean
-from .core.launch import Scope
-from .core.selection import PROJECT_TOPLEVEL, Selection, with_stage
+from .core.launch import LaunchDict, Scope
+from .core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
 from .errors import ConfigurationError
 from .session import SESSION, raise_error
 
 CACHE_ALIAS = "SEAMLESS_CACHE"
 
 
-def resolve_service(
+@attrs.frozen
+class ServiceLocation:
+    """One service instance: what ``seamless-service-resolve`` prints, and where it runs."""
+
+    info: dict[str, Any]
+    launch: LaunchDict
+    cluster: Cluster
+    #: ``None``: this machine (no SSH); else the SSH destination (decided as the plan decides)
+    destination: str | None
+    #: the configured bufferdir / database_dir (hashserver, database)
+    base_dir: str | None
+
+    @property
+    def key(self) -> str:
+        return self.launch.key
+
+
+def resolve_service(**kwargs: Any) -> dict[str, Any]:
+    """The identity of one service: key, host, workdir, log path and scope."""
+    return locate_service(**kwargs).info
+
+
+def locate_service(
     *,
     service: str,
     cluster: str | None = None,
@@ -34,8 +58,8 @@ def resolve_service(
     queue: str | None = None,
     frontend_name: str | None = None,
     workdir: str | None = None,
-) -> dict[str, Any]:
-    """The identity of one service: key, host, workdir, log path and scope."""
+) -> ServiceLocation:
+    """The service instance the arguments name, as :class:`ServiceLocation`."""
     from . import get_seamless_cache
 
     if project == CACHE_ALIAS:
@@ -81,7 +105,7 @@ def resolve_service(
         raise_error(result.failure())
     ld = result.unwrap()
     key = ld.key
-    return {
+    info = {
         "service": service,
         "cluster": c,
         "mode": mode,
@@ -95,6 +119,36 @@ def resolve_service(
         "workdir": ld.get("workdir"),
         "log_path": f"~/.remote-http-launcher/server/{key}.log",
     }
+    base_dir = None
+    if service in ("hashserver", "database"):
+        fe = launch.choose_frontend(cl, service, frontend_name).unwrap()
+        spec = fe.service(service)
+        base_dir = spec.directory if spec is not None else None
+    return ServiceLocation(info, ld, cl, services.launch_destination(cl, ld, res.clusters.local_cluster), base_dir)
 
 
-__all__ = ["resolve_service", "PROJECT_TOPLEVEL"]
+def read_clusters(workdir: str | None = None) -> Resolution:
+    """The configuration of ``workdir``: its selection and every cluster in force."""
+    return SESSION.resolve(Selection(), workdir=os.path.abspath(workdir) if workdir else None)
+
+
+def cluster_named(res: Resolution, name: str) -> Cluster:
+    cl = res.clusters.get(name)
+    if cl is None:
+        hint = did_you_mean(name, res.clusters.names())
+        raise ConfigurationError(f"unknown cluster {name!r}" + (f" ({hint})" if hint else ""))
+    return cl
+
+
+def cluster_destinations(res: Resolution, name: str, frontend_name: str | None = None) -> tuple[str | None, ...]:
+    """The hosts that run cluster ``name``'s services (``None``: this machine)."""
+    from .session import check
+
+    cl = cluster_named(res, name)
+    result = services.cluster_destinations(cl, res.clusters.local_cluster, frontend_name)
+    if isinstance(result, Failure):
+        check(result.failure())
+    return result.unwrap()
+
+
+__all__ = ["resolve_service", "locate_service", "ServiceLocation", "PROJECT_TOPLEVEL"]

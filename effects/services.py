@@ -1,0 +1,155 @@
+"""The effects of the ``seamless-service-*`` commands: client files, stopping, removing, clearing.
+
+Everything on the host that runs a service goes through the :class:`~effects.hosts.Host`
+protocol (this machine: :class:`~effects.hosts.LocalHost`; another one:
+:func:`effects.ssh.host_for_ssh`); client connection files and tunnel monitors
+are on this machine. Which services to act on is decided by the caller
+(``seamless_config.core.services``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from . import statefiles
+from .hosts import Host, LocalHost, state_row
+
+TUNNEL_MODULE = b"effects.tunnels"
+
+
+def host_for(destination: str | None) -> Host:
+    """The host that runs services for ``destination`` (``None``: this machine)."""
+    if destination is None:
+        return LocalHost()
+    from .ssh import host_for_ssh
+
+    return host_for_ssh(destination)
+
+
+def close_host(host: Host) -> None:
+    close = getattr(host, "close", None)
+    if callable(close):
+        close()
+
+
+def client_files() -> list[tuple[str, dict[str, Any]]]:
+    """``(key, contents)`` of every client connection file on this machine, sorted by key."""
+    try:
+        names = sorted(p.name for p in statefiles.client_dir().iterdir() if p.suffix == ".json")
+    except OSError:
+        return []
+    out = []
+    for name in names:
+        data = statefiles.read_json(statefiles.client_dir() / name)
+        if data is not None:
+            out.append((name[: -len(".json")], data))
+    return out
+
+
+def read_client(key: str) -> dict[str, Any] | None:
+    return statefiles.read_json(statefiles.client_json(key))
+
+
+def local_server_rows(keys: list[str]) -> dict[str, dict[str, Any]]:
+    """The server states on this machine of those ``keys`` that have one, status corrected."""
+    host = LocalHost()
+    out = {}
+    for key in keys:
+        data = statefiles.read_json(statefiles.server_json(key))
+        if data is not None:
+            out[key] = state_row(key, data, host.pid_alive)
+    return out
+
+
+def close_tunnel(client: dict[str, Any] | None) -> bool:
+    """Stop the tunnel monitor a client file names (``tunnel-pid``); whether one was running.
+
+    Only a process whose command line is the tunnel monitor's is signalled, so a
+    recycled pid is left alone.
+    """
+    pid = (client or {}).get("tunnel-pid")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 or pid == os.getpid():
+        return False
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if TUNNEL_MODULE not in f.read():
+                return False
+    except OSError:
+        return False
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop(host: Host, key: str) -> dict[str, Any]:
+    """Stop one service (SIGINT, SIGTERM, SIGKILL on its host); keep its state, marked stale.
+
+    Its client file on this machine is marked stale too and its tunnel, if any,
+    closed. Returns ``{"outcome": stopped|not-running|missing, "client": bool, "tunnel": bool}``.
+    """
+    with statefiles.key_lock(key):
+        outcome = host.stop_key(key)
+        client = read_client(key)
+        if client is not None and client.get("status") != "stale":
+            statefiles.write_json_atomic(statefiles.client_json(key), {**client, "status": "stale"})
+        tunnel = close_tunnel(client)
+    return {"outcome": outcome, "client": client is not None, "tunnel": tunnel}
+
+
+def remove_server_state(host: Host, key: str) -> tuple[str, int | None]:
+    """Remove a server state unless its process runs: ``removed``, ``missing`` or ``running`` (and the pid)."""
+    with statefiles.key_lock(key):
+        state = host.read_state(key)
+        if state is None:
+            return "missing", None
+        pid = state.get("pid")
+        if isinstance(pid, int) and state.get("status") in ("running", "starting") and host.pid_alive(pid):
+            return "running", pid
+        host.remove_state(key)
+    return "removed", None
+
+
+def remove_client(key: str) -> bool:
+    """Remove a client file (closing the tunnel it names); whether there was one."""
+    path = statefiles.client_json(key)
+    client = statefiles.read_json(path)
+    if client is None:
+        return False
+    close_tunnel(client)
+    statefiles.remove(path)
+    return True
+
+
+def usage(host: Host, paths: list[str], file: str | None = None,
+          marker: str | None = None) -> dict[str, dict[str, Any]]:
+    """``disk_usage`` rows by path (see :meth:`Host.disk_usage` for ``file`` and ``marker``).
+
+    A host whose ``disk_usage`` takes no ``marker`` counts the marker as content; one
+    that takes no ``file`` raises ``TypeError``.
+    """
+    if not paths:
+        return {}
+    kwargs = {k: v for k, v in (("file", file), ("marker", marker)) if v is not None}
+    try:
+        rows = host.disk_usage(paths, **kwargs)
+    except TypeError:
+        if file is not None:
+            raise
+        rows = host.disk_usage(paths)
+    return {r["path"]: r for r in rows}
+
+
+def escapes_locally(target: str, base: str) -> bool:
+    """On this machine: whether ``target``, symlinks resolved, lies outside ``base`` (resolved)."""
+    t = os.path.realpath(os.path.expanduser(target))
+    b = os.path.realpath(os.path.expanduser(base))
+    return not t.startswith(b.rstrip("/") + "/")
+
+
+def home() -> str:
+    return str(Path.home())

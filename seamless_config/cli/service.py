@@ -1,0 +1,614 @@
+"""``seamless-service-ps``, ``-logs``, ``-inspect``, ``-stop``, ``-rm`` and ``-clear``.
+
+Each takes the arguments of ``seamless-service-resolve`` (``--service
+--cluster --project --subproject --stage --substage --mode --queue
+--frontend-name --workdir``). With ``--service`` a command acts on the one
+service those arguments name, on the host the plan would run it on; with
+``--cluster C`` and no ``--service`` (stop, rm; ps reads them so too) it acts on
+every service of cluster C found on C's hosts, narrowed by the other flags
+given. What the rows mean and which ones are targeted is decided in
+``seamless_config.core.services``; what is done, in ``effects.services``.
+
+Exit codes: 0 done; 1 a host could not be reached or refused (one line each
+on standard error); 2 a mistake in the arguments or the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from ._common import EXIT_USAGE, ArgumentParser, run, split_stage
+from .resolve import add_scope_arguments
+
+EXIT_FAILED = 1
+MAX_PARALLEL = 16
+
+
+# -- shared ----------------------------------------------------------------------------------
+
+def _parser(prog: str, description: str) -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description=description)
+    add_scope_arguments(parser, service_required=False)
+    # no --mode: every mode (cluster-wide), rw for one service
+    parser.set_defaults(mode=None)
+    return parser
+
+
+def _run(prog: str, body: Callable[[], int]) -> int:
+    """:func:`run`, plus: a host that cannot be reached or refuses is one line and exit 1."""
+
+    def guarded() -> int:
+        from effects.hosts import LaunchError
+
+        try:
+            return body()
+        except (LaunchError, OSError) as exc:
+            print(f"{prog}: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_FAILED
+
+    return run(prog, guarded)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split("\n"))
+
+
+def _where(destination: str | None) -> str:
+    return "this machine" if destination is None else destination
+
+
+def _stages(args) -> tuple[str | None, str | None]:
+    stage, substage = split_stage(args.stage)
+    return stage, args.substage if args.substage is not None else substage
+
+
+def _locate(args, service: str | None = None, mode: str | None = None):
+    from seamless_config.service_scope import locate_service
+
+    stage, substage = _stages(args)
+    return locate_service(
+        service=service or args.service, cluster=args.cluster, project=args.project,
+        subproject=args.subproject, stage=stage, substage=substage, mode=mode or args.mode or "rw",
+        queue=args.queue, frontend_name=args.frontend_name, workdir=args.workdir,
+    )
+
+
+def _row_filter(args, *, cluster: str | None, status: str | None = None):
+    from seamless_config.core.services import RowFilter
+
+    stage, substage = _stages(args)
+    project = None if args.project == "SEAMLESS_CACHE" else args.project
+    return RowFilter(args.service, cluster, args.mode, project, args.subproject, stage, substage,
+                     args.queue, status)
+
+
+def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[Any], list[str]]:
+    """Every server state on those hosts as rows; and one message per host that failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from effects.hosts import LaunchError
+    from effects.services import close_host, host_for
+    from seamless_config.core.services import server_row
+
+    def one(dest: str | None) -> list[Any]:
+        host = host_for(dest)
+        try:
+            return [server_row(state, dest, known) for state in host.list_states()]
+        finally:
+            close_host(host)
+
+    rows: list[Any] = []
+    failures: list[str] = []
+    dests = list(destinations)
+    if len(dests) == 1:
+        results = []
+        try:
+            results.append(one(dests[0]))
+        except (LaunchError, OSError) as exc:
+            failures.append(f"{prog}: {_where(dests[0])}: {_one_line(exc)}")
+    else:
+        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(dests))) as pool:
+            futures = [(d, pool.submit(one, d)) for d in dests]
+            results = []
+            for d, f in futures:
+                try:
+                    results.append(f.result())
+                except (LaunchError, OSError) as exc:
+                    failures.append(f"{prog}: {_where(d)}: {_one_line(exc)}")
+    for r in results:
+        rows.extend(r)
+    return rows, failures
+
+
+def _cluster_rows(args, prog: str):
+    """Cluster-wide: the rows of every service of ``--cluster`` on its hosts, filtered."""
+    from seamless_config.core.services import select_rows
+    from seamless_config.service_scope import cluster_destinations, read_clusters
+
+    res = read_clusters(args.workdir)
+    dests = cluster_destinations(res, args.cluster, args.frontend_name)
+    rows, failures = _server_rows(dests, (args.cluster,), prog)
+    return select_rows(rows, _row_filter(args, cluster=args.cluster)), failures
+
+
+def _parallel(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def _need_target(parser: ArgumentParser, args) -> None:
+    if args.service is None and args.cluster is None:
+        parser.error("--service or --cluster is required")
+
+
+# -- ps --------------------------------------------------------------------------------------
+
+def build_ps_parser() -> ArgumentParser:
+    parser = _parser(
+        "seamless-service-ps",
+        "List Seamless services: the client connection files of this machine (default), or the server "
+        "state on the hosts of a cluster (--cluster C, --server) or of every cluster (--all-clusters).",
+    )
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--client", action="store_true", help="client connection files on this machine (default)")
+    view.add_argument("--server", action="store_true",
+                      help="server state on the hosts of --cluster (default: the selected cluster)")
+    view.add_argument("--all-clusters", action="store_true", help="server state on the hosts of every cluster")
+    parser.add_argument("--status", metavar="S", help="only rows whose PROCESS is S (running, stale, client, ...)")
+    parser.add_argument("--persistent", action="store_true",
+                        help="also the state of the hashserver buffers and database directories")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def ps_main(argv: list[str] | None = None) -> int:
+    args = build_ps_parser().parse_args(argv)
+    return _run("seamless-service-ps", lambda: _ps(args))
+
+
+def _ps(args) -> int:
+    from seamless_config.core.services import client_row, render_table, select_rows
+
+    prog = "seamless-service-ps"
+    failures: list[str] = []
+    res = None
+    server_view = args.server or args.all_clusters or (args.cluster is not None and not args.client)
+    if not server_view:
+        from effects.services import client_files, local_server_rows
+
+        files = client_files()
+        states = local_server_rows([k for k, _ in files])
+        known = (args.cluster,) if args.cluster else ()
+        rows = [client_row(k, d, states.get(k), known) for k, d in files]
+        rows = select_rows(rows, _row_filter(args, cluster=args.cluster, status=args.status))
+    else:
+        from seamless_config.errors import ConfigurationError
+        from seamless_config.service_scope import cluster_destinations, read_clusters
+
+        res = read_clusters(args.workdir)
+        if args.all_clusters:
+            names = tuple(res.clusters.names())
+            dests: list[str | None] = [None]
+            for name in names:
+                try:
+                    found = cluster_destinations(res, name, args.frontend_name)
+                except ConfigurationError:
+                    if args.frontend_name is None:
+                        raise
+                    continue  # --frontend-name: the clusters that have it
+                dests += [d for d in found if d not in dests]
+            rows, failures = _server_rows(dests, names, prog)
+            rows = select_rows(rows, _row_filter(args, cluster=args.cluster, status=args.status))
+        else:
+            cluster = args.cluster if args.cluster is not None else res.selection.cluster
+            if cluster is None:
+                raise ConfigurationError(
+                    "No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)")
+            dests = list(cluster_destinations(res, cluster, args.frontend_name))
+            rows, failures = _server_rows(dests, (cluster,), prog)
+            rows = select_rows(rows, _row_filter(args, cluster=cluster, status=args.status))
+    if args.persistent:
+        rows, more = _with_storage(args, rows, res, prog)
+        failures += more
+    for line in failures:
+        print(line, file=sys.stderr)
+    if args.json:
+        out = "".join(json.dumps(r.as_json(), sort_keys=True) + "\n" for r in rows)
+    else:
+        out = render_table(rows) + "\n"
+    sys.stdout.write(out)
+    return EXIT_FAILED if failures else 0
+
+
+def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], list[str]]:
+    """Fill PERSISTENT and SIZE of hashserver and database rows; add rows for the storage of the
+    selected (or given) project that no service row shows."""
+    import attrs
+    from returns.result import Failure
+
+    from effects.hosts import LaunchError
+    from effects.services import close_host, host_for, usage
+    from seamless_config.core import launch
+    from seamless_config.core.services import MARKERS, ServiceRow, ServiceScope, launch_destination
+    from seamless_config.service_scope import read_clusters
+
+    if res is None:
+        res = read_clusters(args.workdir)
+    local = res.clusters.local_cluster
+
+    def storage_of(service: str, cluster_name: str | None, mode: str | None, scope: launch.Scope,
+                   frontend_name: str | None = None) -> tuple[str | None, str] | None:
+        cl = res.clusters.get(cluster_name) if cluster_name else None
+        if cl is None or scope.project is None:
+            return None
+        r = launch.storage_launch_dict(cl, service, mode if mode in ("rw", "ro") else "rw", scope,
+                                       frontend_name, local=cl.name == local)
+        if isinstance(r, Failure):
+            return None
+        ld = r.unwrap()
+        return launch_destination(cl, ld, local), ld.get("workdir")
+
+    located: list[tuple[Any, tuple[str | None, str] | None]] = []
+    for row in rows:
+        where = None
+        if row.scope.service in MARKERS:
+            if row.path is not None:
+                where = (row.host if row.source == "server" else None, row.path)
+            else:
+                s = row.scope
+                where = storage_of(s.service, s.cluster, s.mode, launch.Scope(s.project, s.subproject, s.stage))
+        located.append((row, where))
+    # the storage of the selected project, when no row shows it
+    sel = res.selection
+    cluster = args.cluster if args.cluster is not None else sel.cluster
+    project = args.project if args.project is not None else sel.project
+    subproject = args.subproject if args.subproject is not None else sel.subproject
+    stage, _ = _stages(args)
+    if args.status is None and not args.all_clusters and project not in (None, "SEAMLESS_CACHE"):
+        shown = {w for _, w in located if w is not None}
+        for service in MARKERS:
+            if args.service not in (None, service):
+                continue
+            where = storage_of(service, cluster, "rw", launch.Scope(project, subproject, stage), args.frontend_name)
+            if where is not None and where not in shown:
+                scope = ServiceScope(service, cluster, None, project, subproject, stage)
+                located.append((ServiceRow("", scope, None, host=where[0], path=where[1], source="storage"), where))
+                shown.add(where)
+    # one disk_usage call per host and marker
+    by_host: dict[str | None, dict[str | None, list[str]]] = {}
+    for row, where in located:
+        if where is not None:
+            marker = MARKERS["hashserver"] if row.scope.service == "hashserver" else None
+            paths = by_host.setdefault(where[0], {}).setdefault(marker, [])
+            if where[1] not in paths:
+                paths.append(where[1])
+    found: dict[tuple[str | None, str], dict[str, Any]] = {}
+    failures = []
+    for dest, groups in by_host.items():
+        try:
+            host = host_for(dest)
+        except (LaunchError, OSError) as exc:
+            failures.append(f"{prog}: {_where(dest)}: {_one_line(exc)}")
+            continue
+        try:
+            for marker, paths in groups.items():
+                for path, u in usage(host, paths, marker=marker).items():
+                    found[(dest, path)] = u
+        except (LaunchError, OSError) as exc:
+            failures.append(f"{prog}: {_where(dest)}: {_one_line(exc)}")
+        finally:
+            close_host(host)
+    out = []
+    for row, where in located:
+        u = found.get(where) if where is not None else None
+        if u is not None:
+            row = attrs.evolve(row, path=where[1] if where else row.path, persistent=u.get("state"),
+                               size=u.get("size") if u.get("state") == "populated" else None)
+        out.append(row)
+    return out, failures
+
+
+# -- logs, inspect ---------------------------------------------------------------------------
+
+def build_logs_parser() -> ArgumentParser:
+    parser = _parser("seamless-service-logs", "Print the server log of one Seamless service.")
+    parser.add_argument("--tail", type=int, metavar="N", help="only the last N lines")
+    return parser
+
+
+def logs_main(argv: list[str] | None = None) -> int:
+    parser = build_logs_parser()
+    args = parser.parse_args(argv)
+    if args.service is None:
+        parser.error("--service is required")
+    if args.tail is not None and args.tail < 0:
+        parser.error("--tail must be 0 or more")
+    return _run("seamless-service-logs", lambda: _logs(args))
+
+
+def _logs(args) -> int:
+    from effects.services import close_host, host_for
+
+    loc = _locate(args)
+    host = host_for(loc.destination)
+    try:
+        text = host.read_log(loc.key, args.tail)
+    finally:
+        close_host(host)
+    if text is None:
+        print(f"seamless-service-logs: no log for {loc.key} on {_where(loc.destination)}", file=sys.stderr)
+        return EXIT_FAILED
+    if text and not text.endswith("\n"):
+        text += "\n"
+    sys.stdout.write(text)
+    return 0
+
+
+def build_inspect_parser() -> ArgumentParser:
+    return _parser("seamless-service-inspect", "Print the server state (JSON) of one Seamless service.")
+
+
+def inspect_main(argv: list[str] | None = None) -> int:
+    parser = build_inspect_parser()
+    args = parser.parse_args(argv)
+    if args.service is None:
+        parser.error("--service is required")
+    return _run("seamless-service-inspect", lambda: _inspect(args))
+
+
+def _inspect(args) -> int:
+    from effects.services import close_host, host_for
+
+    loc = _locate(args)
+    host = host_for(loc.destination)
+    try:
+        state = host.read_state(loc.key)
+    finally:
+        close_host(host)
+    if state is None:
+        print(f"seamless-service-inspect: no state for {loc.key} on {_where(loc.destination)}", file=sys.stderr)
+        return EXIT_FAILED
+    sys.stdout.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+# -- stop ------------------------------------------------------------------------------------
+
+_STOPPED = {"stopped": "stopped", "not-running": "already gone", "missing": "not found"}
+
+
+def build_stop_parser() -> ArgumentParser:
+    return _parser(
+        "seamless-service-stop",
+        "Stop Seamless services: SIGINT, then SIGTERM, then SIGKILL. Their state and logs are kept "
+        "(marked stale), buffers and databases untouched. --cluster C without --service stops every "
+        "service of cluster C.",
+    )
+
+
+def stop_main(argv: list[str] | None = None) -> int:
+    parser = build_stop_parser()
+    args = parser.parse_args(argv)
+    _need_target(parser, args)
+    return _run("seamless-service-stop", lambda: _stop(args))
+
+
+def _stop(args) -> int:
+    from effects.hosts import LaunchError
+    from effects.services import close_host, host_for, stop
+
+    prog = "seamless-service-stop"
+    if args.service is not None:
+        loc = _locate(args)
+        targets = [(loc.destination, loc.key)]
+        failures: list[str] = []
+    else:
+        rows, failures = _cluster_rows(args, prog)
+        targets = [(r.host, r.key) for r in rows]
+    hosts = {d: host_for(d) for d in {d for d, _ in targets}}
+
+    def one(target: tuple[str | None, str]) -> str:
+        dest, key = target
+        try:
+            r = stop(hosts[dest], key)
+        except (LaunchError, OSError) as exc:
+            failures.append(f"{prog}: {key} on {_where(dest)}: {_one_line(exc)}")
+            return ""
+        line = f"{key}: {_STOPPED.get(r['outcome'], r['outcome'])}"
+        if r["tunnel"]:
+            line += " (tunnel closed)"
+        return line + "\n"
+
+    try:
+        lines = _parallel(targets, one)
+    finally:
+        for h in hosts.values():
+            close_host(h)
+    sys.stdout.write("".join(lines))
+    if not targets and not failures:
+        print(f"no services of cluster {args.cluster!r} found")
+    for line in failures:
+        print(line, file=sys.stderr)
+    return EXIT_FAILED if failures else 0
+
+
+# -- rm --------------------------------------------------------------------------------------
+
+def build_rm_parser() -> ArgumentParser:
+    parser = _parser(
+        "seamless-service-rm",
+        "Remove the state of stopped Seamless services: the server state on the service's host and "
+        "the client connection file here (both unless --client or --server). Logs, buffers and "
+        "databases are kept. --cluster C without --service acts on every service of cluster C.",
+    )
+    parser.add_argument("--client", action="store_true", help="only the client connection files")
+    parser.add_argument("--server", action="store_true", help="only the server state")
+    return parser
+
+
+def rm_main(argv: list[str] | None = None) -> int:
+    parser = build_rm_parser()
+    args = parser.parse_args(argv)
+    _need_target(parser, args)
+    return _run("seamless-service-rm", lambda: _rm(args))
+
+
+def _rm(args) -> int:
+    from effects.hosts import LaunchError
+    from effects.services import (
+        client_files,
+        close_host,
+        host_for,
+        remove_client,
+        remove_server_state,
+    )
+    from seamless_config.core.services import client_row, select_rows
+
+    prog = "seamless-service-rm"
+    both = not args.client and not args.server
+    do_server, do_client = both or args.server, both or args.client
+    if args.service is not None:
+        loc = _locate(args)
+        targets = [(loc.destination, loc.key)]
+        failures: list[str] = []
+        client_keys = [loc.key]
+    else:
+        rows, failures = _cluster_rows(args, prog)
+        targets = [(r.host, r.key) for r in rows]
+        wanted = _row_filter(args, cluster=args.cluster)
+        files = select_rows([client_row(k, d, None, (args.cluster,)) for k, d in client_files()], wanted)
+        client_keys = [r.key for r in files]
+    lines: list[str] = []
+    running: set[str] = set()
+    if do_server:
+        hosts = {d: host_for(d) for d in {d for d, _ in targets}}
+
+        def one(target: tuple[str | None, str]) -> tuple[str, str, int | None]:
+            dest, key = target
+            try:
+                outcome, pid = remove_server_state(hosts[dest], key)
+            except (LaunchError, OSError) as exc:
+                failures.append(f"{prog}: {key} on {_where(dest)}: {_one_line(exc)}")
+                return key, "failed", None
+            return key, outcome, pid
+
+        try:
+            results = _parallel(targets, one)
+        finally:
+            for h in hosts.values():
+                close_host(h)
+        dest_of = dict((k, d) for d, k in targets)
+        for key, outcome, pid in results:
+            if outcome == "removed":
+                lines.append(f"{key}: server state removed")
+            elif outcome == "missing" and not do_client:
+                lines.append(f"{key}: no server state")
+            elif outcome == "running":
+                running.add(key)
+                service_flag = "--service " + args.service if args.service else f"--cluster {args.cluster}"
+                failures.append(
+                    f"{prog}: {key}: running (pid {pid}) on {_where(dest_of[key])}, not removed; stop it first "
+                    f"(seamless-service-stop {service_flag} ...)")
+    if do_client:
+        for key in sorted(set(client_keys) | ({k for _, k in targets} if do_server else set())):
+            if key in running and both:
+                continue
+            if remove_client(key):
+                lines.append(f"{key}: client file removed")
+    if not lines and not failures:
+        what = targets[0][1] if args.service is not None else f"services of cluster {args.cluster!r}"
+        lines.append(f"{what}: not found" if args.service is not None else f"no {what} found")
+    sys.stdout.write("".join(line + "\n" for line in lines))
+    for line in failures:
+        print(line, file=sys.stderr)
+    return EXIT_FAILED if failures else 0
+
+
+# -- clear -----------------------------------------------------------------------------------
+
+def build_clear_parser() -> ArgumentParser:
+    parser = _parser(
+        "seamless-service-clear",
+        "Delete the hashserver buffers or the database of one project/stage: everything inside its "
+        "directory under the configured bufferdir / database_dir, which must hold .HASHSERVER_PREFIX "
+        "or seamless.db. The service must be stopped. Asks for confirmation on a terminal.",
+    )
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask (required when not on a terminal)")
+    return parser
+
+
+def clear_main(argv: list[str] | None = None) -> int:
+    parser = build_clear_parser()
+    args = parser.parse_args(argv)
+    if args.service not in ("hashserver", "database"):
+        parser.error("--service must be hashserver or database")
+    return _run("seamless-service-clear", lambda: _clear(args))
+
+
+def _clear(args) -> int:
+    from effects.services import close_host, escapes_locally, home, host_for, usage
+    from seamless_config.core.services import MARKERS, clear_problem, human_size
+    from seamless_config.errors import ConfigurationError
+
+    prog = "seamless-service-clear"
+    loc = _locate(args, mode="rw")
+    target, base, dest = loc.info["workdir"], loc.base_dir, loc.destination
+    what = "hashserver buffers" if args.service == "hashserver" else "database"
+    assert base is not None
+    problem = clear_problem(target, base, home() if dest is None else None)
+    if problem is not None:
+        raise ConfigurationError(f"refusing to clear: {problem}")
+    marker = MARKERS[args.service]
+    host = host_for(dest)
+    try:
+        if dest is None and escapes_locally(target, base):
+            print(f"{prog}: refusing to clear {target}: it resolves (through a symbolic link) to a directory "
+                  f"outside {base}", file=sys.stderr)
+            return EXIT_FAILED
+        u = usage(host, [target], marker=marker if args.service == "hashserver" else None).get(target, {})
+        if u.get("state") in ("absent", "empty"):
+            print(f"nothing to clear: {target} {'does not exist' if u.get('state') == 'absent' else 'is empty'}")
+            return 0
+        try:
+            m = usage(host, [target], file=marker).get(target, {})
+        except TypeError:  # a host whose disk_usage cannot look for a file
+            m = {}
+        if m.get("state") != "populated":
+            print(f"{prog}: refusing to clear {target}: it holds no {marker}, so it is not a {args.service} "
+                  "directory", file=sys.stderr)
+            return EXIT_FAILED
+        for mode in ("rw", "ro"):
+            key = loc.key if mode == "rw" else _locate(args, mode="ro").key
+            state = host.read_state(key)
+            pid = (state or {}).get("pid")
+            if (state or {}).get("status") in ("running", "starting") and isinstance(pid, int) and host.pid_alive(pid):
+                print(f"{prog}: {key} is running (pid {pid}) on {_where(dest)}: stop it first "
+                      f"(seamless-service-stop with the same arguments)", file=sys.stderr)
+                return EXIT_FAILED
+        size = human_size(u.get("size")) if u.get("size") is not None else "unknown size"
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(f"{prog}: refusing to clear {target} without confirmation (standard input is not a "
+                      "terminal): pass --yes", file=sys.stderr)
+                return EXIT_USAGE
+            answer = input(f"Delete the {what} in {target} on {_where(dest)} ({size})? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("not cleared")
+                return EXIT_FAILED
+        host.clear_dir(target)
+    finally:
+        close_host(host)
+    print(f"cleared {target}" + ("" if dest is None else f" on {dest}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(ps_main())

@@ -1,0 +1,407 @@
+"""The service commands' decisions: which services a command targets, and how ``ps`` shows them.
+
+Pure: the ``seamless-service-*`` commands read state files and configuration
+through the effects layer and the session, and ask this module what the
+rows mean (:func:`scope_of` reads a state's ``meta`` block, or the key of a
+service launched without one), which rows a command acts on
+(:class:`RowFilter`), which hosts hold a cluster's services
+(:func:`cluster_destinations`), whether a directory may be cleared
+(:func:`clear_problem`), and how the ``ps`` table looks (:func:`render_table`).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import attrs
+from returns.result import Failure, Result, Success
+
+from .clusters import Cluster, Frontend
+from .errors import ConfigError
+from .launch import SERVICE_NAMES, LaunchDict
+from .plan import runs_here
+
+#: the file that marks a directory as a service's persistent storage
+MARKERS = {"hashserver": ".HASHSERVER_PREFIX", "database": "seamless.db"}
+#: what a ``clear`` may never target, wherever the configuration points
+FORBIDDEN = frozenset({
+    "/", "/tmp", "/var/tmp", "/home", "/root", "/Users", "/etc", "/usr", "/bin", "/sbin", "/lib",
+    "/lib64", "/boot", "/sys", "/proc", "/run", "/var", "/opt", "/dev", "/srv", "/mnt", "/media",
+    "/scratch", "/data", "~",
+})
+COLUMNS = ("SERVICE", "PROJECT", "STAGE", "PROCESS", "PORT", "PERSISTENT", "SIZE")
+
+
+@attrs.frozen
+class ServiceScope:
+    """What a service serves: the fields of a launch dict's ``meta`` block."""
+
+    service: str | None
+    cluster: str | None = None
+    mode: str | None = None
+    project: str | None = None
+    subproject: str | None = None
+    stage: str | None = None
+    substage: str | None = None
+    queue: str | None = None
+
+
+def parse_key(key: str, clusters: Iterable[str] = ()) -> ServiceScope:
+    """The scope a launcher key names, for services launched without a ``meta`` block.
+
+    Keys are ``<service>-<cluster>-<mode>-<project>[--<subproject parts>][--STAGE-<stage>[SUBSTAGE-<sub>]]``
+    and ``pure-daskserver-<cluster>-<queue>``. Cluster names may hold ``-``: a known
+    cluster name (``clusters``) that fits is preferred; else the cluster ends before the
+    first ``-rw-``/``-ro-`` (before the last ``-`` for a pure daskserver). A key of
+    another format gives a scope with ``service`` None.
+
+    >>> parse_key("hashserver-hpc-ro-md--ligands--batch1--STAGE-prod")
+    ServiceScope(service='hashserver', cluster='hpc', mode='ro', project='md', subproject='ligands/batch1', stage='prod', substage=None, queue=None)
+    >>> parse_key("jobserver-my-rw-cl-rw-p--STAGE-aSUBSTAGE-b", ["my-rw-cl"])
+    ServiceScope(service='jobserver', cluster='my-rw-cl', mode='rw', project='p', subproject=None, stage='a', substage='b', queue=None)
+    >>> parse_key("pure-daskserver-hpc-gpu-long")
+    ServiceScope(service='pure-daskserver', cluster='hpc-gpu', mode='rw', project=None, subproject=None, stage=None, substage=None, queue='long')
+    >>> parse_key("webserver-x").service is None
+    True
+    """
+    known = sorted(clusters, key=len, reverse=True)
+    if key.startswith("pure-daskserver-"):
+        rest = key[len("pure-daskserver-"):]
+        for c in known:
+            if rest.startswith(c + "-") and len(rest) > len(c) + 1:
+                return ServiceScope("pure-daskserver", c, "rw", queue=rest[len(c) + 1:])
+        name, sep, queue = rest.rpartition("-")
+        if not sep or not name or not queue:
+            return ServiceScope(None)
+        return ServiceScope("pure-daskserver", name, "rw", queue=queue)
+    for service in SERVICE_NAMES:
+        if service != "pure-daskserver" and key.startswith(service + "-"):
+            break
+    else:
+        return ServiceScope(None)
+    rest = key[len(service) + 1:]
+    cluster: str | None = None
+    mode: str | None = None
+    path: str | None = None
+    for c in known:
+        for m in ("rw", "ro"):
+            if rest.startswith(f"{c}-{m}-"):
+                cluster, mode, path = c, m, rest[len(c) + len(m) + 2:]
+                break
+        if cluster is not None:
+            break
+    if cluster is None:
+        cut = min((i for i in (rest.find("-rw-"), rest.find("-ro-")) if i > 0), default=-1)
+        if cut < 0:
+            return ServiceScope(None)
+        cluster, mode, path = rest[:cut], rest[cut + 1: cut + 3], rest[cut + 4:]
+    assert path is not None
+    parts = path.split("--")
+    stage = substage = None
+    if len(parts) > 1 and parts[-1].startswith("STAGE-"):
+        stage = parts.pop()[len("STAGE-"):]
+        if "SUBSTAGE-" in stage:
+            stage, _, substage = stage.partition("SUBSTAGE-")
+    project = parts[0] or None
+    subproject = "/".join(parts[1:]) or None
+    return ServiceScope(service, cluster, mode, project, subproject, stage or None, substage or None)
+
+
+def scope_of(key: str, meta: Any, clusters: Iterable[str] = ()) -> ServiceScope:
+    """The scope from a state's ``meta`` block when it has one, else from its key.
+
+    >>> scope_of("hashserver-c-rw-p", {"service": "hashserver", "cluster": "c", "project": "p", "stage": "s"}).stage
+    's'
+    >>> scope_of("hashserver-c-rw-p--STAGE-s", None).stage
+    's'
+    """
+    if isinstance(meta, dict) and isinstance(meta.get("service"), str):
+        def text(name: str) -> str | None:
+            value = meta.get(name)
+            return value if isinstance(value, str) else None
+
+        return ServiceScope(text("service"), text("cluster"), text("mode"), text("project"), text("subproject"),
+                            text("stage"), text("substage"), text("queue"))
+    return parse_key(key, clusters)
+
+
+@attrs.frozen
+class ServiceRow:
+    """One line of ``seamless-service-ps``."""
+
+    key: str
+    scope: ServiceScope
+    #: ``running``, ``starting``, ``stale``, ``failed``, ``corrupt`` (server state), ``client``
+    #: (a connection file for a service this machine cannot see), or ``None`` (storage only)
+    process: str | None
+    port: int | None = None
+    pid: int | None = None
+    #: the SSH destination of the host that runs the service; ``None`` for this machine
+    host: str | None = None
+    #: the service's storage directory (hashserver, database), on ``host``
+    path: str | None = None
+    persistent: str | None = None  # absent / empty / populated
+    size: int | None = None
+    source: str = "server"  # server / client / storage
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``--json`` object of the row.
+
+        >>> r = ServiceRow("hashserver-c-rw-p", parse_key("hashserver-c-rw-p"), "running", 5000)
+        >>> sorted(r.as_json())[:6]
+        ['cluster', 'host', 'key', 'mode', 'path', 'persistent']
+        """
+        s = self.scope
+        return {
+            "key": self.key if self.source != "storage" else None,
+            "service": s.service, "cluster": s.cluster, "mode": s.mode, "project": s.project,
+            "subproject": s.subproject, "stage": s.stage, "substage": s.substage, "queue": s.queue,
+            "process": self.process, "port": self.port, "pid": self.pid, "host": self.host,
+            "path": self.path, "persistent": self.persistent, "size": self.size, "source": self.source,
+        }
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def server_row(state: dict[str, Any], host: str | None, clusters: Iterable[str] = ()) -> ServiceRow:
+    """A row from one ``Host.list_states`` entry (the state plus ``key``, its status corrected).
+
+    >>> server_row({"key": "database-c-rw-p", "status": "running", "port": 5, "pid": 9, "workdir": "/d/p"}, None).path
+    '/d/p'
+    """
+    key = str(state.get("key"))
+    scope = scope_of(key, state.get("meta"), clusters)
+    status = state.get("status") if isinstance(state.get("status"), str) else "failed"
+    workdir = state.get("workdir") if scope.service in MARKERS and isinstance(state.get("workdir"), str) else None
+    return ServiceRow(key, scope, status, _int(state.get("port")), _int(state.get("pid")), host, workdir)
+
+
+def client_row(key: str, data: dict[str, Any], server_state: dict[str, Any] | None,
+               clusters: Iterable[str] = ()) -> ServiceRow:
+    """A row from a client connection file on this machine.
+
+    ``server_state`` is the service's server state when it is on this machine too
+    (a ``list_states`` row, status corrected): its status is then the process column.
+    Else the process column says ``client``, or ``stale`` once the file was marked so.
+
+    >>> client_row("hashserver-c-rw-p", {"hostname": "h", "port": 7}, None).process
+    'client'
+    >>> client_row("hashserver-c-rw-p", {"port": 7, "status": "stale"}, None).process
+    'stale'
+    >>> client_row("hashserver-c-rw-p", {"port": 7}, {"status": "running", "pid": 3, "workdir": "/b/p"}).process
+    'running'
+    """
+    scope = scope_of(key, data.get("meta"), clusters)
+    process: str = "client"
+    pid: int | None = None
+    path: str | None = None
+    if data.get("status") == "stale":
+        process = "stale"
+    elif server_state is not None:
+        status = server_state.get("status")
+        process = status if isinstance(status, str) else "failed"
+        pid = _int(server_state.get("pid"))
+    if server_state is not None and scope.service in MARKERS and isinstance(server_state.get("workdir"), str):
+        path = server_state["workdir"]
+    host = None
+    if server_state is None:
+        for name in ("tunneled-host", "ssh_hostname", "hostname"):
+            if isinstance(data.get(name), str):
+                host = data[name]
+                break
+    return ServiceRow(key, scope, process, _int(data.get("port")), pid, host, path, source="client")
+
+
+@attrs.frozen
+class RowFilter:
+    """Which rows a command acts on: every field given must match (``None`` matches anything)."""
+
+    service: str | None = None
+    cluster: str | None = None
+    mode: str | None = None
+    project: str | None = None
+    subproject: str | None = None
+    stage: str | None = None
+    substage: str | None = None
+    queue: str | None = None
+    status: str | None = None
+
+    def matches(self, row: ServiceRow) -> bool:
+        """
+        >>> row = ServiceRow("hashserver-c-rw-p--STAGE-s", parse_key("hashserver-c-rw-p--STAGE-s"), "stale")
+        >>> RowFilter(cluster="c", stage="s").matches(row), RowFilter(project="q").matches(row)
+        (True, False)
+        >>> RowFilter(status="running").matches(row)
+        False
+        """
+        s = row.scope
+        for name in ("service", "cluster", "mode", "project", "subproject", "stage", "substage", "queue"):
+            wanted = getattr(self, name)
+            if wanted is not None and getattr(s, name) != wanted:
+                return False
+        return self.status is None or row.process == self.status
+
+
+def select_rows(rows: Iterable[ServiceRow], wanted: RowFilter) -> list[ServiceRow]:
+    """The rows a command acts on, sorted by cluster, service and key; each key once per host."""
+    seen: set[tuple[str | None, str]] = set()
+    out = []
+    for row in rows:
+        if (row.host, row.key) in seen or not wanted.matches(row):
+            continue
+        seen.add((row.host, row.key))
+        out.append(row)
+    return sorted(out, key=lambda r: (r.scope.cluster or "", r.scope.service or "", r.key, r.host or ""))
+
+
+def frontend_destination(cluster: Cluster, frontend: Frontend, local_cluster: str | None) -> str | None:
+    """Where a frontend's services run, decided as the plan decides it (:func:`runs_here`):
+    ``None`` for this machine, else the SSH destination.
+
+    >>> from .clusters import Cluster, Frontend
+    >>> frontend_destination(Cluster("c"), Frontend("localhost"), None) is None
+    True
+    >>> frontend_destination(Cluster("c"), Frontend("login1", ssh_hostname="hpc"), None)
+    'hpc'
+    >>> frontend_destination(Cluster("c"), Frontend("login1"), "c") is None
+    True
+    """
+    fields: tuple[tuple[str, Any], ...] = ()
+    if cluster.name != local_cluster:
+        fields = tuple((k, v) for k, v in (("hostname", frontend.hostname), ("ssh_hostname", frontend.ssh_hostname))
+                       if v is not None)
+    if runs_here(cluster, LaunchDict("any", cluster.name, fields), local_cluster):
+        return None
+    return frontend.ssh_hostname or frontend.hostname
+
+
+def launch_destination(cluster: Cluster, launch: LaunchDict, local_cluster: str | None) -> str | None:
+    """Where one service runs: ``None`` for this machine, else the SSH destination (as the plan says)."""
+    if runs_here(cluster, launch, local_cluster):
+        return None
+    return launch.get("ssh_hostname") or launch.get("hostname")
+
+
+def cluster_destinations(cluster: Cluster, local_cluster: str | None,
+                         frontend_name: str | None = None) -> Result[tuple[str | None, ...], ConfigError]:
+    """The hosts that run a cluster's services (each once, in frontend order).
+
+    >>> from .clusters import Cluster, Frontend
+    >>> c = Cluster("c", frontends=(Frontend("localhost"), Frontend("a", ssh_hostname="x"), Frontend("b", ssh_hostname="x")))
+    >>> cluster_destinations(c, None).unwrap()
+    (None, 'x')
+    >>> print(cluster_destinations(c, None, "z").failure())
+    cluster 'c' has no frontend 'z' (its frontends: 'localhost', 'a', 'b')
+    """
+    frontends = cluster.frontends
+    if frontend_name is not None:
+        frontends = tuple(f for f in frontends if f.hostname == frontend_name)
+        if not frontends:
+            known = ", ".join(repr(f.hostname) for f in cluster.frontends)
+            return Failure(ConfigError(f"cluster {cluster.name!r} has no frontend {frontend_name!r}", None,
+                                       f"its frontends: {known}" if known else "it has no frontends"))
+    out: list[str | None] = []
+    for f in frontends:
+        d = frontend_destination(cluster, f, local_cluster)
+        if d not in out:
+            out.append(d)
+    return Success(tuple(out))
+
+
+def _normalise(path: str, home: str | None) -> str | None:
+    if path == "~" or path.startswith("~/"):
+        path = (home if home else "~") + path[1:]
+    if not (path.startswith("/") or path == "~" or path.startswith("~/")):
+        return None
+    return posixpath.normpath(path)
+
+
+def clear_problem(target: str, base: str, home: str | None) -> str | None:
+    """Why ``target`` may not be cleared (``None``: it may), before looking at the disk.
+
+    ``target`` must lie strictly inside ``base`` (the configured bufferdir or
+    database_dir), without ``..``, and be none of ``/``, ``/tmp``, a home
+    directory (``home``, or any directory that holds it), or a system directory.
+
+    >>> clear_problem("/data/buffers/p", "/data/buffers", "/home/u") is None
+    True
+    >>> clear_problem("/data/other/p", "/data/buffers", "/home/u")
+    "'/data/other/p' is outside the configured directory '/data/buffers'"
+    >>> clear_problem("/data/buffers", "/data/buffers", "/home/u")
+    "'/data/buffers' is the configured directory itself, not a project's directory below it"
+    >>> clear_problem("/data/buffers/../p", "/data/buffers", "/home/u")
+    "'/data/buffers/../p' contains '..'"
+    >>> clear_problem("/tmp", "/", None)
+    "'/tmp' is a system, temporary or home directory"
+    >>> clear_problem("~/p", "~", "/home/u") is None
+    True
+    >>> clear_problem("/home/u", "/home", "/home/u")
+    "'/home/u' is a system, temporary or home directory"
+    """
+    if ".." in target.split("/") or ".." in base.split("/"):
+        return f"{target!r} contains '..'" if ".." in target.split("/") else f"{base!r} contains '..'"
+    t = _normalise(target, home)
+    b = _normalise(base, home)
+    if t is None:
+        return f"{target!r} is not an absolute path"
+    if b is None:
+        return f"the configured directory {base!r} is not an absolute path"
+    homes = {h for h in (home, _normalise(home, None) if home else None) if h}
+    if t in FORBIDDEN or t in homes or any(h == t or h.startswith(t.rstrip("/") + "/") for h in homes):
+        return f"{target!r} is a system, temporary or home directory"
+    if t == b:
+        return f"{target!r} is the configured directory itself, not a project's directory below it"
+    if not t.startswith(b.rstrip("/") + "/"):
+        return f"{target!r} is outside the configured directory {base!r}"
+    return None
+
+
+def human_size(size: int | None) -> str:
+    """Bytes as ``du -h`` shows them.
+
+    >>> human_size(None), human_size(0), human_size(512), human_size(98304), human_size(3 * 1024**3)
+    ('-', '0', '512B', '96K', '3.0G')
+    """
+    if size is None:
+        return "-"
+    if size == 0:
+        return "0"
+    value = float(size)
+    for unit in ("B", "K", "M", "G", "T"):
+        if value < 1024 or unit == "T":
+            if unit == "B":
+                return f"{int(value)}B"
+            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
+        value /= 1024
+    return f"{value:.0f}T"  # pragma: no cover
+
+
+def _cells(row: ServiceRow) -> tuple[str, ...]:
+    s = row.scope
+    project = s.project or "-"
+    if s.project and s.subproject:
+        project += "/" + s.subproject
+    stage = s.stage or "-"
+    if s.stage and s.substage:
+        stage += ":" + s.substage
+    return (s.service or "?", project, stage, row.process or "-",
+            str(row.port) if row.port is not None else "-", row.persistent or "-", human_size(row.size))
+
+
+def render_table(rows: Sequence[ServiceRow]) -> str:
+    """The ``ps`` table: a header line and one line per row, columns padded to their widest cell.
+
+    >>> print(render_table([]))
+    SERVICE PROJECT STAGE PROCESS PORT PERSISTENT SIZE
+    >>> rows = [ServiceRow("hashserver-c-rw-p--a--STAGE-sSUBSTAGE-t", parse_key("hashserver-c-rw-p--a--STAGE-sSUBSTAGE-t"), "running", 5000, persistent="populated", size=2048)]
+    >>> print(render_table(rows))
+    SERVICE    PROJECT STAGE PROCESS PORT PERSISTENT SIZE
+    hashserver p/a     s:t   running 5000 populated  2.0K
+    """
+    table = [COLUMNS, *(_cells(r) for r in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
+    return "\n".join(" ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table)
