@@ -198,13 +198,14 @@ class LocalHost:
 
     def list_states(self) -> list[dict[str, Any]]:
         rows = []
+        directory = statefiles.server_dir()
         try:
-            names = sorted(p.name for p in statefiles.server_dir().iterdir() if p.suffix == ".json")
+            names = sorted(n for n in os.listdir(directory) if n.endswith(".json") and not n.startswith("."))
         except OSError:
             return []
         for name in names:
             key = name[: -len(".json")]
-            data = statefiles.read_json(statefiles.server_dir() / name) or {}
+            data = statefiles.read_json(directory / name) or {}
             rows.append(state_row(key, data, self.pid_alive))
         return rows
 

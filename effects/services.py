@@ -37,13 +37,14 @@ def close_host(host: Host) -> None:
 
 def client_files() -> list[tuple[str, dict[str, Any]]]:
     """``(key, contents)`` of every client connection file on this machine, sorted by key."""
+    directory = statefiles.client_dir()
     try:
-        names = sorted(p.name for p in statefiles.client_dir().iterdir() if p.suffix == ".json")
+        names = sorted(n for n in os.listdir(directory) if n.endswith(".json") and not n.startswith("."))
     except OSError:
         return []
     out = []
     for name in names:
-        data = statefiles.read_json(statefiles.client_dir() / name)
+        data = statefiles.read_json(directory / name)
         if data is not None:
             out.append((name[: -len(".json")], data))
     return out
@@ -56,11 +57,17 @@ def read_client(key: str) -> dict[str, Any] | None:
 def local_server_rows(keys: list[str]) -> dict[str, dict[str, Any]]:
     """The server states on this machine of those ``keys`` that have one, status corrected."""
     host = LocalHost()
+    directory = statefiles.server_dir()
+    try:
+        present = set(os.listdir(directory))
+    except OSError:
+        return {}
     out = {}
     for key in keys:
-        data = statefiles.read_json(statefiles.server_json(key))
-        if data is not None:
-            out[key] = state_row(key, data, host.pid_alive)
+        if f"{key}.json" in present:
+            data = statefiles.read_json(directory / f"{key}.json")
+            if data is not None:
+                out[key] = state_row(key, data, host.pid_alive)
     return out
 
 

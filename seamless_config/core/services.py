@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
-from returns.result import Failure, Result, Success
 
-from .clusters import Cluster, Frontend
-from .errors import ConfigError
-from .launch import SERVICE_NAMES, LaunchDict
-from .plan import runs_here
+if TYPE_CHECKING:
+    from returns.result import Result
 
+    from .clusters import Cluster, Frontend
+    from .errors import ConfigError
+    from .launch import LaunchDict
+
+# ``seamless-service-ps`` without --cluster needs only the rows: the configuration
+# stages (plan, launch dicts, returns) are imported by the functions that use them.
+
+#: as ``core.launch.SERVICE_NAMES`` (a test checks)
+SERVICE_NAMES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
 #: the file that marks a directory as a service's persistent storage
 MARKERS = {"hashserver": ".HASHSERVER_PREFIX", "database": "seamless.db"}
 #: what a ``clear`` may never target, wherever the configuration points
@@ -270,6 +276,9 @@ def frontend_destination(cluster: Cluster, frontend: Frontend, local_cluster: st
     >>> frontend_destination(Cluster("c"), Frontend("login1"), "c") is None
     True
     """
+    from .launch import LaunchDict
+    from .plan import runs_here
+
     fields: tuple[tuple[str, Any], ...] = ()
     if cluster.name != local_cluster:
         fields = tuple((k, v) for k, v in (("hostname", frontend.hostname), ("ssh_hostname", frontend.ssh_hostname))
@@ -281,6 +290,8 @@ def frontend_destination(cluster: Cluster, frontend: Frontend, local_cluster: st
 
 def launch_destination(cluster: Cluster, launch: LaunchDict, local_cluster: str | None) -> str | None:
     """Where one service runs: ``None`` for this machine, else the SSH destination (as the plan says)."""
+    from .plan import runs_here
+
     if runs_here(cluster, launch, local_cluster):
         return None
     return launch.get("ssh_hostname") or launch.get("hostname")
@@ -297,6 +308,10 @@ def cluster_destinations(cluster: Cluster, local_cluster: str | None,
     >>> print(cluster_destinations(c, None, "z").failure())
     cluster 'c' has no frontend 'z' (its frontends: 'localhost', 'a', 'b')
     """
+    from returns.result import Failure, Success
+
+    from .errors import ConfigError
+
     frontends = cluster.frontends
     if frontend_name is not None:
         frontends = tuple(f for f in frontends if f.hostname == frontend_name)
@@ -317,7 +332,9 @@ def _normalise(path: str, home: str | None) -> str | None:
         path = (home if home else "~") + path[1:]
     if not (path.startswith("/") or path == "~" or path.startswith("~/")):
         return None
-    return posixpath.normpath(path)
+    path = posixpath.normpath(path)
+    # POSIX keeps a leading '//' (bufferdir '/' + '/tmp'); the kernel reads it as '/'
+    return "/" + path.lstrip("/") if path.startswith("//") else path
 
 
 def clear_problem(target: str, base: str, home: str | None) -> str | None:
@@ -337,6 +354,8 @@ def clear_problem(target: str, base: str, home: str | None) -> str | None:
     "'/data/buffers/../p' contains '..'"
     >>> clear_problem("/tmp", "/", None)
     "'/tmp' is a system, temporary or home directory"
+    >>> clear_problem("//tmp", "/", None)
+    "'//tmp' is a system, temporary or home directory"
     >>> clear_problem("~/p", "~", "/home/u") is None
     True
     >>> clear_problem("/home/u", "/home", "/home/u")
