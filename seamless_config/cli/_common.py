@@ -45,4 +45,11 @@ def split_stage(value: str | None) -> tuple[str | None, str | None]:
         from seamless_config.errors import ConfigurationError
 
         raise ConfigurationError(f"--stage {value!r}: the stage name is empty (write STAGE or STAGE:SUBSTAGE)")
+    # a stage name becomes part of storage paths and service keys: the rules of names in files apply
+    from seamless_config.core.selection import validate_api_name
+    from seamless_config.session import check
+
+    check(validate_api_name("stage", stage))
+    if substage:
+        check(validate_api_name("substage", substage))
     return stage, substage or None

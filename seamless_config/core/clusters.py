@@ -521,7 +521,7 @@ def _queue_value(fname: str, node: Node, what: str, p: Problems) -> Any:
     elif kind == "bool":
         value = to_bool(node, what, p)
     elif kind == "list":
-        value = to_str_list(node, what, p)
+        value = to_str_list(node, what, p, multiline=fname == "job_script_prologue")
         value = list(value) if value is not None else None
     elif kind == "mapping":
         if not isinstance(node, Map):

@@ -51,9 +51,27 @@ def to_str(node: Node, what: str, p: Problems, *, nullable: bool = False) -> str
                 return None
             p.add(f"{what} needs a value", node, f"write '{_short(what)}: <value>'")
             return None
+        if not _one_line(node, what, p):
+            return None
         return node.value
     p.add(f"{what} must be a string, not {kind_name(node)}", node)
     return None
+
+
+#: line breaks, tabs and other control characters; in a value they would start a new line
+#: of a batch script or a command (or rewrite the terminal of whoever reads the output)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _one_line(node: Scalar, what: str, p: Problems, *, multiline: bool = False) -> bool:
+    m = (_CONTROL_BUT_LINES if multiline else _CONTROL).search(node.value)
+    if m is None:
+        return True
+    found = "a line break" if m.group() in "\n\r\x85\u2028\u2029" else "a control character"
+    p.add(f"{what} contains {found} (U+{ord(m.group()):04X}): {kind_name(node)}", node,
+          "write the value on one line, without control characters")
+    return False
 
 
 def to_bool(node: Node, what: str, p: Problems) -> bool | None:
@@ -94,15 +112,21 @@ def to_number(node: Node, what: str, p: Problems) -> int | float | None:
     return None
 
 
-def to_str_list(node: Node, what: str, p: Problems) -> tuple[str, ...] | None:
-    """A list of strings; a single string is accepted as a list of one."""
+def to_str_list(node: Node, what: str, p: Problems, *, multiline: bool = False) -> tuple[str, ...] | None:
+    """A list of strings; a single string is accepted as a list of one.
+
+    Items are single lines without control characters; with ``multiline``
+    (shell code such as ``job_script_prologue``) line breaks and tabs are allowed.
+    """
     if isinstance(node, Scalar):
-        return (node.value,)
+        return (node.value,) if _one_line(node, what, p, multiline=multiline) else None
     if isinstance(node, Seq):
         out = []
         for item in node.items:
             if not isinstance(item, Scalar):
                 p.add(f"{what} must be a list of strings; found {kind_name(item)}", item)
+                return None
+            if not _one_line(item, what, p, multiline=multiline):
                 return None
             out.append(item.value)
         return tuple(out)
