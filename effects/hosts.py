@@ -123,8 +123,12 @@ class LocalHost:
         except OSError as exc:
             raise LaunchError(f"cannot create the service directory {wd}: {exc.strerror or exc}") from None
         log = statefiles.server_log(key)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab", buffering=0) as out:
+        try:
+            log.parent.mkdir(parents=True, exist_ok=True)
+            out = open(log, "ab", buffering=0)  # noqa: SIM115 - closed right after the start
+        except OSError as exc:
+            raise statefiles.StateError(exc.errno or 5, f"cannot write {log}: {exc.strerror or exc}") from None
+        with out:
             proc = subprocess.Popen(
                 full, cwd=wd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True,
@@ -176,6 +180,8 @@ class LocalHost:
         for sig, wait in ((signal.SIGINT, timeout / 2), (signal.SIGTERM, timeout / 2), (signal.SIGKILL, 2.0)):
             try:
                 os.killpg(pid, sig)
+                if sig != signal.SIGKILL:
+                    os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process acts on it only when continued
             except ProcessLookupError:
                 return True
             except PermissionError:
@@ -192,6 +198,22 @@ class LocalHost:
 
     def remove_state(self, key: str) -> None:
         statefiles.remove(statefiles.server_json(key))
+
+    def find_pids(self, key: str) -> list[int]:
+        """Live processes started for ``key`` (their command line names its status file): how a
+        service whose state file was damaged is found again."""
+        needle = str(statefiles.server_json(key)).encode()
+        found = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if needle in f.read().replace(b"\0", b" ") and self.pid_alive(int(entry)):
+                        found.append(int(entry))
+            except OSError:
+                continue
+        return found
 
     def log_tail(self, key: str, lines: int = 15) -> str:
         return statefiles.log_tail(key, lines)

@@ -55,6 +55,11 @@ class Reporter:
     def failed(self, sp: ServicePlan, message: str) -> None:
         pass
 
+    def warning(self, message: str) -> None:
+        import warnings
+
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
 
 def evaluate_command(template: str, status_file: str) -> list[str]:
     """The argv of a launch dict's ``command``: ``{status_file}`` filled in, braces unescaped.
@@ -156,10 +161,12 @@ def ensure_service(
         # 1. a client file whose service answers
         cpath = statefiles.client_json(key)
         existing = statefiles.read_json(cpath)
+        silent: tuple[Any, Any] | None = None  # an endpoint that did not answer just now
         if existing is not None and existing.get("status") not in ("stale", "corrupt") and _same(existing, wanted_now()):
             port = _check_port(sp, existing)
             if isinstance(existing.get("hostname"), str) and port and health_check(http, existing["hostname"], port, sp.check_path):
                 return _done(rep, sp, host, "reused", existing, t0)
+            silent = (existing.get("hostname"), port)
         if existing is not None:
             tunnels.close_tunnel(existing)
             statefiles.remove(cpath)
@@ -167,6 +174,8 @@ def ensure_service(
         attempts = 0
         while True:
             state = host.read_state(key)
+            if state is not None and state.get("status") == "corrupt" and not attempts:
+                _recover_corrupt(sp, host, rep)
             if state is not None:
                 status = state.get("status")
                 pid = state.get("pid")
@@ -177,7 +186,9 @@ def ensure_service(
                 if status == "running" and alive and _same(state, wanted_now()):
                     payload = connect(sp, host, state)
                     port = _check_port(sp, payload)
-                    if port and health_check(http, payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
+                    answered_not = not attempts and silent == (payload["hostname"], port)  # hung: do not wait twice
+                    if port and not answered_not and health_check(
+                            http, payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
                         statefiles.write_json_atomic(cpath, payload)
                         return _done(rep, sp, host, "launched" if attempts else "reused", payload, t0)
                     tunnels.close_tunnel(payload)
@@ -208,6 +219,27 @@ def ensure_service(
                 rep.failed(sp, msg)
                 raise LaunchError(msg) from None
             attempts += 1
+
+
+def _recover_corrupt(sp: ServicePlan, host: Host, rep: Reporter) -> None:
+    """A server state that cannot be read: warn, stop the processes started for it (found by their
+    command line, where the host can), and let the caller launch anew."""
+    find = getattr(host, "find_pids", None)
+    pids = find(sp.key) if callable(find) else []
+    for pid in pids:
+        host.stop(pid, timeout=4.0)
+    stopped = f"; stopped its process {', '.join(map(str, pids))}" if pids else ""
+    _warn(rep, f"the server state of {sp.role} {sp.key} on {host.name} was corrupt{stopped}; launching it anew")
+
+
+def _warn(rep: Any, message: str) -> None:
+    warn = getattr(rep, "warning", None)
+    if callable(warn):
+        warn(message)
+    else:
+        import warnings
+
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _same(data: dict[str, Any], wanted: dict[str, Any] | None) -> bool:

@@ -49,6 +49,9 @@ def client_json(key: str) -> Path:
 class StateError(OSError):
     """A state file could not be written (full disk, read-only directory...)."""
 
+    def __str__(self) -> str:
+        return str(self.strerror)
+
 
 def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""

@@ -48,12 +48,13 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
     """Launch or reuse the current plan's services; then connect the runtime to them."""
     from effects import launcher
     from effects.hosts import LaunchError
+    from effects.statefiles import StateError
 
     plan = current_plan()
     try:
         outcomes = launcher.bring_up(plan.services, _host_for, reporter)
-    except LaunchError as exc:
-        raise ServiceFailure(str(exc)) from None
+    except (LaunchError, StateError) as exc:  # a state directory that cannot be written: full, read-only
+        raise ServiceFailure(str(exc).replace("\n", " ") if isinstance(exc, StateError) else str(exc)) from None
     SESSION.plan = plan
     SESSION.outcomes = outcomes
     if activate:

@@ -58,6 +58,10 @@ class _LineReporter:
     def failed(self, sp, message: str) -> None:
         pass
 
+    def warning(self, message: str) -> None:
+        with self.lock:
+            print(f"seamless-init: warning: {message}", file=sys.stderr, flush=True)
+
 
 def _main(args) -> int:
     from seamless_config.plan_runtime import ServiceFailure, bring_up_current

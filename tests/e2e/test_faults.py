@@ -1,0 +1,182 @@
+"""Faults, with the real services: killed, hung, corrupted state, read-only or full state directory.
+
+Each fault is injected between two bring-ups (``seamless-init``, which runs
+what ``init()`` runs); the second must recover: relaunch what is dead or hung,
+warn about and replace what it cannot trust, and fail with one clear line (and
+no half-written file) when it cannot write its state at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import reliability
+
+from ._support import E2EEnv, describe
+
+
+def _init(env: E2EEnv, **kw) -> dict:
+    cp = env.seamless_init("--json", **kw)
+    assert cp.returncode == 0, describe(cp)
+    return {r["service"]: r for r in json.loads(cp.stdout)["services"]}
+
+
+def _state_of(env: E2EEnv, role: str) -> dict:
+    return env.state(role)[1]
+
+
+def _one_process_per_key(env: E2EEnv) -> None:
+    for key, state in env.server_states().items():
+        procs = env.service_processes(key)
+        assert set(procs.values()) <= {state.get("pid")}, f"{key}: processes {procs}, state pid {state.get('pid')}"
+        assert len(set(procs.values())) == 1, f"{key}: {procs}"
+
+
+def _dead(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _wait_dead(pid: int, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not _dead(pid):
+        assert time.monotonic() < deadline, f"{pid} still alive"
+        time.sleep(0.05)
+
+
+def _no_partial_files(env: E2EEnv) -> list[str]:
+    return [str(p) for p in env.launcher_dir.rglob("*.tmp")]
+
+
+def test_sigkilled_services_are_relaunched(e2e_env: E2EEnv) -> None:
+    env = e2e_env
+    env.configure(execution="process")
+    _init(env)
+    killed = []
+    for role in ("hashserver", "database"):
+        pid = _state_of(env, role)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+    for pid in killed:
+        _wait_dead(pid)
+    rows = _init(env)
+    assert rows["hashserver"]["state"] == rows["database"]["state"] == "launched"
+    assert {_state_of(env, r)["pid"] for r in ("hashserver", "database")}.isdisjoint(killed)
+    _one_process_per_key(env)
+    reliability.record("Faults (real services)", "SIGKILL of both storage services between two bring-ups",
+                       {"survived": True, "relaunched": 2, "duplicates": 0})
+
+
+def test_hung_service_is_detected_and_replaced(e2e_env: E2EEnv) -> None:
+    """SIGSTOP the hashserver: it neither answers nor dies. The next bring-up gives up on it within its
+    health-check timeout, stops it and launches another."""
+    env = e2e_env
+    env.configure(execution="process")
+    _init(env)
+    old = _state_of(env, "hashserver")["pid"]
+    os.kill(old, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        rows = _init(env, timeout=120)
+        seconds = time.monotonic() - t0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(old, signal.SIGCONT)
+    assert rows["hashserver"]["state"] == "launched", rows
+    assert rows["database"]["state"] == "reused", rows
+    new = _state_of(env, "hashserver")["pid"]
+    assert new != old
+    _wait_dead(old)
+    _one_process_per_key(env)
+    assert seconds < 25, f"a hung service held the bring-up for {seconds:.1f} s"
+    reliability.record("Faults (real services)", "hung hashserver (SIGSTOP): detected and replaced",
+                       {"survived": True, "seconds": round(seconds, 1), "old process stopped": True, "duplicates": 0})
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage"])
+def test_corrupt_state_is_recovered_with_a_warning(e2e_env: E2EEnv, damage: str) -> None:
+    env = e2e_env
+    env.configure(execution="process")
+    _init(env)
+    key, state = env.state("database")
+    path = env.launcher_dir / "server" / f"{key}.json"
+    text = path.read_text()
+    path.write_text(text[: len(text) // 2] if damage == "truncated" else "\0\xff{{not json")
+    # a client without a connection file of its own (another user of the host, a fresh HOME's client dir)
+    (env.launcher_dir / "client" / f"{key}.json").unlink()
+    cp = env.seamless_init("--json")
+    assert cp.returncode == 0, describe(cp)
+    assert "Traceback" not in cp.stderr, describe(cp)
+    warnings = [ln for ln in cp.stderr.splitlines() if "corrupt" in ln]
+    assert len(warnings) == 1 and key in warnings[0], describe(cp)
+    rows = {r["service"]: r for r in json.loads(cp.stdout)["services"]}
+    assert rows["database"]["state"] == "launched"
+    _wait_dead(state["pid"])  # the old database was found and stopped: no duplicate
+    new = _state_of(env, "database")
+    assert new["status"] == "running" and new["pid"] != state["pid"]
+    _one_process_per_key(env)
+    reliability.record("Faults (real services)", f"server state JSON {damage}: warned, old process stopped, relaunched",
+                       {"survived": True, "warnings": 1, "duplicates": 0})
+
+
+def _mount(args: list[str]) -> str | None:
+    cp = subprocess.run(["mount", *args], capture_output=True, text=True)
+    return None if cp.returncode == 0 else (cp.stderr.strip() or f"mount exited {cp.returncode}")
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full"])
+def test_unwritable_state_directory_fails_cleanly(e2e_env: E2EEnv, fault: str) -> None:
+    """The server state directory read-only (a read-only bind mount) or full (a tiny tmpfs, filled):
+    exit 1 with one line saying which file could not be written, no half-written file, no service left."""
+    env = e2e_env
+    env.configure(execution="process")
+    server = env.launcher_dir / "server"
+    (server / ".locks").mkdir(parents=True)
+    if fault == "read-only":
+        why = _mount(["--bind", str(server), str(server)]) or _mount(["-o", "remount,bind,ro", str(server)])
+    else:
+        why = _mount(["-t", "tmpfs", "-o", "size=64k", "tmpfs", str(server)])
+        if why is None:
+            (server / ".locks").mkdir()
+            with contextlib.suppress(OSError), open(server / "filler", "wb") as f:
+                f.write(b"\0" * (1 << 20))
+    if why is not None:
+        pytest.skip(f"cannot make a {fault} directory here: {why}")
+    try:
+        cp = env.seamless_init(timeout=120)
+        partial = _no_partial_files(env)
+        states = [p for p in server.glob("*.json")]
+    finally:
+        while subprocess.run(["umount", str(server)], capture_output=True).returncode == 0:
+            pass
+    assert cp.returncode == 1, describe(cp)
+    assert "Traceback" not in cp.stderr + cp.stdout, describe(cp)
+    lines = cp.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seamless-init: "), describe(cp)
+    assert str(server) in lines[0] or "state" in lines[0], describe(cp)
+    assert partial == [] and states == [], (partial, states)
+    for pid, _pgid, cmd in _service_cmds(env):
+        raise AssertionError(f"service left running: {pid} {cmd}")
+    reliability.record("Faults (real services)", f"{fault} server state directory: clear error, no partial file",
+                       {"exit code": 1, "lines": 1, "partial files": 0, "services left": 0})
+
+
+def _service_cmds(env: E2EEnv):
+    from ._support import _processes
+
+    home = str(env.home) + os.sep
+    return [(p, g, c) for p, g, c in _processes() if home in c and "seamless-init" not in c]
+
+
+def _tree(path: Path) -> list[str]:
+    return sorted(str(p) for p in path.rglob("*"))
