@@ -203,7 +203,8 @@ def _listening(port: int) -> bool:
 def monitor(forwards: list[str], remote_pid: int, ssh_base: list[str], ipv6: bool = False) -> int:
     from .ssh import remote_command
 
-    workdir = tempfile.mkdtemp(prefix="seamless-tunnel-")
+    # beside the shared connection's sockets when that directory is configured (else in TMPDIR)
+    workdir = tempfile.mkdtemp(prefix="seamless-tunnel-", dir=os.environ.get("SEAMLESS_SSH_CONTROL_DIR") or None)
     control = os.path.join(workdir, "c")
     log_path = os.path.join(workdir, "ssh.log")
     dest = ssh_base[-1]
