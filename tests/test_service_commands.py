@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -376,15 +375,13 @@ def test_a_host_that_cannot_be_reached_is_exit_1(env, capsys):
         assert len(err.splitlines()) == 1 and "farssh" in err and "Traceback" not in err
 
 
-def test_ps_with_500_services_is_fast(env, capsys):
+def test_ps_lists_500_services(env, capsys):
+    """Every one of 500 states is listed, with or without a meta block (its speed is in benchmarks/)."""
     for i in range(500):
         service = ("hashserver", "database", "jobserver", "daskserver")[i % 4]
         meta = None if i % 5 == 0 else {"service": service, "cluster": "loc", "mode": "rw", "project": f"p{i}",
                                          "stage": f"s{i % 3}"}
         write_state(env, f"{service}-loc-rw-p{i}--STAGE-s{i % 3}", None, meta=meta, port=50000 + i)
     for argv in ([], ["--cluster", "loc"], ["--json"]):
-        t0 = time.process_time()
         code, out, _ = run_cli(capsys, cli.ps_main, *argv)
-        cpu = time.process_time() - t0
-        assert code == 0 and len(out.splitlines()) in (500, 501)
-        assert cpu < 1.0, (argv, cpu)
+        assert code == 0 and len(out.splitlines()) in (500, 501), argv
