@@ -18,6 +18,10 @@ from .errors import ConfigError, Origin
 #: Files larger than this are refused: strictyaml needs seconds per megabyte.
 MAX_FILE_BYTES = 256 * 1024
 
+#: Files with more lines and flow-list items than this are refused before parsing: the YAML
+#: parser needs about 0.4 ms per line, so this keeps any accepted file to a couple of seconds.
+MAX_ITEMS = 5000
+
 #: Deeper nesting is refused: configurations nest a handful of levels, and deep
 #: trees cost the YAML parser (and every recursive stage after it) dearly.
 MAX_DEPTH = 64
@@ -124,7 +128,11 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
         return Success(None)
-    too_deep = _flow_too_deep(text)
+    items = text.count("\n") + text.count(",")
+    if items > MAX_ITEMS:
+        return Failure(ConfigError(f"the file has {items} lines and list items, more than the {MAX_ITEMS} allowed",
+                                   Origin(path), "split cluster definitions over several files in ~/.seamless/clusters/"))
+    too_deep = _flow_too_deep(text) or _indent_too_deep(text)
     if too_deep:
         return Failure(_too_deep(path, too_deep))
     try:
@@ -235,6 +243,15 @@ def _flow_too_deep(text: str) -> int:
         prev = c
         i += 1
     return 0
+
+
+def _indent_too_deep(text: str) -> int:
+    """The first line indented by more than ``4 * MAX_DEPTH`` (0 when none is): block nesting that
+    deep would be refused after a slow parse, so it is refused before."""
+    import re
+
+    m = re.search(r"^[ \t]{%d}" % (4 * MAX_DEPTH + 1), text, re.M)
+    return text.count("\n", 0, m.start()) + 1 if m else 0
 
 
 def _convert_node(node: object, depth: int) -> Node:
