@@ -250,7 +250,7 @@ def _indent_too_deep(text: str) -> int:
     deep would be refused after a slow parse, so it is refused before."""
     import re
 
-    m = re.search(r"^[ \t]{%d}" % (4 * MAX_DEPTH + 1), text, re.M)
+    m = re.search("^[ \\t]{" + str(4 * MAX_DEPTH + 1) + "}", text, re.M)
     return text.count("\n", 0, m.start()) + 1 if m else 0
 
 
