@@ -236,8 +236,8 @@ def monitor(forwards: list[str], remote_pid: int, ssh_base: list[str], ipv6: boo
         deadline = time.monotonic() + READY_TIMEOUT - 2
         while not (os.path.exists(control) and all(_listening(p) for p in ports)):
             if tunnel.poll() is not None or time.monotonic() > deadline or stop:
-                with open(log_path, encoding="utf-8", errors="replace") as f:
-                    err = " ".join(ln.strip() for ln in f if ln.strip() and "Permanently added" not in ln)
+                with open(log_path, encoding="utf-8", errors="replace") as logf:
+                    err = " ".join(ln.strip() for ln in logf if ln.strip() and "Permanently added" not in ln)
                 busy = "Address already in use" in err or "cannot listen" in err
                 _say(("busy " if busy else "error ") + (err or "ssh exited before the tunnel was up"))
                 return 1

@@ -40,13 +40,13 @@ class Problems:
 
 
 def is_null(node: Node) -> bool:
-    return isinstance(node, Scalar) and node.value in NULLS
+    return isinstance(node, Scalar) and not node.quoted and node.value in NULLS
 
 
 def to_str(node: Node, what: str, p: Problems, *, nullable: bool = False) -> str | None:
     """A string value; ``None`` (and a recorded error) when it is not one."""
     if isinstance(node, Scalar):
-        if node.value in NULLS:
+        if node.value in NULLS and not node.quoted:
             if nullable:
                 return None
             p.add(f"{what} needs a value", node, f"write '{_short(what)}: <value>'")
@@ -149,6 +149,8 @@ def plain(node: Node) -> Any:
     if isinstance(node, Seq):
         return [plain(v) for v in node.items]
     v = node.value
+    if node.quoted:
+        return v
     if v in NULLS:
         return None
     if v.lower() in ("true", "yes", "on"):

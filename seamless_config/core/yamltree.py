@@ -28,13 +28,15 @@ MAX_DEPTH = 64
 
 #: Bumped whenever the tree format or the parser's behaviour changes, so that
 #: cached trees from another version are never used.
-PARSER_VERSION = "seamless-config-tree-4"
+PARSER_VERSION = "seamless-config-tree-5"
 
 
 @attrs.frozen
 class Scalar:
     value: str
     line: int
+    #: written in quotes: a string whatever it looks like (``"0.6"``, ``"yes"``, ``"null"``)
+    quoted: bool = attrs.field(default=False, repr=False)
 
 
 @attrs.frozen
@@ -278,7 +280,8 @@ def _convert_node(node: object, depth: int) -> Node:
         return Map(tuple(items), node.start_mark.line + 1)
     if isinstance(node, SequenceNode):
         return Seq(tuple(_convert_node(v, depth + 1) for v in node.value), node.start_mark.line + 1)
-    return Scalar(str(node.value), node.start_mark.line + 1)  # type: ignore[attr-defined]
+    style = getattr(node, "style", None)
+    return Scalar(str(node.value), node.start_mark.line + 1, style in ("'", '"'))  # type: ignore[attr-defined]
 
 
 def _marked(path: str, exc: Exception, message: str, hint: str, text: str = "") -> ConfigError:
@@ -296,7 +299,7 @@ def to_json(node: Node | None) -> object:
     if node is None:
         return None
     if isinstance(node, Scalar):
-        return [node.line, node.value]
+        return [node.line, [node.value]] if node.quoted else [node.line, node.value]
     if isinstance(node, Seq):
         return [node.line, "q", [to_json(n) for n in node.items]]
     return [node.line, "m", [[k.line, k.value, to_json(v)] for k, v in node.items]]
@@ -314,6 +317,8 @@ def from_json(data: Any) -> Node | None:
     if not isinstance(data, list):
         data = list(data)  # a lazily decoded sequence
     if len(data) == 2:
+        if isinstance(data[1], list):
+            return Scalar(data[1][0], data[0], True)
         return Scalar(data[1], data[0])
     line, kind, items = data
     if kind == "q":
