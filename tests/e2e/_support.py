@@ -16,13 +16,17 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import textwrap
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from _services import base_env, describe, port_ranges, run_in_session, stop_groups
+from _services import group_alive as _group_alive  # noqa: F401 (the names this module always had)
+from _services import killpg as _killpg  # noqa: F401
+from _services import pgid as _pgid
+from _services import processes as _processes
+from _services import zombie as _zombie  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = REPO / ".venv" / "bin"
@@ -75,12 +79,7 @@ class E2EEnv:
         self.project = f"p{self.name}"
         self.port0 = _port_block()
         # hashserver, database, jobserver, daskserver (the scheduler, its dashboard and the workers)
-        self.ranges = {
-            "hashserver": (self.port0, self.port0 + 19),
-            "database": (self.port0 + 20, self.port0 + 39),
-            "jobserver": (self.port0 + 40, self.port0 + 59),
-            "daskserver": (self.port0 + 60, self.port0 + BLOCK - 1),
-        }
+        self.ranges = port_ranges(self.port0, BLOCK)
         (self.home / ".seamless").mkdir(parents=True, exist_ok=True)
         self.project_dir.mkdir(parents=True, exist_ok=True)
         self._scripts = itertools.count()
@@ -152,12 +151,7 @@ class E2EEnv:
     # -- processes -----------------------------------------------------
 
     def env(self, **overrides: str | None) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SEAMLESS_", "REMOTE_HTTP_LAUNCHER", "CONDA", "PYTEST_", "VIRTUAL_ENV"))
-               and k not in ("XDG_CACHE_HOME", "PYTHONPATH", "MAMBA_EXE")}
-        env["HOME"] = str(self.home)
-        env["PATH"] = os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin", "/bin"])
-        env["PYTHONUNBUFFERED"] = "1"
+        env = base_env(self.home, VENV_BIN, drop=("MAMBA_EXE",))
         for k, v in overrides.items():
             if v is None:
                 env.pop(k, None)
@@ -168,19 +162,7 @@ class E2EEnv:
     def run(self, argv: list[str], *, timeout: float = 180, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess:
         """Run a command in its own process group; whatever it leaves in that group is killed."""
-        proc = subprocess.Popen(
-            argv, cwd=cwd or self.project_dir, env=env or self.env(), stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-            raise AssertionError(f"{argv} timed out after {timeout} s\nstdout:\n{out}\nstderr:\n{err}") from None
-        finally:
-            _killpg(proc.pid, signal.SIGKILL)  # stragglers (e.g. spawned workers); services have their own session
-        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        return run_in_session(argv, cwd=cwd or self.project_dir, env=env or self.env(), timeout=timeout)
 
     def python(self, code: str, *args: str, timeout: float = 240, env: dict[str, str] | None = None,
                check: bool = True) -> subprocess.CompletedProcess:
@@ -247,71 +229,7 @@ class E2EEnv:
         for _pid, pgid, cmd in _processes():
             if home in cmd:
                 pgids.add(pgid)
-        pgids.discard(os.getpgrp())
-        pgids.discard(0)
-        for pgid in pgids:
-            _killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline and any(_group_alive(g) for g in pgids):
-            time.sleep(0.1)
-        for pgid in pgids:
-            _killpg(pgid, signal.SIGKILL)
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    if pgid <= 1 or pgid == os.getpgrp():
-        return
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return any(g == pgid and not _zombie(p) for p, g, _ in _processes())
-
-
-def _zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
-def _processes() -> Iterator[tuple[int, int, str]]:
-    """(pid, pgid, command line) of every live, non-zombie process."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        pid = int(d)
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if fields[0] == "Z":
-            continue
-        yield pid, int(fields[2]), cmd
-
-
-def describe(cp: subprocess.CompletedProcess) -> str:
-    return f"{cp.args} exited {cp.returncode}\n--- stdout\n{cp.stdout}\n--- stderr\n{cp.stderr}"
+        stop_groups(pgids)
 
 
 def script_result(cp: subprocess.CompletedProcess) -> dict[str, Any]:

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
@@ -22,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _services import base_env, describe, pgid, port_ranges, processes, run_in_session, stop_groups
 from sshd import PrivateSshd
 
 VENV_BIN = Path(sys.executable).parent
@@ -88,12 +87,7 @@ class SshEnv:
             d.mkdir(parents=True, exist_ok=True)
         self.control_dir.mkdir(mode=0o700)
         self.port0 = PORT_BASE + (next(_blocks) % (1000 // BLOCK)) * BLOCK
-        self.ranges = {
-            "hashserver": (self.port0, self.port0 + 9),
-            "database": (self.port0 + 10, self.port0 + 19),
-            "jobserver": (self.port0 + 20, self.port0 + 29),
-            "daskserver": (self.port0 + 30, self.port0 + BLOCK - 1),
-        }
+        self.ranges = port_ranges(self.port0, BLOCK)
         self._scripts = itertools.count()
 
     # -- configuration --------------------------------------------------------------------
@@ -150,13 +144,8 @@ class SshEnv:
 
     # -- processes ------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("SEAMLESS_", "REMOTE_HTTP_LAUNCHER", "CONDA", "PYTEST_", "VIRTUAL_ENV"))
-               and k not in ("XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "PYTHONPATH")}
+        env = base_env(self.home, VENV_BIN, drop=("XDG_RUNTIME_DIR",))
         env.update({
-            "HOME": str(self.home),
-            "PATH": os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "PYTHONUNBUFFERED": "1",
             "REMOTE_HTTP_LAUNCHER_DIR": str(self.local_rhl),
             "SEAMLESS_SSH_CONFIG": str(self.sshd.config_file),
             "SEAMLESS_SSH_CONTROL_DIR": str(self.control_dir),
@@ -164,17 +153,7 @@ class SshEnv:
         return env
 
     def run(self, argv: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
-        proc = subprocess.Popen(argv, cwd=self.project_dir, env=self.env(), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _killpg(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-            raise AssertionError(f"{argv} timed out after {timeout} s\n{out}\n{err}") from None
-        finally:
-            _killpg(proc.pid, signal.SIGKILL)
-        return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+        return run_in_session(argv, cwd=self.project_dir, env=self.env(), timeout=timeout)
 
     def seamless_init(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
         return self.run([str(VENV_BIN / "seamless-init"), *args], timeout=timeout)
@@ -219,21 +198,14 @@ class SshEnv:
             except (OSError, ValueError):
                 continue
             if isinstance(pid, int) and pid > 1:
-                pgids.add(_pgid(pid) or pid)
+                pgids.add(pgid(pid) or pid)
         for sock in self.control_dir.iterdir() if self.control_dir.exists() else []:
             subprocess.run(["ssh", "-o", f"ControlPath={sock}", "-O", "exit", "x"], capture_output=True, timeout=10)
         needles = (str(self.root), str(self.sshd.config_file))
-        for pid, pgid, cmd in _processes():
+        for pid, group, cmd in processes():
             if str(self.root) in cmd or (needles[1] in cmd and "effects.tunnels" in cmd and _mine(pid, self)):
-                pgids.add(pgid)
-        pgids.discard(os.getpgrp())
-        for g in pgids:
-            _killpg(g, signal.SIGTERM)
-        deadline = time.monotonic() + 8
-        while time.monotonic() < deadline and any(_alive(g) for g in pgids):
-            time.sleep(0.1)
-        for g in pgids:
-            _killpg(g, signal.SIGKILL)
+                pgids.add(group)
+        stop_groups(pgids)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
@@ -245,43 +217,3 @@ def _mine(pid: int, env: SshEnv) -> bool:
         except (OSError, ValueError):
             pass
     return False
-
-
-def describe(cp: subprocess.CompletedProcess) -> str:
-    return f"{cp.args} exited {cp.returncode}\n--- stdout\n{cp.stdout}\n--- stderr\n{cp.stderr}"
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    if pgid <= 1 or pgid == os.getpgrp():
-        return
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _alive(pgid: int) -> bool:
-    return any(g == pgid for _p, g, _c in _processes())
-
-
-def _processes():
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[-1].split()
-        except OSError:
-            continue
-        if fields[0] == "Z":
-            continue
-        yield int(d), int(fields[2]), cmd

@@ -1,0 +1,128 @@
+"""What the end-to-end (``e2e``) and SSH test environments share: processes and their groups.
+
+Commands run in a session of their own so that whatever they leave behind can be
+killed as a group; an environment's services are stopped by process group
+(SIGTERM, a grace period, then SIGKILL). Environment variables that would leak
+the caller's Seamless, launcher, conda or pytest settings into a subprocess are
+dropped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+#: the variables (by prefix, and by name) a test subprocess must not inherit
+LEAKY_PREFIXES = ("SEAMLESS_", "REMOTE_HTTP_LAUNCHER", "CONDA", "PYTEST_", "VIRTUAL_ENV")
+LEAKY_NAMES = ("XDG_CACHE_HOME", "PYTHONPATH")
+
+
+def base_env(home: Path, venv_bin: Path, *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """This process's environment without the leaky variables (nor ``drop``), with HOME, a PATH
+    that starts with ``venv_bin`` and unbuffered Python output."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(LEAKY_PREFIXES) and k not in (*LEAKY_NAMES, *drop)}
+    env["HOME"] = str(home)
+    env["PATH"] = os.pathsep.join([str(venv_bin), "/usr/local/bin", "/usr/bin", "/bin"])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def port_ranges(port0: int, block: int) -> dict[str, tuple[int, int]]:
+    """A block of ports split between the services: a fifth each for hashserver, database and
+    jobserver, the rest for the daskserver (the scheduler, its dashboard and the workers)."""
+    step = block // 5
+    return {
+        "hashserver": (port0, port0 + step - 1),
+        "database": (port0 + step, port0 + 2 * step - 1),
+        "jobserver": (port0 + 2 * step, port0 + 3 * step - 1),
+        "daskserver": (port0 + 3 * step, port0 + block - 1),
+    }
+
+
+def run_in_session(argv: list[str], *, cwd: Path, env: dict[str, str],
+                   timeout: float) -> subprocess.CompletedProcess:
+    """Run a command in its own process group; whatever it leaves in that group is killed."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"{argv} timed out after {timeout} s\nstdout:\n{out}\nstderr:\n{err}") from None
+    finally:
+        killpg(proc.pid, signal.SIGKILL)  # stragglers (e.g. spawned workers); services have their own session
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def describe(cp: subprocess.CompletedProcess) -> str:
+    return f"{cp.args} exited {cp.returncode}\n--- stdout\n{cp.stdout}\n--- stderr\n{cp.stderr}"
+
+
+def pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
+
+
+def killpg(pgid: int, sig: int) -> None:
+    if pgid <= 1 or pgid == os.getpgrp():
+        return
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return any(g == pgid and not zombie(p) for p, g, _ in processes())
+
+
+def zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def processes() -> Iterator[tuple[int, int, str]]:
+    """(pid, pgid, command line) of every live, non-zombie process."""
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        pid = int(d)
+        try:
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
+                fields = f.read().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z":
+            continue
+        yield pid, int(fields[2]), cmd
+
+
+def stop_groups(pgids: Iterable[int], grace: float = 8) -> None:
+    """SIGTERM to each process group (never this process's own), SIGKILL to what is left after ``grace`` s."""
+    groups = set(pgids) - {os.getpgrp(), 0}
+    for g in groups:
+        killpg(g, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(group_alive(g) for g in groups):
+        time.sleep(0.1)
+    for g in groups:
+        killpg(g, signal.SIGKILL)
