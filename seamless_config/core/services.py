@@ -44,7 +44,7 @@ COLUMNS = ("SERVICE", "PROJECT", "STAGE", "PROCESS", "PORT", "PERSISTENT", "SIZE
 class ServiceScope:
     """What a service serves: the fields of a launch dict's ``meta`` block."""
 
-    service: str | None
+    service: str | None = None
     cluster: str | None = None
     mode: str | None = None
     project: str | None = None
@@ -52,6 +52,10 @@ class ServiceScope:
     stage: str | None = None
     substage: str | None = None
     queue: str | None = None
+
+
+#: the fields of a scope, in order
+SCOPE_FIELDS = tuple(a.name for a in attrs.fields(ServiceScope))
 
 
 def parse_key(key: str, clusters: Iterable[str] = ()) -> ServiceScope:
@@ -128,8 +132,7 @@ def scope_of(key: str, meta: Any, clusters: Iterable[str] = ()) -> ServiceScope:
             value = meta.get(name)
             return value if isinstance(value, str) else None
 
-        return ServiceScope(text("service"), text("cluster"), text("mode"), text("project"), text("subproject"),
-                            text("stage"), text("substage"), text("queue"))
+        return ServiceScope(*(text(name) for name in SCOPE_FIELDS))
     return parse_key(key, clusters)
 
 
@@ -162,8 +165,7 @@ class ServiceRow:
         s = self.scope
         return {
             "key": self.key if self.source != "storage" else None,
-            "service": s.service, "cluster": s.cluster, "mode": s.mode, "project": s.project,
-            "subproject": s.subproject, "stage": s.stage, "substage": s.substage, "queue": s.queue,
+            **{name: getattr(s, name) for name in SCOPE_FIELDS},
             "process": self.process, "port": self.port, "pid": self.pid, "host": self.host,
             "path": self.path, "persistent": self.persistent, "size": self.size, "source": self.source,
         }
@@ -223,17 +225,10 @@ def client_row(key: str, data: dict[str, Any], server_state: dict[str, Any] | No
 
 
 @attrs.frozen
-class RowFilter:
-    """Which rows a command acts on: every field given must match (``None`` matches anything)."""
+class RowFilter(ServiceScope):
+    """Which rows a command acts on: a scope, and the row's process status; every field given must
+    match (``None`` matches anything)."""
 
-    service: str | None = None
-    cluster: str | None = None
-    mode: str | None = None
-    project: str | None = None
-    subproject: str | None = None
-    stage: str | None = None
-    substage: str | None = None
-    queue: str | None = None
     status: str | None = None
 
     def matches(self, row: ServiceRow) -> bool:
@@ -245,7 +240,7 @@ class RowFilter:
         False
         """
         s = row.scope
-        for name in ("service", "cluster", "mode", "project", "subproject", "stage", "substage", "queue"):
+        for name in SCOPE_FIELDS:
             wanted = getattr(self, name)
             if wanted is not None and getattr(s, name) != wanted:
                 return False
