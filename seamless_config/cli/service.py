@@ -52,6 +52,34 @@ def _run(prog: str, body: Callable[[], int]) -> int:
     return run(prog, guarded)
 
 
+def _main(parser: ArgumentParser, argv: list[str] | None, body: Callable[[Any], int],
+          check: Callable[[ArgumentParser, Any], None] | None = None) -> int:
+    """What every command does: parse ``argv``, ``check`` the arguments (``parser.error`` on a
+    mistake), then :func:`_run` ``body(args)`` under the parser's program name."""
+    args = parser.parse_args(argv)
+    if check is not None:
+        check(parser, args)
+    return _run(parser.prog, lambda: body(args))
+
+
+def _finish(failures: list[str]) -> int:
+    """One line per failure on standard error; the exit code."""
+    for line in failures:
+        print(line, file=sys.stderr)
+    return EXIT_FAILED if failures else 0
+
+
+def _on_host(destination: str | None, fn: Callable[[Any], Any]) -> Any:
+    """``fn(host)`` with a connection to the host of ``destination``, closed after."""
+    from effects.services import close_host, host_for
+
+    host = host_for(destination)
+    try:
+        return fn(host)
+    finally:
+        close_host(host)
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split("\n"))
@@ -88,40 +116,17 @@ def _row_filter(args, *, cluster: str | None, status: str | None = None):
 
 def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[Any], list[str]]:
     """Every server state on those hosts as rows; and one message per host that failed."""
-    from concurrent.futures import ThreadPoolExecutor
-
     from effects.hosts import LaunchError
-    from effects.services import close_host, host_for
     from seamless_config.core.services import server_row
 
-    def one(dest: str | None) -> list[Any]:
-        host = host_for(dest)
+    def one(dest: str | None) -> tuple[list[Any], str | None]:
         try:
-            return [server_row(state, dest, known) for state in host.list_states()]
-        finally:
-            close_host(host)
-
-    rows: list[Any] = []
-    failures: list[str] = []
-    dests = list(destinations)
-    if len(dests) == 1:
-        results = []
-        try:
-            results.append(one(dests[0]))
+            return _on_host(dest, lambda host: [server_row(state, dest, known) for state in host.list_states()]), None
         except (LaunchError, OSError) as exc:
-            failures.append(f"{prog}: {_where(dests[0])}: {_one_line(exc)}")
-    else:
-        with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(dests))) as pool:
-            futures = [(d, pool.submit(one, d)) for d in dests]
-            results = []
-            for d, f in futures:
-                try:
-                    results.append(f.result())
-                except (LaunchError, OSError) as exc:
-                    failures.append(f"{prog}: {_where(d)}: {_one_line(exc)}")
-    for r in results:
-        rows.extend(r)
-    return rows, failures
+            return [], f"{prog}: {_where(dest)}: {_one_line(exc)}"
+
+    results = _parallel(list(destinations), one)
+    return [row for rows, _ in results for row in rows], [f for _, f in results if f is not None]
 
 
 def _cluster_rows(args, prog: str):
@@ -144,9 +149,38 @@ def _parallel(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
         return list(pool.map(fn, items))
 
 
+def _per_target(targets: list[tuple[str | None, str]], act: Callable[[Any, str], Any], prog: str,
+                failures: list[str]) -> list[Any]:
+    """``act(host, key)`` for each ``(destination, key)``, in parallel, one connection per host; a
+    host that fails or refuses is one line in ``failures`` and ``None`` in the results."""
+    from effects.hosts import LaunchError
+    from effects.services import close_host, host_for
+
+    hosts = {d: host_for(d) for d in {d for d, _ in targets}}
+
+    def one(target: tuple[str | None, str]) -> Any:
+        dest, key = target
+        try:
+            return act(hosts[dest], key)
+        except (LaunchError, OSError) as exc:
+            failures.append(f"{prog}: {key} on {_where(dest)}: {_one_line(exc)}")
+            return None
+
+    try:
+        return _parallel(targets, one)
+    finally:
+        for h in hosts.values():
+            close_host(h)
+
+
 def _need_target(parser: ArgumentParser, args) -> None:
     if args.service is None and args.cluster is None:
         parser.error("--service or --cluster is required")
+
+
+def _need_service(parser: ArgumentParser, args) -> None:
+    if args.service is None:
+        parser.error("--service is required")
 
 
 # -- ps --------------------------------------------------------------------------------------
@@ -170,8 +204,7 @@ def build_ps_parser() -> ArgumentParser:
 
 
 def ps_main(argv: list[str] | None = None) -> int:
-    args = build_ps_parser().parse_args(argv)
-    return _run("seamless-service-ps", lambda: _ps(args))
+    return _main(build_ps_parser(), argv, _ps)
 
 
 def _ps(args) -> int:
@@ -218,14 +251,13 @@ def _ps(args) -> int:
     if args.persistent:
         rows, more = _with_storage(args, rows, res, prog)
         failures += more
-    for line in failures:
-        print(line, file=sys.stderr)
+    code = _finish(failures)
     if args.json:
         out = "".join(json.dumps(r.as_json(), sort_keys=True) + "\n" for r in rows)
     else:
         out = render_table(rows) + "\n"
     sys.stdout.write(out)
-    return EXIT_FAILED if failures else 0
+    return code
 
 
 def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], list[str]]:
@@ -235,7 +267,7 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
     from returns.result import Failure
 
     from effects.hosts import LaunchError
-    from effects.services import close_host, host_for, usage
+    from effects.services import usage
     from seamless_config.core import launch
     from seamless_config.core.services import MARKERS, ServiceRow, ServiceScope, launch_destination
     from seamless_config.service_scope import read_clusters
@@ -293,19 +325,16 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
     found: dict[tuple[str | None, str], dict[str, Any]] = {}
     failures = []
     for dest, groups in by_host.items():
-        try:
-            host = host_for(dest)
-        except (LaunchError, OSError) as exc:
-            failures.append(f"{prog}: {_where(dest)}: {_one_line(exc)}")
-            continue
-        try:
+
+        def measure(host, dest=dest, groups=groups) -> None:
             for marker, paths in groups.items():
                 for path, u in usage(host, paths, marker=marker).items():
                     found[(dest, path)] = u
+
+        try:
+            _on_host(dest, measure)
         except (LaunchError, OSError) as exc:
             failures.append(f"{prog}: {_where(dest)}: {_one_line(exc)}")
-        finally:
-            close_host(host)
     out = []
     for row, where in located:
         u = found.get(where) if where is not None else None
@@ -325,24 +354,17 @@ def build_logs_parser() -> ArgumentParser:
 
 
 def logs_main(argv: list[str] | None = None) -> int:
-    parser = build_logs_parser()
-    args = parser.parse_args(argv)
-    if args.service is None:
-        parser.error("--service is required")
-    if args.tail is not None and args.tail < 0:
-        parser.error("--tail must be 0 or more")
-    return _run("seamless-service-logs", lambda: _logs(args))
+    def check(parser: ArgumentParser, args) -> None:
+        _need_service(parser, args)
+        if args.tail is not None and args.tail < 0:
+            parser.error("--tail must be 0 or more")
+
+    return _main(build_logs_parser(), argv, _logs, check)
 
 
 def _logs(args) -> int:
-    from effects.services import close_host, host_for
-
     loc = _locate(args)
-    host = host_for(loc.destination)
-    try:
-        text = host.read_log(loc.key, args.tail)
-    finally:
-        close_host(host)
+    text = _on_host(loc.destination, lambda host: host.read_log(loc.key, args.tail))
     if text is None:
         print(f"seamless-service-logs: no log for {loc.key} on {_where(loc.destination)}", file=sys.stderr)
         return EXIT_FAILED
@@ -357,22 +379,12 @@ def build_inspect_parser() -> ArgumentParser:
 
 
 def inspect_main(argv: list[str] | None = None) -> int:
-    parser = build_inspect_parser()
-    args = parser.parse_args(argv)
-    if args.service is None:
-        parser.error("--service is required")
-    return _run("seamless-service-inspect", lambda: _inspect(args))
+    return _main(build_inspect_parser(), argv, _inspect, _need_service)
 
 
 def _inspect(args) -> int:
-    from effects.services import close_host, host_for
-
     loc = _locate(args)
-    host = host_for(loc.destination)
-    try:
-        state = host.read_state(loc.key)
-    finally:
-        close_host(host)
+    state = _on_host(loc.destination, lambda host: host.read_state(loc.key))
     if state is None:
         print(f"seamless-service-inspect: no state for {loc.key} on {_where(loc.destination)}", file=sys.stderr)
         return EXIT_FAILED
@@ -395,15 +407,11 @@ def build_stop_parser() -> ArgumentParser:
 
 
 def stop_main(argv: list[str] | None = None) -> int:
-    parser = build_stop_parser()
-    args = parser.parse_args(argv)
-    _need_target(parser, args)
-    return _run("seamless-service-stop", lambda: _stop(args))
+    return _main(build_stop_parser(), argv, _stop, _need_target)
 
 
 def _stop(args) -> int:
-    from effects.hosts import LaunchError
-    from effects.services import close_host, host_for, stop
+    from effects.services import stop
 
     prog = "seamless-service-stop"
     if args.service is not None:
@@ -413,31 +421,13 @@ def _stop(args) -> int:
     else:
         rows, failures = _cluster_rows(args, prog)
         targets = [(r.host, r.key) for r in rows]
-    hosts = {d: host_for(d) for d in {d for d, _ in targets}}
-
-    def one(target: tuple[str | None, str]) -> str:
-        dest, key = target
-        try:
-            r = stop(hosts[dest], key)
-        except (LaunchError, OSError) as exc:
-            failures.append(f"{prog}: {key} on {_where(dest)}: {_one_line(exc)}")
-            return ""
-        line = f"{key}: {_STOPPED.get(r['outcome'], r['outcome'])}"
-        if r["tunnel"]:
-            line += " (tunnel closed)"
-        return line + "\n"
-
-    try:
-        lines = _parallel(targets, one)
-    finally:
-        for h in hosts.values():
-            close_host(h)
-    sys.stdout.write("".join(lines))
+    stopped = _per_target(targets, stop, prog, failures)
+    lines = [f"{key}: {_STOPPED.get(r['outcome'], r['outcome'])}" + (" (tunnel closed)" if r["tunnel"] else "")
+             for (_, key), r in zip(targets, stopped, strict=True) if r is not None]
+    sys.stdout.write("".join(line + "\n" for line in lines))
     if not targets and not failures:
         print(f"no services of cluster {args.cluster!r} found")
-    for line in failures:
-        print(line, file=sys.stderr)
-    return EXIT_FAILED if failures else 0
+    return _finish(failures)
 
 
 # -- rm --------------------------------------------------------------------------------------
@@ -455,21 +445,11 @@ def build_rm_parser() -> ArgumentParser:
 
 
 def rm_main(argv: list[str] | None = None) -> int:
-    parser = build_rm_parser()
-    args = parser.parse_args(argv)
-    _need_target(parser, args)
-    return _run("seamless-service-rm", lambda: _rm(args))
+    return _main(build_rm_parser(), argv, _rm, _need_target)
 
 
 def _rm(args) -> int:
-    from effects.hosts import LaunchError
-    from effects.services import (
-        client_files,
-        close_host,
-        host_for,
-        remove_client,
-        remove_server_state,
-    )
+    from effects.services import client_files, remove_client, remove_server_state
     from seamless_config.core.services import client_row, select_rows
 
     prog = "seamless-service-rm"
@@ -489,24 +469,10 @@ def _rm(args) -> int:
     lines: list[str] = []
     running: set[str] = set()
     if do_server:
-        hosts = {d: host_for(d) for d in {d for d, _ in targets}}
-
-        def one(target: tuple[str | None, str]) -> tuple[str, str, int | None]:
-            dest, key = target
-            try:
-                outcome, pid = remove_server_state(hosts[dest], key)
-            except (LaunchError, OSError) as exc:
-                failures.append(f"{prog}: {key} on {_where(dest)}: {_one_line(exc)}")
-                return key, "failed", None
-            return key, outcome, pid
-
-        try:
-            results = _parallel(targets, one)
-        finally:
-            for h in hosts.values():
-                close_host(h)
+        removed = _per_target(targets, remove_server_state, prog, failures)
         dest_of = dict((k, d) for d, k in targets)
-        for key, outcome, pid in results:
+        for (_, key), r in zip(targets, removed, strict=True):
+            outcome, pid = r if r is not None else ("failed", None)
             if outcome == "removed":
                 lines.append(f"{key}: server state removed")
             elif outcome == "missing" and not do_client:
@@ -527,9 +493,7 @@ def _rm(args) -> int:
         what = targets[0][1] if args.service is not None else f"services of cluster {args.cluster!r}"
         lines.append(f"{what}: not found" if args.service is not None else f"no {what} found")
     sys.stdout.write("".join(line + "\n" for line in lines))
-    for line in failures:
-        print(line, file=sys.stderr)
-    return EXIT_FAILED if failures else 0
+    return _finish(failures)
 
 
 # -- clear -----------------------------------------------------------------------------------
@@ -546,11 +510,11 @@ def build_clear_parser() -> ArgumentParser:
 
 
 def clear_main(argv: list[str] | None = None) -> int:
-    parser = build_clear_parser()
-    args = parser.parse_args(argv)
-    if args.service not in ("hashserver", "database"):
-        parser.error("--service must be hashserver or database")
-    return _run("seamless-service-clear", lambda: _clear(args))
+    def check(parser: ArgumentParser, args) -> None:
+        if args.service not in ("hashserver", "database"):
+            parser.error("--service must be hashserver or database")
+
+    return _main(build_clear_parser(), argv, _clear, check)
 
 
 def _clear(args) -> int:
