@@ -28,6 +28,7 @@ from .layout import COMMAND_LINE, Layout, StageResult, definitions, walk
 from .report import (
     SERVICE_FIELDS,
     SETTINGS,
+    Entry,
     effective_cluster,
     fmt_origin,
     fmt_value,
@@ -58,12 +59,9 @@ class Section:
 
 
 @attrs.frozen
-class Explanation:
-    name: str
-    value: Any
-    origin: Origin
-    block: str | None = None
-    note: str = ""
+class Explanation(Entry):
+    """A reported value and the steps that decided it."""
+
     steps: tuple[Step, ...] = ()
     sections: tuple[Section, ...] = ()
 
