@@ -476,18 +476,11 @@ def render_diff(d: DiffReport, cwd: str | None, home: str | None) -> str:
         return "no stage" if stage == "-" else f"stage {stage}"
 
     lines = [f"--- {label(d.stage_a)}", f"+++ {label(d.stage_b)}"]
-    if d.selection:
-        lines.append("selection")
-        for c in d.selection:
-            lines.append(f"  {c.what}")
-            lines.append(f"    - {side(c.a)}")
-            lines.append(f"    + {side(c.b)}")
-    if d.services:
-        lines.append("services")
-        for c in d.services:
-            lines.append(f"  {c.what}")
-            lines.append(f"    - {side(c.a)}")
-            lines.append(f"    + {side(c.b)}")
+    for title, changes in (("selection", d.selection), ("services", d.services)):
+        if changes:
+            lines.append(title)
+            for c in changes:
+                lines += [f"  {c.what}", f"    - {side(c.a)}", f"    + {side(c.b)}"]
     if not d.selection and not d.services:
         lines.append("no differences in the selection or the services")
     if d.storage_shared:
