@@ -41,7 +41,7 @@ REMOTE_STATUS_FILE = "~/.remote-http-launcher/server/{key}.json"
 CONNECT_TIMEOUT = 10  # ssh's own ConnectTimeout
 FIRST_CALL_TIMEOUT = 15.0  # the first call (which opens the connection) gives up after this
 CALL_TIMEOUT = 90.0
-FAILURE_MEMORY = 15.0  # a failed connection is not retried by other calls for this long
+FAILURE_MEMORY = 15.0  # a connection that could not be opened is not retried by other calls for this long
 INSTALL_HELPERS = (
     "install them there: pip install remote-http-launcher (into ~/miniforge3, ~/miniconda3 "
     "or an environment on the PATH of non-interactive SSH sessions)"
@@ -167,23 +167,25 @@ class _Connection:
                     failed = self._failure
                     if failed and time.monotonic() - failed[0] < FAILURE_MEMORY:
                         raise self._error(failed[1], failed[2], where)
-                    cp = self._exec(argv, where, min(timeout, FIRST_CALL_TIMEOUT))
+                    cp = self._exec(argv, where, min(timeout, FIRST_CALL_TIMEOUT), opening=True)
                     self._open = True
                     return cp
         return self._exec(argv, where, timeout)
 
-    def _exec(self, argv: list[str], where: str, timeout: float) -> subprocess.CompletedProcess:
+    def _exec(self, argv: list[str], where: str, timeout: float,
+              opening: bool = False) -> subprocess.CompletedProcess:
         cmd = [*self.base(), remote_command(argv)]
         try:
             cp = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                 timeout=timeout, errors="replace")
         except subprocess.TimeoutExpired:
-            return self._fail("unreachable", f"no answer within {timeout:g} s", where)
+            return self._fail("unreachable", f"no answer within {timeout:g} s", where, opening)
         except FileNotFoundError:
             raise SshError(f"{where} is reached over SSH, but there is no 'ssh' client on this machine "
                            "(install OpenSSH's client)", "no-client") from None
         if cp.returncode == 255:
-            return self._fail(classify_ssh_failure(cp.stderr), _last_line(cp.stderr) or "ssh exited with 255", where)
+            lost = "ssh exited with 255" if opening else "the connection was lost during the call"
+            return self._fail(classify_ssh_failure(cp.stderr), _last_line(cp.stderr) or lost, where, opening)
         self._failure = None
         if helpers_missing(cp.returncode, cp.stderr):
             raise SshError(f"remote-http-launcher's helper {argv[0]} is not on the PATH of SSH sessions on "
@@ -193,9 +195,13 @@ class _Connection:
                            f"{_last_line(cp.stderr).removeprefix('rhl-guard: ')}", "guard")
         return cp
 
-    def _fail(self, kind: str, detail: str, where: str) -> Any:
+    def _fail(self, kind: str, detail: str, where: str, opening: bool) -> Any:
+        """Raise the failure; the next call opens a new connection. Only a connection that could
+        not be opened is remembered (for FAILURE_MEMORY, so that the other calls of a bring-up do
+        not each wait for it): one that dropped while in use is tried again by the next call."""
         self._open = False
-        self._failure = (time.monotonic(), kind, detail)
+        if opening:
+            self._failure = (time.monotonic(), kind, detail)
         raise self._error(kind, detail, where)
 
     def _error(self, kind: str, detail: str, where: str) -> SshError:

@@ -28,7 +28,8 @@ INTRO = """\
 
 Produced by the tests: `tests/test_fuzz.py`, `tests/test_hostile_names.py`,
 `tests/e2e/test_faults.py`, `tests/e2e/test_clear_safety.py`,
-`tests/e2e/test_load.py` record what they tried and measured, and
+`tests/e2e/test_load.py`, `tests/ssh/test_ssh_faults.py` record what they
+tried and measured, and
 `benchmarks/hostile_input.py` the timings; `tests/reliability_report.py`
 renders this page from those figures (last run: {when}).
 
@@ -68,6 +69,10 @@ FIXED = """\
   stopped, a warning says so, and the service is launched anew.
 - A hung service (SIGSTOP) was health-checked twice and its stop signals waited
   for a SIGCONT: it is now replaced in about 6 s instead of 14 s.
+- An SSH connection that dropped during a call (its master killed) made every
+  call of the next 15 s fail at once with the same error: the next call now
+  opens a new connection; only a connection that could not be opened at all is
+  remembered for 15 s.
 """
 
 
@@ -82,7 +87,7 @@ def _cell(value) -> str:
 
 
 ORDER = ["Bad input (pure pipeline)", "Bad input (command lines)", "Hostile names and paths",
-         "Faults (real services)", "Load", "Timings"]
+         "Faults (real services)", "Faults (SSH)", "Load", "Timings"]
 
 
 def render(data: dict) -> str:
