@@ -126,3 +126,28 @@ def stop_groups(pgids: Iterable[int], grace: float = 8) -> None:
         time.sleep(0.1)
     for g in groups:
         killpg(g, signal.SIGKILL)
+
+
+SERVICES_MARK = "@SERVICES@"
+
+
+def frontend_services(ranges: dict[str, tuple[int, int]], bufferdir: object, database_dir: object) -> str:
+    """The hashserver, database, jobserver and daskserver sections of a test frontend, on 127.0.0.1,
+    as YAML lines indented for a frontend list item (10 columns)."""
+    lines = []
+    for service in ("hashserver", "database", "jobserver", "daskserver"):
+        lines.append(f"{service}:")
+        if service == "hashserver":
+            lines.append(f"  bufferdir: {bufferdir}")
+        elif service == "database":
+            lines.append(f"  database_dir: {database_dir}")
+        lines += ["  network_interface: 127.0.0.1",
+                  f"  port_start: {ranges[service][0]}", f"  port_end: {ranges[service][1]}"]
+    return "".join(" " * 10 + line + "\n" for line in lines)
+
+
+def with_services(profile: str, ranges: dict[str, tuple[int, int]], bufferdir: object, database_dir: object) -> str:
+    """``profile`` with its ``@SERVICES@`` line replaced by :func:`frontend_services`."""
+    marker = " " * 10 + SERVICES_MARK + "\n"
+    assert marker in profile
+    return profile.replace(marker, frontend_services(ranges, bufferdir, database_dir))

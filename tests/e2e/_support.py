@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from _services import base_env, describe, port_ranges, run_in_session, stop_groups
+from _services import base_env, describe, port_ranges, run_in_session, stop_groups, with_services
 from _services import group_alive as _group_alive  # noqa: F401 (the names this module always had)
 from _services import killpg as _killpg  # noqa: F401
 from _services import pgid as _pgid
@@ -102,24 +102,7 @@ class E2EEnv:
                   workers: {workers}
                   frontends:
                     - hostname: localhost
-                      hashserver:
-                        bufferdir: {self.bufferdir}
-                        network_interface: 127.0.0.1
-                        port_start: {r['hashserver'][0]}
-                        port_end: {r['hashserver'][1]}
-                      database:
-                        database_dir: {self.database_dir}
-                        network_interface: 127.0.0.1
-                        port_start: {r['database'][0]}
-                        port_end: {r['database'][1]}
-                      jobserver:
-                        network_interface: 127.0.0.1
-                        port_start: {r['jobserver'][0]}
-                        port_end: {r['jobserver'][1]}
-                      daskserver:
-                        network_interface: 127.0.0.1
-                        port_start: {r['daskserver'][0]}
-                        port_end: {r['daskserver'][1]}
+                      @SERVICES@
                   queues:
                     local:
                       # any name: the runtime refuses a daskserver without conda; without
@@ -132,6 +115,7 @@ class E2EEnv:
             - cluster: {self.cluster}
             - execution: {execution}
             """)
+        profile = with_services(profile, r, self.bufferdir, self.database_dir)
         if remote is not None:
             profile += f"- remote: {remote}\n"
         if persistent is not None:

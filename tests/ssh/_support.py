@@ -20,7 +20,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _services import base_env, describe, pgid, port_ranges, processes, run_in_session, stop_groups
+from _services import (
+    base_env,
+    describe,
+    pgid,
+    port_ranges,
+    processes,
+    run_in_session,
+    stop_groups,
+    with_services,
+)
 from sshd import PrivateSshd
 
 VENV_BIN = Path(sys.executable).parent
@@ -108,24 +117,7 @@ class SshEnv:
                   frontends:
                     - hostname: 127.0.0.1
                       ssh_hostname: {alias}
-                      hashserver:
-                        bufferdir: {bufferdir or self.bufferdir}
-                        network_interface: 127.0.0.1
-                        port_start: {r['hashserver'][0]}
-                        port_end: {r['hashserver'][1]}
-                      database:
-                        database_dir: {self.database_dir}
-                        network_interface: 127.0.0.1
-                        port_start: {r['database'][0]}
-                        port_end: {r['database'][1]}
-                      jobserver:
-                        network_interface: 127.0.0.1
-                        port_start: {r['jobserver'][0]}
-                        port_end: {r['jobserver'][1]}
-                      daskserver:
-                        network_interface: 127.0.0.1
-                        port_start: {r['daskserver'][0]}
-                        port_end: {r['daskserver'][1]}
+                      @SERVICES@
                   queues:
                     local:
                       cores: 2
@@ -136,6 +128,7 @@ class SshEnv:
             - execution: {execution}
             - persistent: true
             """)
+        profile = with_services(profile, r, bufferdir or self.bufferdir, self.database_dir)
         if remote is not None:
             profile += f"- remote: {remote}\n"
         path = self.project_dir / "seamless.profile.yaml"
