@@ -58,6 +58,9 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from init_bench import ensure_ref_venv  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "tests"))
+from sshd import launch_sshd  # noqa: E402  (the test suite's sshd starter)
+
 SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
@@ -145,20 +148,8 @@ class Sshd:
             "PubkeyAuthentication yes", "PermitRootLogin prohibit-password", "PermitUserEnvironment yes",
             "AllowTcpForwarding yes", "MaxSessions 64", "MaxStartups 64", "LogLevel INFO", "",
         ]))
-        with open(self.log_file, "wb") as log:
-            self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.root / "sshd_config")],
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sshd exited with {self.proc.returncode}: {self.log_file.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"sshd did not listen on {self.port}: {self.log_file.read_text()}") from None
-                time.sleep(0.05)
+        self.proc = launch_sshd(self.root / "sshd_config", self.port, self.log_file)
+        return self
 
     def accepted(self, name: str) -> int:
         """Connections authenticated so far with this implementation's key."""

@@ -46,6 +46,24 @@ ALIASES = ("seamless-test-frontend", "seamless-test-guarded", "seamless-test-noh
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 
 
+def launch_sshd(config: Path, port: int, log_file: Path) -> subprocess.Popen:
+    """Start ``sshd -D -e -f config`` in its own session; return once it listens on 127.0.0.1:port."""
+    with open(log_file, "wb") as log:
+        proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    deadline = time.monotonic() + 10
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"sshd exited with {proc.returncode}: {log_file.read_text()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return proc
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"sshd did not listen on {port}: {log_file.read_text()}") from None
+            time.sleep(0.05)
+
+
 def missing_sshd() -> str | None:
     """Why the SSH tests cannot run here, or None."""
     if not os.path.exists(SSHD):
@@ -144,20 +162,7 @@ class PrivateSshd:
         client += ["Host *", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  LogLevel ERROR",
                    "  IdentityAgent none", ""]
         self.config_file.write_text("\n".join(client))
-        with open(self.log_file, "wb") as log:
-            self.proc = subprocess.Popen([SSHD, "-D", "-e", "-f", str(self.root / "sshd_config")],
-                                         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"sshd exited with {self.proc.returncode}: {self.log_file.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"sshd did not listen on {self.port}: {self.log_file.read_text()}") from None
-                time.sleep(0.05)
+        self.proc = launch_sshd(self.root / "sshd_config", self.port, self.log_file)
         return self
 
     # -- observation ----------------------------------------------------------------------
