@@ -8,8 +8,10 @@ so the runtime launches nothing itself; the daskserver gets a
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +56,31 @@ def deactivate() -> None:
     _state["clients"] = {"database": [], "buffer": []}
 
 
+def _initialize(clients: Sequence[Any]) -> None:
+    """Mark seamless-remote clients initialized now, outside any event loop.
+
+    seamless-remote initializes an extern client lazily, and its synchronous
+    initializer, called from a coroutine on the runtime's own event loop (as
+    ``buffer_writer.flush()`` does before every jobserver submission), schedules
+    the work on that same loop and waits for it: a deadlock whenever the client
+    was not yet used. Initializing here (without a health check: the launcher
+    has just checked each service) takes that path away.
+    """
+    def run() -> None:
+        for c in clients:
+            c.ensure_initialized_sync(skip_healthcheck=True)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        run()
+        return
+    # called from a coroutine (e.g. in Jupyter): initialize from a thread without a loop
+    t = threading.Thread(target=run, name="seamless-config-init-clients")
+    t.start()
+    t.join()
+
+
 def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool) -> None:
     """Point seamless-remote's buffer and database clients at these services.
 
@@ -77,6 +104,7 @@ def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool
             buffer_remote.define_extern_client(name, "bufferfolder", directory=os.path.expanduser(directory))
             names.append(name)
     buffer_remote.activate(no_main=True, extern_clients=names)
+    defined = [buffer_remote._extern_clients[n] for n in names]
     names = []
     for i, c in enumerate(clients.get("database", [])):
         url = c.get(url_key) or c.get("url")
@@ -85,6 +113,7 @@ def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool
             database_remote.define_extern_client(name, "database", url=url, readonly=bool(c.get("readonly", True)))
             names.append(name)
     database_remote.activate(no_main=True, extern_clients=names)
+    _initialize(defined + [database_remote._extern_clients[n] for n in names])
     _state["clients"] = {k: [dict(c) for c in clients.get(k, [])] for k in ("database", "buffer")}
 
 
@@ -101,6 +130,7 @@ def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
         name = f"{PREFIX}-jobserver"
         jobserver_remote.define_extern_client(name, "jobserver", url=f"http://{job.hostname}:{job.port}")
         jobserver_remote.activate(no_main=True, extern_clients=[name])
+        _initialize([jobserver_remote._extern_clients[name]])
     dask = by_role.get("daskserver") or by_role.get("pure-daskserver")
     if dask is not None:
         _activate_dask(plan, dask, clients)

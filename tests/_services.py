@@ -29,6 +29,7 @@ def base_env(home: Path, venv_bin: Path, *, drop: tuple[str, ...] = ()) -> dict[
     env["HOME"] = str(home)
     env["PATH"] = os.pathsep.join([str(venv_bin), "/usr/local/bin", "/usr/bin", "/bin"])
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"  # a hung Python process dumps its threads on SIGABRT (see run_in_session)
     return env
 
 
@@ -52,12 +53,30 @@ def run_in_session(argv: list[str], *, cwd: Path, env: dict[str, str],
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        raise AssertionError(f"{argv} timed out after {timeout} s\nstdout:\n{out}\nstderr:\n{err}") from None
+        # SIGABRT first: with PYTHONFAULTHANDLER every Python process of the group prints its stacks
+        killpg(proc.pid, signal.SIGABRT)
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+        raise AssertionError(f"{argv} timed out after {timeout} s\nstdout:\n{out}\nstderr:\n{err}"
+                             + service_logs(Path(env["HOME"]))) from None
     finally:
         killpg(proc.pid, signal.SIGKILL)  # stragglers (e.g. spawned workers); services have their own session
     return subprocess.CompletedProcess(argv, proc.returncode, out, err)
+
+
+def service_logs(home: Path, lines: int = 60) -> str:
+    """The tails of the server logs under ``home`` (what a hung or failed test needs to be understood)."""
+    parts = []
+    for log in sorted((home / ".remote-http-launcher" / "server").glob("*.log")):
+        try:
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+        except OSError as exc:
+            tail = [f"(unreadable: {exc})"]
+        parts.append(f"\n--- {log.name} (last {lines} lines)\n" + "\n".join(tail))
+    return "".join(parts)
 
 
 def describe(cp: subprocess.CompletedProcess) -> str:

@@ -21,7 +21,15 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from _services import base_env, describe, port_ranges, run_in_session, stop_groups, with_services
+from _services import (
+    base_env,
+    describe,
+    port_ranges,
+    run_in_session,
+    service_logs,
+    stop_groups,
+    with_services,
+)
 from _services import group_alive as _group_alive  # noqa: F401 (the names this module always had)
 from _services import killpg as _killpg  # noqa: F401
 from _services import pgid as _pgid
@@ -155,7 +163,7 @@ class E2EEnv:
         script.write_text(textwrap.dedent(code))
         cp = self.run([str(PYTHON), str(script), *args], timeout=timeout, env=env)
         if check:
-            assert cp.returncode == 0, describe(cp)
+            assert cp.returncode == 0, describe(cp) + service_logs(self.home)
         return cp
 
     def seamless_init(self, *args: str, env: dict[str, str] | None = None, timeout: float = 180,
