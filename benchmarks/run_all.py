@@ -498,10 +498,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ours-venv", default=str(ROOT / ".venv"))
     ap.add_argument("--oracle-venv", default=str(ROOT / ".venv-oracle"),
                     help="venv with seamless-config 0.3.2 (only)")
-    ap.add_argument("--oracle-rt-venv", default=os.environ.get("SEAMLESS_BENCH_ORACLE_RT", ""),
+    ap.add_argument("--oracle-rt-venv", default=os.environ.get("SEAMLESS_BENCH_ORACLE_RT", str(ROOT / ".venv-oracle-rt")),
                     help="optional venv with seamless-config 0.3.2 plus seamless-transformer (a runtime environment)")
-    ap.add_argument("--ours-wheel-venv", default=os.environ.get("SEAMLESS_BENCH_OURS_WHEEL", ""),
-                    help="optional venv with this project installed as a wheel (not editable): `pip install .`")
+    ap.add_argument("--ours-wheel-venv", default=os.environ.get("SEAMLESS_BENCH_OURS_WHEEL", str(ROOT / ".venv-wheel")),
+                    help="venv with this project installed as users get it, `pip install .` (rebuilt at every run; "
+                         "'' to skip)")
     ap.add_argument("--only", default="typical,yaml,large,import", help="comma-separated sections")
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--keep-tmp", action="store_true")
@@ -521,6 +522,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.oracle_rt_venv and Path(args.oracle_rt_venv, "bin", "seamless-service-resolve").exists():
         oracles["0.3.2+transformer"] = Path(args.oracle_rt_venv)
     ours_wheel = Path(args.ours_wheel_venv) if args.ours_wheel_venv else None
+    if ours_wheel is not None:
+        from init_bench import ensure_wheel_venv
+
+        ensure_wheel_venv(ours_wheel)
     if ours_wheel is not None and not Path(ours_wheel, "bin", "seamless-service-resolve").exists():
         log(f"no seamless-service-resolve in {ours_wheel}; ignored")
         ours_wheel = None

@@ -14,13 +14,15 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import statefiles
+
+if TYPE_CHECKING:  # subprocess is imported where a process is started: a warm init starts none
+    import subprocess
 
 #: which package provides each service binary (for "not found" messages)
 PACKAGES = {
@@ -128,6 +130,8 @@ class LocalHost:
             out = open(log, "ab", buffering=0)  # noqa: SIM115 - closed right after the start
         except OSError as exc:
             raise statefiles.StateError(exc.errno or 5, f"cannot write {log}: {exc.strerror or exc}") from None
+        import subprocess
+
         with out:
             proc = subprocess.Popen(
                 full, cwd=wd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -318,7 +322,7 @@ def state_row(key: str, data: dict[str, Any], pid_alive: Any) -> dict[str, Any]:
     return row
 
 
-_children: list[subprocess.Popen] = []
+_children: list[subprocess.Popen[bytes]] = []
 
 
 def _reap_later(proc: subprocess.Popen) -> None:
@@ -330,6 +334,8 @@ def _reap_later(proc: subprocess.Popen) -> None:
 
 
 def _conda_envs(conda_exe: str) -> set[str]:
+    import subprocess
+
     try:
         out = subprocess.run([conda_exe, "env", "list", "--json"], capture_output=True, text=True, timeout=60, check=True)
         prefixes = json.loads(out.stdout).get("envs", [])

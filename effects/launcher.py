@@ -12,21 +12,20 @@ from __future__ import annotations
 
 import re
 import shlex
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import attrs
 
 from seamless_config.core.plan import ServicePlan
 
-from . import statefiles, tunnels
-from ._fast_httpx import httpx
+from . import reuse, statefiles, tunnels
 from .hosts import Host, LaunchError, LocalHost
 
 START_TIMEOUT = 120.0  # seconds for a service to report "running"
-CHECK_TIMEOUT = 5.0
+CHECK_TIMEOUT = reuse.CHECK_TIMEOUT
 
 
 @attrs.frozen
@@ -71,22 +70,8 @@ def evaluate_command(template: str, status_file: str) -> list[str]:
     return shlex.split(shlex.quote(status_file).join(parts))
 
 
-def health_check(client: httpx.Client, host: str, port: int, path: str, tries: int = 1) -> bool:
-    url = f"http://{_url_host(host)}:{port}/{path}"
-    for attempt in range(tries):
-        try:
-            r = client.get(url, timeout=CHECK_TIMEOUT if tries == 1 else 2.0)
-            if r.status_code < 500:
-                return True
-        except httpx.HTTPError:
-            pass
-        if attempt + 1 < tries:
-            time.sleep(min(0.05 * 2**attempt, 0.5))
-    return False
-
-
-def _url_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+health_check = reuse.health_check
+_url_host = reuse.url_host
 
 
 def _client_payload(sp: ServicePlan, state: dict[str, Any]) -> dict[str, Any]:
@@ -126,14 +111,12 @@ def _diagnose(log_tail: str, sp: ServicePlan, host: Host) -> str | None:
 
 
 def _check_port(sp: ServicePlan, data: dict[str, Any]) -> int | None:
-    value = data.get(sp.check_port_field)
-    return value if isinstance(value, int) else None
+    return reuse.port_of(data, sp.check_port_field)
 
 
 def ensure_service(
     sp: ServicePlan,
     host: Host,
-    http: httpx.Client,
     reporter: Reporter | None = None,
     parameters: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
 ) -> Outcome:
@@ -161,12 +144,11 @@ def ensure_service(
         # 1. a client file whose service answers
         cpath = statefiles.client_json(key)
         existing = statefiles.read_json(cpath)
-        silent: tuple[Any, Any] | None = None  # an endpoint that did not answer just now
-        if existing is not None and existing.get("status") not in ("stale", "corrupt") and _same(existing, wanted_now()):
-            port = _check_port(sp, existing)
-            if isinstance(existing.get("hostname"), str) and port and health_check(http, existing["hostname"], port, sp.check_path):
-                return _done(rep, sp, host, "reused", existing, t0)
-            silent = (existing.get("hostname"), port)
+        # silent: an endpoint that did not answer just now
+        reusable, silent = reuse.answering_client(existing, wanted_now, sp.check_port_field, sp.check_path)
+        if reusable:
+            assert existing is not None
+            return _done(rep, sp, host, "reused", existing, t0)
         if existing is not None:
             tunnels.close_tunnel(existing)
             statefiles.remove(cpath)
@@ -188,7 +170,7 @@ def ensure_service(
                     port = _check_port(sp, payload)
                     answered_not = not attempts and silent == (payload["hostname"], port)  # hung: do not wait twice
                     if port and not answered_not and health_check(
-                            http, payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
+                            payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
                         statefiles.write_json_atomic(cpath, payload)
                         return _done(rep, sp, host, "launched" if attempts else "reused", payload, t0)
                     tunnels.close_tunnel(payload)
@@ -242,9 +224,7 @@ def _warn(rep: Any, message: str) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-def _same(data: dict[str, Any], wanted: dict[str, Any] | None) -> bool:
-    """Whether a running service got the parameters this plan gives it."""
-    return wanted is None or data.get("parameters") == wanted
+_same = reuse.same_parameters
 
 
 def _wait_running(sp: ServicePlan, host: Host, pid: int, deadline: float) -> dict[str, Any]:
@@ -270,36 +250,35 @@ def _done(rep: Reporter, sp: ServicePlan, host: Host, how: str, payload: dict[st
     return out
 
 
-STORAGE = ("hashserver", "database")
+STORAGE = reuse.STORAGE
 
 
 def remote_clients(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> dict[str, list[dict[str, Any]]]:
     """The buffer and database clients, as workers on the cluster and this process reach them."""
-    out: dict[str, list[dict[str, Any]]] = {"database": [], "buffer": []}
     plans = {sp.key: sp for sp in services}
+    return reuse.storage_clients(service_facts(plans[o.key], o) for o in outcomes)
+
+
+def service_facts(sp: ServicePlan, o: Outcome) -> dict[str, Any]:
+    """What :func:`reuse.storage_clients` needs of a service and its outcome, as plain values."""
+    return {"role": sp.role, "readonly": sp.readonly, "launch_hostname": sp.launch.get("hostname"),
+            "workdir": sp.launch.get("workdir"), "ssh_host": sp.ssh_host,
+            "hostname": o.hostname, "port": o.port, "client": o.client}
+
+
+def memo_services(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """What :mod:`effects.warm` needs to take the first step again for each service, in the
+    order :func:`bring_up` returns them (storage first)."""
+    plans = {sp.key: sp for sp in services}
+    out = []
     for o in outcomes:
         sp = plans[o.key]
-        if o.role not in STORAGE:
-            continue
-        url = f"http://{_url_host(o.hostname)}:{o.port}"
-        remote_host = sp.launch.get("hostname") or o.hostname
-        remote_port = o.client.get("tunneled-port", o.port)
-        entry: dict[str, Any] = {
-            "readonly": sp.readonly,
-            "url": url,
-            "remote_url": f"http://{_url_host(remote_host)}:{remote_port}",
-            "directory": None,
-            "remote_directory": None,
-        }
-        if o.role == "hashserver":
-            workdir = sp.launch.get("workdir")
-            if sp.ssh_host is None:
-                entry["directory"] = workdir
-            if not sp.readonly:
-                entry["remote_directory"] = workdir
-            out["buffer"].append(entry)
-        else:
-            out["database"].append(entry)
+        facts = service_facts(sp, o)
+        out.append({
+            "role": sp.role, "key": sp.key, "host": o.host, "port_field": sp.check_port_field,
+            "check_path": sp.check_path, "parameters": sp.launch.get("file_parameters"),
+            "facts": {k: facts[k] for k in ("role", "readonly", "launch_hostname", "workdir", "ssh_host")},
+        })
     return out
 
 
@@ -307,7 +286,6 @@ def bring_up(
     services: Sequence[ServicePlan],
     host_for: Callable[[ServicePlan], Host] | None = None,
     reporter: Reporter | None = None,
-    http: httpx.Client | None = None,
 ) -> list[Outcome]:
     """Bring every service up: storage services at once, then the job service with their clients.
 
@@ -318,50 +296,49 @@ def bring_up(
     if not services:
         return []
     pick = host_for or (lambda sp: LocalHost())
-    own = http is None
-    client = http or httpx.Client(trust_env=False, verify=False)  # plain http to our own services: no CA bundle to load
-    try:
-        storage = [sp for sp in services if sp.role in STORAGE]
-        dispatch = [sp for sp in services if sp.role not in STORAGE]
-        storage_done: Future[list[Outcome]] = Future()
+    storage = [sp for sp in services if sp.role in STORAGE]
+    dispatch = [sp for sp in services if sp.role not in STORAGE]
+    # one thread per service (threads, not concurrent.futures: that import costs a warm init ~5 ms)
+    results: list[Outcome | None] = [None] * len(services)
+    errors: list[BaseException | None] = [None] * len(services)
+    storage_ready = threading.Event()
 
-        def jobserver_parameters(base: dict[str, Any]) -> Callable[[], dict[str, Any]]:
-            def wait() -> dict[str, Any]:
-                return {**base, **remote_clients(services, storage_done.result())}
+    def jobserver_parameters(base: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+        def wait() -> dict[str, Any]:
+            storage_ready.wait()
+            failed = [e for e in errors[: len(storage)] if e is not None]
+            if failed:
+                raise failed[0]
+            return {**base, **remote_clients(services, [o for o in results[: len(storage)] if o is not None])}
 
-            return wait
+        return wait
 
-        jobs: list[tuple[Any, ...]] = [(ensure_service, sp, pick(sp), client, reporter) for sp in storage]
-        for sp in dispatch:
-            params = sp.launch.get("file_parameters")
-            if sp.role == "jobserver":
-                params = jobserver_parameters(params)
-            jobs.append((ensure_service, sp, pick(sp), client, reporter, params))
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            futures = [pool.submit(*job) for job in jobs]
-            stored: list[Outcome] = []
-            errors: list[BaseException] = []
-            for f in futures[: len(storage)]:
-                try:
-                    stored.append(f.result())
-                except BaseException as exc:  # noqa: BLE001 - raised below
-                    errors.append(exc)
-            if errors:
-                storage_done.set_exception(errors[0])
-            else:
-                storage_done.set_result(stored)
-            results = list(stored)
-            for f in futures[len(storage):]:
-                try:
-                    results.append(f.result())
-                except BaseException as exc:  # noqa: BLE001 - raised below
-                    errors.append(exc)
-        if errors:
-            raise errors[0]
-        return results
-    finally:
-        if own:
-            client.close()
+    jobs: list[tuple[Any, ...]] = [(sp, pick(sp), reporter) for sp in storage]
+    for sp in dispatch:
+        params = sp.launch.get("file_parameters")
+        if sp.role == "jobserver":
+            params = jobserver_parameters(params)
+        jobs.append((sp, pick(sp), reporter, params))
+
+    def work(i: int, job: tuple[Any, ...]) -> None:
+        try:
+            results[i] = ensure_service(*job)
+        except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
+            errors[i] = exc
+
+    threads = [threading.Thread(target=work, args=(i, job), name=f"bring-up-{job[0].role}", daemon=True)
+               for i, job in enumerate(jobs)]
+    for t in threads:
+        t.start()
+    for t in threads[: len(storage)]:
+        t.join()
+    storage_ready.set()
+    for t in threads[len(storage):]:
+        t.join()
+    for exc in errors:
+        if exc is not None:
+            raise exc
+    return [o for o in results if o is not None]
 
 
 def stop_service(key: str, host: Host, timeout: float = 10.0) -> bool:

@@ -25,6 +25,8 @@ from seamless_config.core.errors import ConfigError
 from seamless_config.core.resolve import Prevalidated
 from seamless_config.core.yamltree import PARSER_VERSION, Node, from_json, to_json
 
+from .warm import cache_dir  # noqa: F401 - where the parse cache lives, re-exported
+
 _VALIDATOR: str | None = None
 
 
@@ -41,15 +43,6 @@ def validator_version() -> str:
                 pass
         _VALIDATOR = h.hexdigest()[:16]
     return _VALIDATOR
-
-
-def cache_dir(environ: dict[str, str] | None = None) -> str | None:
-    env = os.environ if environ is None else environ
-    explicit = env.get("SEAMLESS_CONFIG_CACHE")
-    if explicit:
-        return None if explicit == "off" else explicit
-    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "seamless-config", "trees")
 
 
 class ParseCache:

@@ -8,54 +8,29 @@ to the root costs a few ``stat`` calls and keeps that decision out of here.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from seamless_config.core.sources import DirFiles, Snapshot, SourceBytes
 
-PROJECT_FILE = "seamless.yaml"
-PROFILE_FILE = "seamless.profile.yaml"
+from .inputs import PROFILE_FILE, PROJECT_FILE, chain_dirs, cluster_paths, home_dir, read
 
 
-def _read(path: Path) -> SourceBytes | None:
-    try:
-        with open(path, "rb") as f:
-            return SourceBytes(str(path), f.read())
-    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+def _read(path: str) -> SourceBytes | None:
+    r = read(path)
+    if r is None:
         return None
-    except PermissionError:
-        return SourceBytes(str(path), None, "permission denied")
-    except OSError as exc:
-        return SourceBytes(str(path), None, exc.strerror or str(exc))
+    data, error = r
+    return SourceBytes(path, data) if data is not None else SourceBytes(path, None, error)
 
 
 def read_snapshot(workdir: str | os.PathLike[str], home: str | None = None, environ: dict[str, str] | None = None) -> Snapshot:
     """The configuration files for ``workdir``, its parents and the home cluster files."""
     env = os.environ if environ is None else environ
-    wd = Path(os.path.abspath(workdir))
-    chain = []
-    d = wd
-    while True:
-        chain.append(DirFiles(str(d), _read(d / PROJECT_FILE), _read(d / PROFILE_FILE)))
-        if d.parent == d:
-            break
-        d = d.parent
-    home_dir = Path(home if home is not None else os.path.expanduser("~"))
-    seamless_dir = home_dir / ".seamless"
-    cluster_files = []
-    main = _read(seamless_dir / "clusters.yaml")
-    if main is not None:
-        cluster_files.append(main)
-    try:
-        entries = sorted(e.name for e in os.scandir(seamless_dir / "clusters") if e.name.endswith(".yaml"))
-    except OSError:
-        entries = []
-    for name in entries:
-        f = _read(seamless_dir / "clusters" / name)
-        if f is not None:
-            cluster_files.append(f)
+    chain = tuple(DirFiles(d, _read(os.path.join(d, PROJECT_FILE)), _read(os.path.join(d, PROFILE_FILE)))
+                  for d in chain_dirs(os.fspath(workdir)))
+    cluster_files = tuple(f for f in map(_read, cluster_paths(home_dir(home))) if f is not None)
     return Snapshot(
-        workdir=str(wd),
-        chain=tuple(chain),
-        cluster_files=tuple(cluster_files),
+        workdir=chain[0].directory,
+        chain=chain,
+        cluster_files=cluster_files,
         seamless_cache=env.get("SEAMLESS_CACHE") or None,
     )

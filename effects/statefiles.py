@@ -14,7 +14,6 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -57,6 +56,8 @@ def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> No
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        import tempfile  # lazily: a warm init writes nothing
+
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
         raise StateError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}") from None

@@ -16,18 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import select
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .hosts import LaunchError, _reap_later
+
+if TYPE_CHECKING:  # imported where a tunnel is opened: closing one, or a warm init, needs neither
+    import subprocess
 
 POLL_SECONDS = 3.0
 READY_TIMEOUT = 20.0
@@ -68,6 +68,8 @@ def open_tunnel(ssh_base: list[str], remote_host: str, ports: dict[str, int], re
     connection options). A local port taken meanwhile by another program makes
     ssh fail to listen: other ports are tried.
     """
+    import subprocess
+
     last = ""
     for _ in range(PORT_TRIES):
         chosen: set[int] = set()
@@ -201,6 +203,10 @@ def _listening(port: int) -> bool:
 
 
 def monitor(forwards: list[str], remote_pid: int, ssh_base: list[str], ipv6: bool = False) -> int:
+    import shutil
+    import subprocess
+    import tempfile
+
     from .ssh import remote_command
 
     # beside the shared connection's sockets when that directory is configured (else in TMPDIR)

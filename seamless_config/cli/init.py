@@ -63,24 +63,58 @@ class _LineReporter:
             print(f"seamless-init: warning: {message}", file=sys.stderr, flush=True)
 
 
+def _print_outcomes(rows: list[dict], args) -> None:
+    if args.json:
+        keep = ("service", "key", "host", "hostname", "port", "state")
+        print(json.dumps({"services": [{k: r[k] for k in keep} for r in rows]}, indent=1, sort_keys=True))
+    elif not rows and not args.quiet:
+        print("no services needed (no cluster selected, or persistence and remote execution are off)")
+
+
+def _warm(args, stage: str | None, substage: str | None, workdir: str) -> tuple[str | None, bool]:
+    """The warm lane (:mod:`effects.warm`): ``(memo key, done)``; done when every service answered."""
+    from effects import warm
+
+    if warm.memo_dir() is None:
+        return None, False
+    key = warm.memo_key(workdir, stage, substage)
+    rows = warm.reuse_all(key)
+    if rows is None:
+        return key, False
+    reporter = _LineReporter(sys.stdout, args.quiet or args.json)
+    for r in rows:
+        reporter.done(_Row(r["role"], "reused", r["hostname"], r["port"], r["key"], r["seconds"]))
+    _print_outcomes([{**r, "service": r["role"], "state": "reused"} for r in rows], args)
+    return key, True
+
+
+class _Row:
+    def __init__(self, role: str, state: str, hostname: str, port: int, key: str, seconds: float) -> None:
+        self.role, self.state, self.hostname, self.port, self.key, self.seconds = role, state, hostname, port, key, seconds
+
+
 def _main(args) -> int:
+    stage, substage = split_stage(args.stage)
+    workdir = os.getcwd()
+    memo, done = _warm(args, stage, substage, workdir)
+    if done:
+        return 0
     from seamless_config.plan_runtime import ServiceFailure, bring_up_current
 
-    stage, substage = split_stage(args.stage)
     reporter = _LineReporter(sys.stdout, args.quiet or args.json)
     try:
-        outcomes = bring_up_current(stage, substage, workdir=os.getcwd(), reporter=reporter, activate=False)
+        outcomes = bring_up_current(stage, substage, workdir=workdir, reporter=reporter, activate=False)
     except ServiceFailure as exc:
         print(f"seamless-init: {exc}", file=sys.stderr)
         return EXIT_SERVICE
-    if args.json:
-        rows = [
-            {"service": o.role, "key": o.key, "host": o.host, "hostname": o.hostname, "port": o.port, "state": o.state}
-            for o in outcomes
-        ]
-        print(json.dumps({"services": rows}, indent=1, sort_keys=True))
-    elif not outcomes and not args.quiet:
-        print("no services needed (no cluster selected, or persistence and remote execution are off)")
+    if memo is not None:
+        from effects import launcher, warm
+        from seamless_config.session import SESSION
+
+        warm.store(memo, launcher.memo_services(SESSION.plan.services if SESSION.plan else (), outcomes))
+    rows = [{"service": o.role, "key": o.key, "host": o.host, "hostname": o.hostname, "port": o.port,
+             "state": o.state} for o in outcomes]
+    _print_outcomes(rows, args)
     return 0
 
 

@@ -7,7 +7,6 @@ renders them (:func:`render`) and raises or exits.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 import attrs
@@ -94,6 +93,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     choices = sorted(set(choices))
     if not choices:
         return ""
+    import difflib  # only when there is a mistake to explain
+
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]!r}?"

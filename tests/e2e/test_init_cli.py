@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 
@@ -122,3 +124,41 @@ def test_concurrent_cold_init(e2e_env: E2EEnv) -> None:
     # no half-written or temporary state left behind
     leftovers = [p.name for p in (env.launcher_dir / "server").iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
+
+
+def loads_pure_stages(env: E2EEnv, *args: str) -> tuple[bool, list[dict]]:
+    """Run seamless-init under ``-X importtime``: whether it imported the pure stages, and its rows."""
+    from ._support import PYTHON
+
+    cp = env.run([str(PYTHON), "-X", "importtime", str(VENV_BIN / "seamless-init"), "--json", *args])
+    assert cp.returncode == 0, describe(cp)
+    return "seamless_config.core" in cp.stderr, json.loads(cp.stdout)["services"]
+
+
+def test_warm_lane_reuses_without_resolving_and_falls_back(e2e_env: E2EEnv) -> None:
+    """Nothing changed and all answer: no resolution. Any change, and the full path decides."""
+    env = e2e_env
+    env.configure(execution="remote", remote="jobserver")
+    cold = services_json(env.seamless_init("--json"))
+    resolved, warm = loads_pure_stages(env)
+    assert not resolved, "the warm lane loaded the pure stages"
+    assert warm == [{**r, "state": "reused"} for r in cold], "the warm lane reports as the full path does"
+    # another stage is another resolution
+    resolved, _ = loads_pure_stages(env, "--stage", "other")
+    assert resolved
+    # an edited file (a comment changes no value): resolved again, everything still reused
+    profile = env.project_dir / "seamless.profile.yaml"
+    profile.write_text(profile.read_text() + "# edited\n")
+    resolved, rows = loads_pure_stages(env)
+    assert resolved and [r["state"] for r in rows] == ["reused"] * 3
+    assert not loads_pure_stages(env)[0], "the memo of the edited files is used the next time"
+    # a killed hashserver: the lane gives way; the full path relaunches it, and the jobserver that
+    # was given the old hashserver's address
+    hkey = next(r["key"] for r in cold if r["service"] == "hashserver")
+    os.kill(env.server_states()[hkey]["pid"], signal.SIGKILL)
+    resolved, rows = loads_pure_stages(env)
+    assert resolved
+    assert {r["service"]: r["state"] for r in rows} == {"hashserver": "launched", "database": "reused",
+                                                        "jobserver": "launched"}
+    resolved, rows = loads_pure_stages(env)
+    assert not resolved and all(r["state"] == "reused" for r in rows)

@@ -1,0 +1,134 @@
+"""``seamless-init``'s warm lane: nothing changed and everything answers, so there is nothing to do.
+
+A resolution is a pure function of the configuration files (every candidate
+:mod:`effects.inputs` lists, read as bytes), the work directory, the stage and
+substage, ``SEAMLESS_CACHE`` and the code that resolves. After a successful
+bring-up, ``seamless-init`` stores what its plan asks of each service (key,
+health check, parameters) under a hash of all of those. The next
+``seamless-init`` with the same hash takes, for every service, exactly the
+launcher's first step (:func:`effects.reuse.answering_client`: client file
+present, same parameters, health check answered) without loading the pure
+stages; if any service fails that step, the full path runs instead and does
+whatever is needed. A memo is never stale: any change to an input is a new
+hash, and a stopped service fails its step.
+
+The memos live in ``plans/`` beside the parse cache (``SEAMLESS_CONFIG_CACHE=off``
+disables both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from typing import Any
+
+from . import reuse, statefiles
+from .inputs import PROFILE_FILE, PROJECT_FILE, chain_dirs, cluster_paths, home_dir, read
+
+MEMO_VERSION = b"seamless-config warm lane 1"
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CODE_DIRS = ("seamless_config", os.path.join("seamless_config", "core"), os.path.join("seamless_config", "cli"), "effects")
+
+
+def cache_dir(environ: dict[str, str] | None = None) -> str | None:
+    """The parse cache's directory (``None``: caching off)."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("SEAMLESS_CONFIG_CACHE")
+    if explicit:
+        return None if explicit == "off" else explicit
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "seamless-config", "trees")
+
+
+def memo_dir(environ: dict[str, str] | None = None) -> str | None:
+    d = cache_dir(environ)
+    return None if d is None else os.path.join(d, "plans")
+
+
+def _code_stamp(h: Any) -> None:
+    """Name, size and modification time of every module of this project: edited code, new memos."""
+    for sub in _CODE_DIRS:
+        try:
+            entries = sorted((e.name, e.stat()) for e in os.scandir(os.path.join(_ROOT, sub)) if e.name.endswith(".py"))
+        except OSError:
+            continue
+        for name, st in entries:
+            h.update(f"{sub}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+
+
+def _feed(h: Any, path: str) -> None:
+    r = read(path)
+    h.update(path.encode("utf-8", "surrogateescape") + b"\0")
+    if r is None:
+        h.update(b"missing\n")
+        return
+    data, error = r
+    if data is None:
+        h.update(b"error\0" + error.encode("utf-8", "replace") + b"\n")
+    else:
+        h.update(b"%d\0" % len(data) + data + b"\n")
+
+
+def memo_key(workdir: str, stage: str | None, substage: str | None,
+             environ: dict[str, str] | None = None, home: str | None = None) -> str:
+    """A hash of everything the resolution of ``workdir`` for this stage reads."""
+    env = os.environ if environ is None else environ
+    h = hashlib.sha256(MEMO_VERSION + b"\n")
+    _code_stamp(h)
+    h.update(json.dumps([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
+                         home_dir(home)]).encode() + b"\n")
+    for d in chain_dirs(workdir):
+        _feed(h, os.path.join(d, PROJECT_FILE))
+        _feed(h, os.path.join(d, PROFILE_FILE))
+    for p in cluster_paths(home_dir(home)):
+        _feed(h, p)
+    return h.hexdigest()
+
+
+def _memo_path(key: str, environ: dict[str, str] | None = None) -> str | None:
+    d = memo_dir(environ)
+    return None if d is None else os.path.join(d, key[:2], key[2:] + ".json")
+
+
+def store(key: str, services: list[dict[str, Any]]) -> None:
+    """Remember what a successful bring-up's plan asked of each service (best effort: a cache)."""
+    path = _memo_path(key)
+    if path is None:
+        return
+    try:
+        statefiles.write_json_atomic(statefiles.Path(path), {"services": services})
+    except OSError:
+        pass
+
+
+def reuse_all(key: str) -> list[dict[str, Any]] | None:
+    """Each service of the memo under ``key`` as an outcome row (``role``, ``key``, ``hostname``,
+    ``port``, ``seconds``), when every one of them is up as its plan wants; else ``None``."""
+    path = _memo_path(key)
+    if path is None:
+        return None
+    memo = statefiles.read_json(statefiles.Path(path))
+    if not memo or not isinstance(memo.get("services"), list):
+        return None
+    rows: list[dict[str, Any]] = []
+    facts: list[dict[str, Any]] = []
+    try:
+        for s in memo["services"]:
+            t0 = time.monotonic()
+            wanted = s["parameters"]
+            if s["role"] == "jobserver":  # its parameters hold the storage clients, as they are now
+                wanted = {**(wanted or {}), **reuse.storage_clients(facts)}
+            with statefiles.key_lock(s["key"]):
+                existing = reuse.read_client(s["key"])
+                ok, _silent = reuse.answering_client(existing, lambda: wanted, s["port_field"], s["check_path"])  # noqa: B023
+            if not ok or existing is None:
+                return None
+            rows.append({"role": s["role"], "key": s["key"], "host": s["host"], "hostname": existing["hostname"],
+                         "port": int(existing["port"]), "seconds": time.monotonic() - t0})
+            facts.append({**s["facts"], "hostname": existing["hostname"], "port": int(existing["port"]),
+                          "client": existing})
+    except (KeyError, TypeError, ValueError, OSError):
+        return None
+    return rows

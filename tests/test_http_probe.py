@@ -1,0 +1,123 @@
+"""The health-check probe against real sockets on loopback: servers that answer, fail, stay
+silent, close at once, or speak something other than HTTP."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from effects import http_probe
+
+
+class Handler(BaseHTTPRequestHandler):
+    seen: list[tuple[str, str | None]] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        Handler.seen.append((self.path, self.headers.get("Host")))
+        code = {"/healthcheck": 200, "/broken": 503, "/missing": 404}.get(self.path, 404)
+        self.send_response(code)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server() -> Iterator[int]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def raw_server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        lsock.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = lsock.accept()
+            except OSError:
+                continue
+            with conn:
+                behaviour(conn)
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        yield lsock.getsockname()[1]
+    finally:
+        stop.set()
+        t.join(2)
+        lsock.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    yield from raw_server(lambda conn: time.sleep(1.5))
+
+
+@pytest.fixture
+def closing_server() -> Iterator[int]:
+    yield from raw_server(lambda conn: None)
+
+
+@pytest.fixture
+def not_http_server() -> Iterator[int]:
+    yield from raw_server(lambda conn: conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_status_codes_and_request(http_server: int) -> None:
+    Handler.seen.clear()
+    assert http_probe.status("127.0.0.1", http_server, "healthcheck", 5) == 200
+    assert http_probe.status("127.0.0.1", http_server, "/broken", 5) == 503
+    assert http_probe.answers("127.0.0.1", http_server, "healthcheck", 5)
+    assert http_probe.answers("127.0.0.1", http_server, "missing", 5), "any answer below 500 means it is up"
+    assert not http_probe.answers("127.0.0.1", http_server, "broken", 5)
+    assert Handler.seen[0] == ("/healthcheck", f"127.0.0.1:{http_server}")
+
+
+def test_nothing_listening() -> None:
+    t0 = time.monotonic()
+    assert http_probe.status("127.0.0.1", free_port(), "healthcheck", 5) is None
+    assert time.monotonic() - t0 < 1
+
+
+def test_silent_server_gives_up_at_the_timeout(silent_server: int) -> None:
+    t0 = time.monotonic()
+    assert http_probe.status("127.0.0.1", silent_server, "healthcheck", 0.3) is None
+    assert 0.25 < time.monotonic() - t0 < 1.2
+
+
+def test_connection_closed_without_answer(closing_server: int) -> None:
+    assert http_probe.status("127.0.0.1", closing_server, "healthcheck", 2) is None
+
+
+def test_not_http(not_http_server: int) -> None:
+    assert http_probe.status("127.0.0.1", not_http_server, "healthcheck", 2) is None
+
+
+def test_ipv6_loopback_host_header() -> None:
+    assert http_probe._host_header("::1", 80) == "[::1]:80"
+    assert http_probe._host_header("[::1]", 80) == "[::1]:80"
+    assert http_probe._host_header("localhost", 80) == "localhost:80"

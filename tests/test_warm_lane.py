@@ -1,0 +1,155 @@
+"""The warm lane of ``seamless-init`` (effects.warm): its key covers every input of a resolution,
+and it reuses services only as the launcher's first step would."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from effects import reuse, statefiles, warm
+
+
+@pytest.fixture
+def layout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    home, top = tmp_path / "home", tmp_path / "top"
+    proj = top / "proj"
+    (home / ".seamless" / "clusters").mkdir(parents=True)
+    proj.mkdir(parents=True)
+    (proj / "seamless.yaml").write_text("- project: p\n- inherit_from_parent\n")
+    (top / "seamless.yaml").write_text("- cluster: lab\n")
+    (home / ".seamless" / "clusters.yaml").write_text("lab:\n  type: local\n")
+    monkeypatch.setenv("SEAMLESS_CONFIG_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("REMOTE_HTTP_LAUNCHER_DIR", str(tmp_path / "rhl"))
+    monkeypatch.delenv("SEAMLESS_CACHE", raising=False)
+    return {"home": home, "top": top, "proj": proj}
+
+
+def key(layout: dict[str, Path], stage: str | None = None, substage: str | None = None) -> str:
+    return warm.memo_key(str(layout["proj"]), stage, substage, home=str(layout["home"]))
+
+
+CHANGES = {
+    "project file edited": lambda L: (L["proj"] / "seamless.yaml").write_text("- project: q\n- inherit_from_parent\n"),
+    "profile added": lambda L: (L["proj"] / "seamless.profile.yaml").write_text("- execution: spawn\n"),
+    "parent file edited": lambda L: (L["top"] / "seamless.yaml").write_text("- cluster: other\n"),
+    "grandparent file added": lambda L: (L["top"].parent / "seamless.profile.yaml").write_text("- project: x\n"),
+    "home clusters edited": lambda L: (L["home"] / ".seamless" / "clusters.yaml").write_text("lab:\n  type: slurm\n"),
+    "home cluster file added": lambda L: (L["home"] / ".seamless" / "clusters" / "more.yaml").write_text("x:\n  type: local\n"),
+    "home clusters removed": lambda L: (L["home"] / ".seamless" / "clusters.yaml").unlink(),
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_any_input_change_is_a_new_key(layout: dict[str, Path], change: str) -> None:
+    before = key(layout)
+    assert key(layout) == before, "same inputs, same key"
+    CHANGES[change](layout)
+    assert key(layout) != before
+
+
+def test_stage_substage_and_seamless_cache_are_in_the_key(layout: dict[str, Path],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = {key(layout), key(layout, "prod"), key(layout, "prod", "gpu"), key(layout, "test")}
+    monkeypatch.setenv("SEAMLESS_CACHE", "/somewhere")
+    keys.add(key(layout))
+    assert len(keys) == 5
+
+
+def test_caching_off_means_no_lane(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SEAMLESS_CONFIG_CACHE", "off")
+    assert warm.memo_dir() is None
+    assert warm.reuse_all("0" * 64) is None
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200 if self.path == "/healthcheck" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[int]:
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv.server_address[1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def memo_entry(role: str, key: str, parameters: dict | None = None) -> dict:
+    return {"role": role, "key": key, "host": "localhost", "port_field": "port", "check_path": "healthcheck",
+            "parameters": parameters,
+            "facts": {"role": role, "readonly": False, "launch_hostname": "127.0.0.1", "workdir": f"/data/{key}",
+                      "ssh_host": None}}
+
+
+def write_client(key: str, port: int, **extra: object) -> None:
+    statefiles.write_json_atomic(statefiles.client_json(key), {"hostname": "127.0.0.1", "port": port, **extra})
+
+
+def test_reuse_all_checks_every_service_like_the_launcher(layout: dict[str, Path], server: int) -> None:
+    k = key(layout)
+    services = [memo_entry("hashserver", "h"), memo_entry("database", "d"), memo_entry("jobserver", "j", {"record": False})]
+    assert warm.reuse_all(k) is None, "no memo yet"
+    warm.store(k, services)
+    write_client("h", server)
+    write_client("d", server)
+    facts = [{**s["facts"], "hostname": "127.0.0.1", "port": server, "client": {"hostname": "127.0.0.1", "port": server}}
+             for s in services[:2]]
+    wanted = {"record": False, **reuse.storage_clients(facts)}
+    write_client("j", server, parameters=wanted)
+    rows = warm.reuse_all(k)
+    assert rows is not None
+    assert [(r["role"], r["key"], r["port"]) for r in rows] == [("hashserver", "h", server), ("database", "d", server),
+                                                                ("jobserver", "j", server)]
+    # the jobserver was started for other storage clients (a relaunched hashserver): not reused
+    write_client("j", server, parameters={**wanted, "buffer": []})
+    assert warm.reuse_all(k) is None
+    write_client("j", server, parameters=wanted)
+    # a client file marked stale (the service was stopped), or missing
+    write_client("d", server, status="stale")
+    assert warm.reuse_all(k) is None
+    statefiles.client_json("d").unlink()
+    assert warm.reuse_all(k) is None
+
+
+def test_service_that_does_not_answer_is_not_reused(layout: dict[str, Path], server: int) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    k = key(layout)
+    warm.store(k, [memo_entry("hashserver", "h")])
+    write_client("h", dead)
+    assert warm.reuse_all(k) is None
+    write_client("h", server)
+    assert warm.reuse_all(k) is not None
+
+
+@pytest.mark.parametrize("content", ["not json", "[]", '{"services": 3}', '{"services": [{"role": "x"}]}'])
+def test_corrupt_memo_means_full_path(layout: dict[str, Path], content: str) -> None:
+    k = key(layout)
+    warm.store(k, [])
+    path = Path(warm.memo_dir() or "") / k[:2] / (k[2:] + ".json")
+    path.write_text(content)
+    assert warm.reuse_all(k) is None
+
+
+def test_memo_is_written_whole(layout: dict[str, Path]) -> None:
+    k = key(layout)
+    warm.store(k, [memo_entry("hashserver", "h")])
+    path = Path(warm.memo_dir() or "") / k[:2] / (k[2:] + ".json")
+    assert json.loads(path.read_text())["services"][0]["key"] == "h"
+    assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary file left behind"
