@@ -277,6 +277,30 @@ def bench_large(tmp: Path, reps: int, ours: Path, oracles: dict[str, Path], nclu
             grid[f"{n}x{dd}"] = {"clusters": n, "depth": dd, **stats(samples)}
     result["pure"] = grid
     result["pure_full"] = grid.get(f"{max(counts)}x{max(depths)}")
+
+    # pure stages on validated parse results: what the parse cache hands out for home cluster
+    # files that validated before (Prevalidated; a cluster is built only when it is used)
+    pre: dict[str, Any] = {}
+    cluster_paths = {f.path for f in snap_full.cluster_files}
+    first = resolve(snap_full, Selection(), parse)  # validates every file once, as a first run does
+    assert isinstance(first, Success)
+    for f in snap_full.cluster_files:
+        pc.mark_valid(f.data)
+    for path, f in ((f.path, f) for f in snap_full.cluster_files):
+        pre[path] = pc.parse(path, f.data, parse_bytes, prevalidated=True)
+    for d in snap_full.chain:
+        for f in d.files():
+            pre[f.path] = trees[f.path]
+
+    def parse_pre(path: str, data: bytes) -> Any:
+        return pre[path]
+
+    assert all(type(pre[p].unwrap()).__name__ == "Prevalidated" for p in cluster_paths)
+    samples = []
+    for _ in range(reps):
+        t, _ = timed_call(lambda: resolve(snap_full, Selection(), parse_pre))
+        samples.append(t)
+    result["pure_prevalidated"] = stats(samples)
     t, _ = timed_call(lambda: read_snapshot(work, home=home, environ={}))
     result["read_snapshot_s"] = t
 
@@ -421,7 +445,10 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         L.append(f"| cold parse, whole resolution in a new process (once) | {lg['cold_cli_s']:.2f} s |")
         L.append(f"| in-process parse of one cluster file (~{layouts.cluster_file(0).count(chr(10))} lines) "
                  f"| {1000 * lg['parse_per_cluster_file_s']:.1f} ms |")
-        L.append(f"| pure stages (`core.resolve.resolve`, pre-parsed trees) | {fmt(lg['pure_full'])} |")
+        L.append(f"| pure stages (`core.resolve.resolve`, pre-parsed trees, every cluster validated) | {fmt(lg['pure_full'])} |")
+        if "pure_prevalidated" in lg:
+            L.append("| pure stages on validated parse results (the parse cache's `Prevalidated` cluster files) | "
+                     f"{fmt(lg['pure_prevalidated'])} |")
         L.append(f"| warm parse cache, new process (CLI) | {fmt(lg['warm_cli'])} |")
         L.append(f"| warm parse cache, in-process `Session().resolve()` | {fmt(lg['warm_in_process'])} |")
         L.append(f"| same Session again (in-memory cache) | {fmt(lg['warm_in_process_same_session'])} |")
@@ -473,8 +500,12 @@ def evaluate(res: dict[str, Any]) -> dict[str, list[str]]:
     if "large" in res:
         lg = res["large"]
         pure = lg["pure_full"]["median"]
-        lines = [f"target pure stages < {TARGETS['large_pure_max_s']} s: {pure:.3f} s — "
-                 f"{verdict(pure < TARGETS['large_pure_max_s'])}"]
+        lines = [f"target pure stages < {TARGETS['large_pure_max_s']} s, from raw trees (every cluster validated): "
+                 f"{pure:.3f} s — {verdict(pure < TARGETS['large_pure_max_s'])}"]
+        if "pure_prevalidated" in lg:
+            pv = lg["pure_prevalidated"]["median"]
+            lines.append(f"target pure stages < {TARGETS['large_pure_max_s']} s, from validated parse results: "
+                         f"{pv:.3f} s — {verdict(pv < TARGETS['large_pure_max_s'])}")
         for k in ("warm_cli", "warm_in_process"):
             m = lg[k]["median"]
             lines.append(f"target warm whole resolution < {TARGETS['large_warm_max_s']} s ({k}): {m:.3f} s — "

@@ -52,5 +52,15 @@ def cluster_paths(home: str) -> list[str]:
     return paths
 
 
+def cache_dir(environ: dict[str, str] | None = None) -> str | None:
+    """The parse cache's directory (``None``: caching off); the warm lane's memos live beside it."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("SEAMLESS_CONFIG_CACHE")
+    if explicit:
+        return None if explicit == "off" else explicit
+    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "seamless-config", "trees")
+
+
 def home_dir(home: str | None = None) -> str:
     return home if home is not None else os.path.expanduser("~")

@@ -25,7 +25,7 @@ from seamless_config.core.errors import ConfigError
 from seamless_config.core.resolve import Prevalidated
 from seamless_config.core.yamltree import PARSER_VERSION, Node, from_json, to_json
 
-from .warm import cache_dir  # noqa: F401 - where the parse cache lives, re-exported
+from .inputs import cache_dir  # noqa: F401 - where the parse cache lives, re-exported
 
 _VALIDATOR: str | None = None
 

@@ -25,21 +25,11 @@ import time
 from typing import Any
 
 from . import reuse, statefiles
-from .inputs import PROFILE_FILE, PROJECT_FILE, chain_dirs, cluster_paths, home_dir, read
+from .inputs import PROFILE_FILE, PROJECT_FILE, cache_dir, chain_dirs, cluster_paths, home_dir, read
 
 MEMO_VERSION = b"seamless-config warm lane 1"
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CODE_DIRS = ("seamless_config", os.path.join("seamless_config", "core"), os.path.join("seamless_config", "cli"), "effects")
-
-
-def cache_dir(environ: dict[str, str] | None = None) -> str | None:
-    """The parse cache's directory (``None``: caching off)."""
-    env = os.environ if environ is None else environ
-    explicit = env.get("SEAMLESS_CONFIG_CACHE")
-    if explicit:
-        return None if explicit == "off" else explicit
-    base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "seamless-config", "trees")
 
 
 def memo_dir(environ: dict[str, str] | None = None) -> str | None:

@@ -28,9 +28,15 @@ class Problems:
     def __init__(self, path: str) -> None:
         self.path = path
         self.errors: list[ConfigError] = []
+        # one Origin per line (they are frozen): a cluster file asks for the same lines many times
+        self._origins: dict[int, Origin] = {}
 
     def origin(self, node: Node | int) -> Origin:
-        return Origin(self.path, node if isinstance(node, int) else node.line)
+        line = node if isinstance(node, int) else node.line
+        o = self._origins.get(line)
+        if o is None:
+            o = self._origins[line] = Origin(self.path, line)
+        return o
 
     def add(self, message: str, where: Node | int, hint: str = "") -> None:
         self.errors.append(ConfigError(message, self.origin(where), hint))

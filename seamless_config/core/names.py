@@ -9,6 +9,7 @@ a small alphabet is allowed, and the separators the key format uses (``--``,
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .errors import ConfigError, Origin
@@ -66,7 +67,9 @@ def check_host(field: str, value: str, origin: Origin | None) -> ConfigError | N
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def _is_host(value: str) -> bool:
+    """(Cached: a layout repeats the same few interfaces in every cluster.)"""
     import ipaddress
 
     try:
