@@ -25,7 +25,6 @@ from . import reuse, statefiles, tunnels
 from .hosts import Host, LaunchError, LocalHost
 
 START_TIMEOUT = 120.0  # seconds for a service to report "running"
-CHECK_TIMEOUT = reuse.CHECK_TIMEOUT
 
 
 @attrs.frozen
@@ -68,10 +67,6 @@ def evaluate_command(template: str, status_file: str) -> list[str]:
     """
     parts = [p.replace("{{", "{").replace("}}", "}") for p in template.split("{status_file}")]
     return shlex.split(shlex.quote(status_file).join(parts))
-
-
-health_check = reuse.health_check
-_url_host = reuse.url_host
 
 
 def _client_payload(sp: ServicePlan, state: dict[str, Any]) -> dict[str, Any]:
@@ -165,11 +160,11 @@ def ensure_service(
                 if status == "starting" and alive and isinstance(pid, int):
                     state = _wait_running(sp, host, pid, time.monotonic() + START_TIMEOUT)
                     status = state.get("status")
-                if status == "running" and alive and _same(state, wanted_now()):
+                if status == "running" and alive and reuse.same_parameters(state, wanted_now()):
                     payload = connect(sp, host, state)
                     port = _check_port(sp, payload)
                     answered_not = not attempts and silent == (payload["hostname"], port)  # hung: do not wait twice
-                    if port and not answered_not and health_check(
+                    if port and not answered_not and reuse.health_check(
                             payload["hostname"], port, sp.check_path, tries=3 if attempts else 1):
                         statefiles.write_json_atomic(cpath, payload)
                         return _done(rep, sp, host, "launched" if attempts else "reused", payload, t0)
@@ -224,9 +219,6 @@ def _warn(rep: Any, message: str) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-_same = reuse.same_parameters
-
-
 def _wait_running(sp: ServicePlan, host: Host, pid: int, deadline: float) -> dict[str, Any]:
     delay = 0.005
     while True:
@@ -250,7 +242,6 @@ def _done(rep: Reporter, sp: ServicePlan, host: Host, how: str, payload: dict[st
     return out
 
 
-STORAGE = reuse.STORAGE
 
 
 def remote_clients(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> dict[str, list[dict[str, Any]]]:
@@ -296,8 +287,8 @@ def bring_up(
     if not services:
         return []
     pick = host_for or (lambda sp: LocalHost())
-    storage = [sp for sp in services if sp.role in STORAGE]
-    dispatch = [sp for sp in services if sp.role not in STORAGE]
+    storage = [sp for sp in services if sp.role in reuse.STORAGE]
+    dispatch = [sp for sp in services if sp.role not in reuse.STORAGE]
     # one thread per service (threads, not concurrent.futures: that import costs a warm init ~5 ms)
     results: list[Outcome | None] = [None] * len(services)
     errors: list[BaseException | None] = [None] * len(services)
