@@ -15,6 +15,7 @@ import shlex
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -323,14 +324,14 @@ def state_row(key: str, data: dict[str, Any], pid_alive: Any) -> dict[str, Any]:
 
 
 _children: list[subprocess.Popen[bytes]] = []
+_children_lock = threading.Lock()  # services are launched from one thread each
 
 
 def _reap_later(proc: subprocess.Popen) -> None:
     # Services outlive this process (own session); reap them if they exit while we run.
-    _children.append(proc)
-    for p in list(_children):
-        if p.poll() is not None:
-            _children.remove(p)
+    with _children_lock:
+        _children.append(proc)
+        _children[:] = [p for p in _children if p.poll() is None]
 
 
 def _conda_envs(conda_exe: str) -> set[str]:

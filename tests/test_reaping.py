@@ -1,0 +1,38 @@
+"""Launched processes are reaped safely when services start from several threads at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+from effects import hosts
+
+
+def test_reap_later_from_many_threads() -> None:
+    procs = [subprocess.Popen(["true"]) for _ in range(24)]
+    time.sleep(0.5)  # all exited, none reaped yet: the calls below reap them (waitpid) concurrently
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(procs))
+
+    def reap(p: subprocess.Popen) -> None:
+        start.wait()
+        try:
+            for _ in range(50):
+                hosts._reap_later(p)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reap, args=(p,)) for p in procs]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible: the race shows
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    assert all(p not in hosts._children for p in procs), "exited processes stay listed"
