@@ -7,37 +7,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from _http import http_server as serve
 
 from effects import http_probe
-
-
-class Handler(BaseHTTPRequestHandler):
-    seen: list[tuple[str, str | None]] = []
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        Handler.seen.append((self.path, self.headers.get("Host")))
-        code = {"/healthcheck": 200, "/broken": 503, "/missing": 404}.get(self.path, 404)
-        self.send_response(code)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def http_server() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def raw_server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
@@ -87,14 +61,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_status_codes_and_request(http_server: int) -> None:
-    Handler.seen.clear()
-    assert http_probe.status("127.0.0.1", http_server, "healthcheck", 5) == 200
-    assert http_probe.status("127.0.0.1", http_server, "/broken", 5) == 503
-    assert http_probe.answers("127.0.0.1", http_server, "healthcheck", 5)
-    assert http_probe.answers("127.0.0.1", http_server, "missing", 5), "any answer below 500 means it is up"
-    assert not http_probe.answers("127.0.0.1", http_server, "broken", 5)
-    assert Handler.seen[0] == ("/healthcheck", f"127.0.0.1:{http_server}")
+def test_status_codes_and_request() -> None:
+    with serve({"/healthcheck": 200, "/broken": 503, "/missing": 404}) as (port, seen):
+        assert http_probe.status("127.0.0.1", port, "healthcheck", 5) == 200
+        assert http_probe.status("127.0.0.1", port, "/broken", 5) == 503
+        assert http_probe.answers("127.0.0.1", port, "healthcheck", 5)
+        assert http_probe.answers("127.0.0.1", port, "missing", 5), "any answer below 500 means it is up"
+        assert not http_probe.answers("127.0.0.1", port, "broken", 5)
+        assert seen[0] == ("/healthcheck", f"127.0.0.1:{port}")
 
 
 def test_nothing_listening() -> None:

@@ -4,12 +4,11 @@ and it reuses services only as the launcher's first step would."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from _http import http_server as serve
 
 from effects import reuse, statefiles, warm
 
@@ -66,25 +65,10 @@ def test_caching_off_means_no_lane(monkeypatch: pytest.MonkeyPatch) -> None:
     assert warm.reuse_all("0" * 64) is None
 
 
-class Handler(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802
-        self.send_response(200 if self.path == "/healthcheck" else 404)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def server() -> Iterator[int]:
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield srv.server_address[1]
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serve({"/healthcheck": 200}) as (port, _seen):
+        yield port
 
 
 def memo_entry(role: str, key: str, parameters: dict | None = None) -> dict:
