@@ -13,8 +13,11 @@ processes writing one entry at once is harmless.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import sys
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -77,6 +80,7 @@ class ParseCache:
                 entry["node"] = from_json(_tree(entry))
             return Success(entry["node"])
         self.misses += 1
+        _defer_dateutil_parser()
         result = parse(path, data)
         if isinstance(result, Success):
             tree = result.unwrap()
@@ -135,6 +139,30 @@ class ParseCache:
                 raise
         except OSError:
             pass  # a read-only or full cache directory only costs speed
+
+
+class _DeferredModule(types.ModuleType):
+    """Stands in for a module until one of its attributes is used; then loads the real one."""
+
+    def __getattr__(self, name: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
+def _defer_dateutil_parser() -> None:
+    """strictyaml imports ``dateutil.parser`` (with its time-zone machinery, ~35 ms) for its
+    Datetime validator, which this project never uses: until something asks for it, a
+    stand-in takes its place. Nothing changes for code that does use it later."""
+    if "strictyaml" in sys.modules or "dateutil.parser" in sys.modules:
+        return
+    try:
+        import dateutil
+    except ImportError:
+        return
+    stub = _DeferredModule("dateutil.parser")
+    sys.modules["dateutil.parser"] = stub
+    dateutil.parser = stub  # type: ignore[attr-defined]
 
 
 def _stored_form(entry: dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,6 @@ stays the same.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
 from typing import Any
 
 import attrs
@@ -111,30 +108,6 @@ class _ComplexKey(Exception):
         self.line = line
 
 
-class _DeferredModule(types.ModuleType):
-    """Stands in for a module until one of its attributes is used; then loads the real one."""
-
-    def __getattr__(self, name: str) -> Any:
-        if sys.modules.get(self.__name__) is self:
-            del sys.modules[self.__name__]
-        return getattr(importlib.import_module(self.__name__), name)
-
-
-def _defer_dateutil_parser() -> None:
-    """strictyaml imports ``dateutil.parser`` (with its time-zone machinery, ~35 ms) for its
-    Datetime validator, which this project never uses: until something asks for it, a
-    stand-in takes its place. Nothing changes for code that does use it later."""
-    if "strictyaml" in sys.modules or "dateutil.parser" in sys.modules:
-        return
-    try:
-        import dateutil
-    except ImportError:
-        return
-    stub = _DeferredModule("dateutil.parser")
-    sys.modules["dateutil.parser"] = stub
-    dateutil.parser = stub  # type: ignore[attr-defined]
-
-
 def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
     """Parse YAML text into a line-aware tree (``None`` for an empty document).
 
@@ -149,7 +122,6 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
     """
     # Imported here: strictyaml costs ~90 ms to import, and a warm parse cache
     # means most runs never need it.
-    _defer_dateutil_parser()
     from strictyaml import exceptions as sx
     from strictyaml.parser import StrictYAMLLoader
     from strictyaml.ruamel.error import YAMLError
