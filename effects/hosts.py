@@ -13,14 +13,12 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import statefiles
+from . import procs, statefiles
 
 if TYPE_CHECKING:  # subprocess is imported where a process is started: a warm init starts none
     import subprocess
@@ -47,9 +45,19 @@ class Host(Protocol):
                network_interface: str | None, parameters: Any,
                meta: dict[str, Any] | None) -> int: ...
 
-    def pid_alive(self, pid: int) -> bool: ...
+    def running_pid(self, key: str, state: dict[str, Any] | None) -> int | None:
+        """The pid of the process ``state`` names when it is proven to be the service of ``key``
+        (see :mod:`effects.procs`); ``None``: no such process, or not proven (the state is stale)."""
+        ...
 
-    def stop(self, pid: int, timeout: float = 10.0) -> bool: ...
+    def stop_running(self, key: str, state: dict[str, Any] | None, timeout: float = 10.0) -> bool:
+        """Stop the proven process of ``state`` and every other process of ``key``; ``True`` when
+        none is left. Nothing else is ever signalled."""
+        ...
+
+    def stop_orphans(self, key: str) -> list[int]:
+        """Stop the processes of ``key`` that no state names (an interrupted launch); their pids."""
+        ...
 
     def remove_state(self, key: str) -> None: ...
 
@@ -139,11 +147,17 @@ class LocalHost:
                 start_new_session=True, close_fds=True,
             )
         _reap_later(proc)
+        spawned = procs.info(proc.pid)
+
+        def undo() -> None:
+            if spawned is not None:
+                procs.terminate(spawned, group=True, timeout=2)
+
         if callable(parameters):
             try:
                 parameters = parameters()
             except BaseException:
-                self.stop(proc.pid, timeout=2)
+                undo()
                 raise
         data: dict[str, Any] = {
             "workdir": workdir,
@@ -153,6 +167,10 @@ class LocalHost:
             "pid": proc.pid,
             "status": "starting",
         }
+        if spawned is not None:
+            # the identity that proves this process later (effects.procs): its start, its own group
+            data["pid_start"] = spawned.start_ticks
+            data["pgid"] = proc.pid
         if network_interface is not None:
             data["network_interface"] = network_interface
         if parameters is not None:
@@ -162,63 +180,49 @@ class LocalHost:
         try:
             statefiles.write_json_atomic(statefiles.server_json(key), data)
         except statefiles.StateError:
-            self.stop(proc.pid, timeout=2)
+            undo()
             raise
         return proc.pid
 
-    def pid_alive(self, pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        # a zombie is not alive
-        try:
-            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-                return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-        except OSError:
-            return True
+    def running_pid(self, key: str, state: dict[str, Any] | None) -> int | None:
+        i = procs.proven(state, statefiles.server_json(key))
+        return None if i is None else i.pid
 
-    def stop(self, pid: int, timeout: float = 10.0) -> bool:
-        """SIGINT, then SIGTERM, then SIGKILL; ``True`` when the process is gone."""
-        for sig, wait in ((signal.SIGINT, timeout / 2), (signal.SIGTERM, timeout / 2), (signal.SIGKILL, 2.0)):
-            try:
-                os.killpg(pid, sig)
-                if sig != signal.SIGKILL:
-                    os.killpg(pid, signal.SIGCONT)  # a stopped (hung) process acts on it only when continued
-            except ProcessLookupError:
-                return True
-            except PermissionError:
-                try:
-                    os.kill(pid, sig)
-                except ProcessLookupError:
-                    return True
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                if not self.pid_alive(pid):
-                    return True
-                time.sleep(0.02)
-        return not self.pid_alive(pid)
+    def stop_running(self, key: str, state: dict[str, Any] | None, timeout: float = 10.0) -> bool:
+        sf = statefiles.server_json(key)
+        main = procs.proven(state, sf)
+        gone = True
+        if main is not None:
+            gone = procs.terminate(main, group=procs.owns_group(state, main), timeout=timeout)
+        for other in procs.key_processes(sf):
+            if main is None or other.sid != main.sid:  # the service's own children went with it
+                gone = procs.terminate(other, group=False, timeout=timeout) and gone
+        return gone
+
+    def stop_orphans(self, key: str) -> list[int]:
+        found = procs.key_processes(statefiles.server_json(key))
+        for p in found:
+            procs.terminate(p, group=False, timeout=4.0)
+        return [p.pid for p in found]
 
     def remove_state(self, key: str) -> None:
         statefiles.remove(statefiles.server_json(key))
 
-    def find_pids(self, key: str) -> list[int]:
-        """Live processes started for ``key`` (their command line names its status file): how a
-        service whose state file was damaged is found again."""
-        needle = str(statefiles.server_json(key)).encode()
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as f:
-                    if needle in f.read().replace(b"\0", b" ") and self.pid_alive(int(entry)):
-                        found.append(int(entry))
-            except OSError:
-                continue
-        return found
+    def orphan_keys(self) -> dict[str, list[int]]:
+        """Keys whose processes run without a server state (interrupted launches): their pids."""
+        directory = statefiles.server_dir()
+        prefix = os.fsencode(str(directory)) + b"/"
+        out: dict[str, list[int]] = {}
+        for i in procs.scan():
+            for j, a in enumerate(i.argv):
+                path = i.argv[j + 1] if a == b"--status-file" and j + 1 < len(i.argv) else (
+                    a[len(b"--status-file="):] if a.startswith(b"--status-file=") else None)
+                if path and path.startswith(prefix) and path.endswith(b".json") and b"/" not in path[len(prefix):]:
+                    key = os.fsdecode(path[len(prefix):-len(b".json")])
+                    if not (directory / f"{key}.json").exists():
+                        out.setdefault(key, []).append(i.pid)
+                    break
+        return out
 
     def log_tail(self, key: str, lines: int = 15) -> str:
         return statefiles.log_tail(key, lines)
@@ -229,23 +233,25 @@ class LocalHost:
         try:
             names = sorted(n for n in os.listdir(directory) if n.endswith(".json") and not n.startswith("."))
         except OSError:
-            return []
+            names = []
         for name in names:
             key = name[: -len(".json")]
             data = statefiles.read_json(directory / name) or {}
-            rows.append(state_row(key, data, self.pid_alive))
+            rows.append(state_row(key, data, self.running_pid(key, data) is not None))
+        for key, pids in sorted(self.orphan_keys().items()):
+            rows.append(state_row(key, {"status": "orphan", "pid": pids[0]}, True))
         return rows
 
     def stop_key(self, key: str) -> str:
         state = self.read_state(key)
-        if state is None:
+        orphans = state is None and bool(procs.key_processes(statefiles.server_json(key)))
+        if state is None and not orphans:
             return "missing"
-        pid = state.get("pid")
         outcome = "not-running"
-        if isinstance(pid, int) and self.pid_alive(pid):
-            self.stop(pid)
+        if self.running_pid(key, state) is not None or procs.key_processes(statefiles.server_json(key)):
+            self.stop_running(key, state)
             outcome = "stopped"
-        if state.get("status") != "stale" and state.get("status") != "corrupt":
+        if state is not None and state.get("status") not in ("stale", "corrupt"):
             statefiles.write_json_atomic(statefiles.server_json(key), {**state, "status": "stale"})
         return outcome
 
@@ -303,22 +309,19 @@ class LocalHost:
         return rows
 
 
-def state_row(key: str, data: dict[str, Any], pid_alive: Any) -> dict[str, Any]:
-    """A server state as a ``ps`` row, its status corrected for the process's liveness
-    (as ``rhl-ps`` reports it)."""
+def state_row(key: str, data: dict[str, Any], live: bool) -> dict[str, Any]:
+    """A server state as a ``ps`` row, its status corrected by ``live`` (whether its process is
+    proven to run, :meth:`Host.running_pid`): ``running``/``starting`` without it is ``stale``."""
     row = dict(data)
     row["key"] = key
     status = data.get("status") if isinstance(data.get("status"), str) else "failed"
-    pid = data.get("pid")
-    live = None
-    if status in ("running", "starting") and isinstance(pid, int):
-        live = bool(pid_alive(pid))
-        if not live:
+    proven: bool | None = None
+    if status in ("running", "starting", "orphan"):
+        proven = bool(live)
+        if not proven:
             status = "stale"
-    elif status == "running":
-        status = "stale"
     row["status"] = status
-    row["live"] = live
+    row["live"] = proven
     row.setdefault("meta", {})
     return row
 

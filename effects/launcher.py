@@ -155,10 +155,10 @@ def ensure_service(
                 _recover_corrupt(sp, host, rep)
             if state is not None:
                 status = state.get("status")
-                pid = state.get("pid")
-                alive = isinstance(pid, int) and host.pid_alive(pid)
-                if status == "starting" and alive and isinstance(pid, int):
-                    state = _wait_running(sp, host, pid, time.monotonic() + START_TIMEOUT)
+                # a pid counts only when proven to be this service (effects.procs); else the state is stale
+                alive = host.running_pid(key, state) is not None
+                if status == "starting" and alive:
+                    state = _wait_running(sp, host, time.monotonic() + START_TIMEOUT)
                     status = state.get("status")
                 if status == "running" and alive and reuse.same_parameters(state, wanted_now()):
                     payload = connect(sp, host, state)
@@ -169,9 +169,9 @@ def ensure_service(
                         statefiles.write_json_atomic(cpath, payload)
                         return _done(rep, sp, host, "launched" if attempts else "reused", payload, t0)
                     tunnels.close_tunnel(payload)
-                # stale: dead process, failed start, or a server that does not answer
-                if alive and isinstance(pid, int):
-                    host.stop(pid, timeout=4.0)
+                # stale: dead process, failed start, a server that does not answer, or a pid not proven ours
+                if alive:
+                    host.stop_running(key, state, timeout=4.0)
                 if attempts:
                     tail = host.log_tail(key)
                     host.remove_state(key)
@@ -182,11 +182,15 @@ def ensure_service(
                 host.remove_state(key)
             if attempts:
                 raise LaunchError(f"{sp.role} {key} on {host.name}: the launch wrote no server state")
-            # 3. launch
+            # 3. launch, after stopping what an interrupted launch of this key left running
+            orphans = host.stop_orphans(key)
+            if orphans:
+                _warn(rep, f"{sp.role} {key} on {host.name}: stopped process {', '.join(map(str, orphans))} "
+                      "left by an interrupted launch (it had no server state)")
             ld = sp.launch
             argv = evaluate_command(ld.get("command"), str(statefiles.server_json(key)))
             try:
-                pid = host.launch(
+                host.launch(
                     key, ld.get("workdir"), argv, conda=ld.get("conda"),
                     network_interface=ld.get("network_interface"),
                     parameters=wanted_now if not known else known[0], meta=ld.get("meta"),
@@ -201,10 +205,7 @@ def ensure_service(
 def _recover_corrupt(sp: ServicePlan, host: Host, rep: Reporter) -> None:
     """A server state that cannot be read: warn, stop the processes started for it (found by their
     command line, where the host can), and let the caller launch anew."""
-    find = getattr(host, "find_pids", None)
-    pids = find(sp.key) if callable(find) else []
-    for pid in pids:
-        host.stop(pid, timeout=4.0)
+    pids = host.stop_orphans(sp.key)
     stopped = f"; stopped its process {', '.join(map(str, pids))}" if pids else ""
     _warn(rep, f"the server state of {sp.role} {sp.key} on {host.name} was corrupt{stopped}; launching it anew")
 
@@ -219,14 +220,14 @@ def _warn(rep: Any, message: str) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-def _wait_running(sp: ServicePlan, host: Host, pid: int, deadline: float) -> dict[str, Any]:
+def _wait_running(sp: ServicePlan, host: Host, deadline: float) -> dict[str, Any]:
     delay = 0.005
     while True:
         state = host.read_state(sp.key) or {}
         status = state.get("status")
         if status in ("running", "failed"):
             return state
-        if not host.pid_alive(pid):
+        if host.running_pid(sp.key, state) is None:
             # one more read: the service may have written "running" and exited since
             return host.read_state(sp.key) or {}
         if time.monotonic() > deadline:
@@ -330,27 +331,3 @@ def bring_up(
         if exc is not None:
             raise exc
     return [o for o in results if o is not None]
-
-
-def stop_service(key: str, host: Host, timeout: float = 10.0) -> bool:
-    """Stop a service (SIGINT, SIGTERM, SIGKILL); keep its state, marked ``stale``, and its log.
-
-    The client file is marked stale too, so that the next bring-up relaunches
-    instead of trusting it. Returns whether a process was stopped.
-    """
-    with statefiles.key_lock(key):
-        state = host.read_state(key)
-        stopped = False
-        if state is not None:
-            pid = state.get("pid")
-            if isinstance(pid, int) and host.pid_alive(pid):
-                host.stop(pid, timeout=timeout)
-                stopped = True
-            if state.get("status") != "stale" and isinstance(host, LocalHost):
-                statefiles.write_json_atomic(statefiles.server_json(key), {**state, "status": "stale"})
-        cpath = statefiles.client_json(key)
-        client = statefiles.read_json(cpath)
-        tunnels.close_tunnel(client)
-        if client is not None:
-            statefiles.write_json_atomic(cpath, {**client, "status": "stale"})
-        return stopped

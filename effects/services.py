@@ -10,14 +10,11 @@ are on this machine. Which services to act on is decided by the caller
 from __future__ import annotations
 
 import os
-import signal
 from pathlib import Path
 from typing import Any
 
-from . import statefiles
+from . import statefiles, tunnels
 from .hosts import Host, LocalHost, state_row
-
-TUNNEL_MODULE = b"effects.tunnels"
 
 
 def host_for(destination: str | None) -> Host:
@@ -67,30 +64,8 @@ def local_server_rows(keys: list[str]) -> dict[str, dict[str, Any]]:
         if f"{key}.json" in present:
             data = statefiles.read_json(directory / f"{key}.json")
             if data is not None:
-                out[key] = state_row(key, data, host.pid_alive)
+                out[key] = state_row(key, data, host.running_pid(key, data) is not None)
     return out
-
-
-def close_tunnel(client: dict[str, Any] | None) -> bool:
-    """Stop the tunnel monitor a client file names (``tunnel-pid``); whether one was running.
-
-    Only a process whose command line is the tunnel monitor's is signalled, so a
-    recycled pid is left alone.
-    """
-    pid = (client or {}).get("tunnel-pid")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 1 or pid == os.getpid():
-        return False
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            if TUNNEL_MODULE not in f.read():
-                return False
-    except OSError:
-        return False
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def stop(host: Host, key: str) -> dict[str, Any]:
@@ -104,7 +79,7 @@ def stop(host: Host, key: str) -> dict[str, Any]:
         client = read_client(key)
         if client is not None and client.get("status") != "stale":
             statefiles.write_json_atomic(statefiles.client_json(key), {**client, "status": "stale"})
-        tunnel = close_tunnel(client)
+        tunnel = tunnels.close_tunnel(client)
     return {"outcome": outcome, "client": client is not None, "tunnel": tunnel}
 
 
@@ -114,8 +89,8 @@ def remove_server_state(host: Host, key: str) -> tuple[str, int | None]:
         state = host.read_state(key)
         if state is None:
             return "missing", None
-        pid = state.get("pid")
-        if isinstance(pid, int) and state.get("status") in ("running", "starting") and host.pid_alive(pid):
+        pid = host.running_pid(key, state) if state.get("status") in ("running", "starting") else None
+        if pid is not None:
             return "running", pid
         host.remove_state(key)
     return "removed", None
@@ -127,7 +102,7 @@ def remove_client(key: str) -> bool:
     client = statefiles.read_json(path)
     if client is None:
         return False
-    close_tunnel(client)
+    tunnels.close_tunnel(client)
     statefiles.remove(path)
     return True
 

@@ -32,6 +32,7 @@ import threading
 import time
 from typing import Any
 
+from . import procs
 from .hosts import PACKAGES, LaunchError, state_row
 
 #: prepended to every remote command; rhl-guard drops leading VAR= assignments
@@ -335,13 +336,21 @@ class SshHost:
             return cp.returncode == 0
         raise LaunchError(f"rhl-pid-alive failed on {self.where}: {_last_line(cp.stderr)}")
 
-    def stop(self, pid: int, timeout: float = 10.0) -> bool:
-        """rhl-stop works by key: find the state that holds ``pid``, stop that key."""
-        for row in self.list_states():
-            if row.get("pid") == pid:
-                self.stop_key(row["key"])
-                break
+    def running_pid(self, key: str, state: dict[str, Any] | None) -> int | None:
+        """As far as the remote helpers let us check: a valid pid that is alive there. The
+        process is signalled only by remote-http-launcher's own ``rhl-stop``."""
+        pid = (state or {}).get("pid")
+        return pid if procs.valid_pid(pid) and self.pid_alive(pid) else None
+
+    def stop_running(self, key: str, state: dict[str, Any] | None, timeout: float = 10.0) -> bool:
+        pid = (state or {}).get("pid")
+        if not procs.valid_pid(pid):
+            return True  # nothing a signal could be proven to reach
+        self.stop_key(key)
         return not self.pid_alive(pid)
+
+    def stop_orphans(self, key: str) -> list[int]:
+        return []  # remote-http-launcher's helpers offer no process search
 
     def remove_state(self, key: str) -> None:
         self._check(["rhl-rm", key, "--server"])
@@ -364,12 +373,16 @@ class SshHost:
             status = data.pop("json_status", None)
             if status is not None:
                 data["status"] = status
-            rows.append(state_row(key, data, lambda _pid, live=live: bool(live)))
+            rows.append(state_row(key, data, bool(live)))
         return rows
 
     def stop_key(self, key: str) -> str:
-        if self.read_state(key) is None:
+        state = self.read_state(key)
+        if state is None:
             return "missing"
+        if not procs.valid_pid(state.get("pid")):
+            # rhl-stop would signal it as it is (pid 0, -1 or 1 reach whole groups or init): never
+            return "not-running"
         out = self._check(["rhl-stop", key], timeout=CALL_TIMEOUT)
         said = out.strip().rsplit(": ", 1)[-1] if out.strip() else ""
         return {"stopped": "stopped", "kill required": "stopped", "missing state": "missing"}.get(said, "not-running")

@@ -20,10 +20,11 @@ import signal
 import socket
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import attrs
 
+from . import procs
 from .hosts import LaunchError, _reap_later
 
 if TYPE_CHECKING:  # imported where a tunnel is opened: closing one, or a warm init, needs neither
@@ -160,12 +161,13 @@ def _read_line(proc: subprocess.Popen, timeout: float) -> str:
     return buf.decode("utf-8", "replace").split("\n", 1)[0].strip()
 
 
-def is_monitor(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return MONITOR_MODULE.encode() in f.read()
-    except OSError:
+def is_monitor(pid: object) -> TypeGuard[int]:
+    """Whether ``pid`` is one of this user's tunnel monitors (its command line runs this module)."""
+    if not procs.valid_pid(pid) or pid == os.getpid():
         return False
+    i = procs.info(pid)
+    return (i is not None and i.uid == os.getuid() and i.state != "Z"
+            and MONITOR_MODULE.encode() in i.argv)
 
 
 def _terminate(pid: int) -> None:
@@ -178,7 +180,7 @@ def _terminate(pid: int) -> None:
 def close_tunnel(client: dict[str, Any] | None) -> bool:
     """Stop the tunnel monitor named in a client file (``tunnel-pid``); whether one was running."""
     pid = (client or {}).get("tunnel-pid")
-    if not isinstance(pid, int) or pid <= 1 or not is_monitor(pid):
+    if not is_monitor(pid):
         return False
     _terminate(pid)
     return True

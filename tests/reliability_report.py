@@ -73,6 +73,20 @@ FIXED = """\
   call of the next 15 s fail at once with the same error: the next call now
   opens a new connection; only a connection that could not be opened at all is
   remembered for 15 s.
+- A server state with `"pid": true` or `1` made `seamless-service-stop` and
+  `seamless-init` signal group 1, that is every process the user may signal;
+  `0` signalled the caller's own group, `-1` gave a traceback; and a `pid`
+  reused by an unrelated process (after a reboot) was killed. A pid is now
+  acted on only when proven to be the service (same user, command line naming
+  the key's state file, start time as recorded), and a group only when this
+  project created it; anything else is a stale state, reported and never
+  signalled. Tested with real processes, the worst cases in a private PID
+  namespace.
+- A `seamless-init` killed between starting a service and writing its state
+  left an orphan that a later run duplicated and `seamless-service-stop
+  --cluster` could not see. Processes of a key without a state are now found by
+  their command line: `seamless-service-ps` shows them as `orphan`, the next
+  start stops them first (with a warning), and stop ends them.
 """
 
 
@@ -87,7 +101,7 @@ def _cell(value) -> str:
 
 
 ORDER = ["Bad input (pure pipeline)", "Bad input (command lines)", "Hostile names and paths",
-         "Faults (real services)", "Faults (SSH)", "Load", "Timings"]
+         "Faults (real services)", "Hostile state (real services)", "Faults (SSH)", "Load", "Timings"]
 
 
 def render(data: dict) -> str:

@@ -135,10 +135,14 @@ def run_cli(capsys, main, *argv):
 
 
 @pytest.fixture
-def processes():
+def processes(env):
     started: list[subprocess.Popen] = []
 
-    def start(*extra: str) -> subprocess.Popen:
+    def start(*extra: str, key: str | None = None) -> subprocess.Popen:
+        """A stand-in process; with ``key``, its command line names that key's status file (as a
+        service's does: only such a process is proven to be the service, effects.procs)."""
+        if key is not None:
+            extra = (*extra, "--status-file", str(env["rhl"] / "server" / f"{key}.json"))
         p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", *extra],
                              start_new_session=True)
         started.append(p)
@@ -183,7 +187,7 @@ def test_ps_with_nothing(env, capsys):
 
 
 def test_ps_rows_from_meta_and_from_keys(env, capsys, processes):
-    alive = processes()
+    alive = processes(key="hashserver-loc-rw-p--STAGE-prod")
     meta = {"service": "hashserver", "cluster": "loc", "mode": "rw", "project": "p", "subproject": None,
             "stage": "prod", "substage": None, "queue": None}
     write_state(env, "hashserver-loc-rw-p--STAGE-prod", alive.pid, meta=meta, workdir=str(env["root"] / "buffers/p/STAGE-prod"))
@@ -238,7 +242,7 @@ def test_logs_and_inspect(env, capsys):
 
 
 def test_stop_keeps_state_marks_stale_and_closes_the_tunnel(env, capsys, processes):
-    service = processes()
+    service = processes(key="hashserver-loc-rw-p")
     tunnel = processes("effects.tunnels")  # a tunnel monitor's command line
     bystander = processes()
     write_state(env, "hashserver-loc-rw-p", service.pid, client={"tunnel-pid": tunnel.pid})
@@ -257,7 +261,8 @@ def test_stop_keeps_state_marks_stale_and_closes_the_tunnel(env, capsys, process
 
 
 def test_cluster_wide_stop_and_rm(env, capsys, processes):
-    a, b, other = processes(), processes(), processes()
+    a, b = processes(key="hashserver-loc-rw-p"), processes(key="jobserver-loc-rw-p--STAGE-x")
+    other = processes(key="hashserver-other-rw-x-rw-p")
     write_state(env, "hashserver-loc-rw-p", a.pid)
     write_state(env, "jobserver-loc-rw-p--STAGE-x", b.pid, meta={"service": "jobserver", "cluster": "loc", "project": "p", "stage": "x"})
     write_state(env, "hashserver-other-rw-x-rw-p", other.pid)
@@ -285,7 +290,7 @@ def test_cluster_wide_stop_and_rm(env, capsys, processes):
 
 
 def test_rm_client_only(env, capsys, processes):
-    a = processes()
+    a = processes(key="database-loc-rw-p")
     write_state(env, "database-loc-rw-p", a.pid)
     code, out, err = run_cli(capsys, cli.rm_main, "--service", "database", "--client")
     assert (code, out, err) == (0, "database-loc-rw-p: client file removed\n", "")
@@ -299,7 +304,7 @@ def test_clear(env, capsys, processes):
     assert code == 2 and "pass --yes" in err
     assert (buffers / "ab" / "abcd").exists()
     # a running service is not cleared under its feet
-    a = processes()
+    a = processes(key="hashserver-loc-ro-p")
     write_state(env, "hashserver-loc-ro-p", a.pid)
     code, out, err = run_cli(capsys, cli.clear_main, "--service", "hashserver", "--yes")
     assert code == 1 and "hashserver-loc-ro-p is running" in err

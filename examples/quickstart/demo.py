@@ -56,11 +56,11 @@ def main() -> int:
     started = [o for o in outcomes if o.state == "launched"]
     if started:
         from effects.hosts import LocalHost
-        from effects.launcher import stop_service
+        from effects.services import stop
 
         print("== stopping the services this run started")
         for o in started:
-            stop_service(o.key, LocalHost())
+            stop(LocalHost(), o.key)
             print(f"   stopped {o.role}")
     return 0
 

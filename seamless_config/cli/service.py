@@ -552,8 +552,8 @@ def _clear(args) -> int:
         for mode in ("rw", "ro"):
             key = loc.key if mode == "rw" else _locate(args, mode="ro").key
             state = host.read_state(key)
-            pid = (state or {}).get("pid")
-            if (state or {}).get("status") in ("running", "starting") and isinstance(pid, int) and host.pid_alive(pid):
+            pid = host.running_pid(key, state) if (state or {}).get("status") in ("running", "starting") else None
+            if pid is not None:
                 print(f"{prog}: {key} is running (pid {pid}) on {_where(dest)}: stop it first "
                       f"(seamless-service-stop with the same arguments)", file=sys.stderr)
                 return EXIT_FAILED

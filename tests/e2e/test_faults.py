@@ -181,3 +181,118 @@ def _service_cmds(env: E2EEnv):
 
 def _tree(path: Path) -> list[str]:
     return sorted(str(p) for p in path.rglob("*"))
+
+
+def _cold(env: E2EEnv) -> None:
+    """No service running, no state or client file: the next seamless-init starts everything."""
+    env.stop_all()
+    for sub in ("server", "client"):
+        for f in (env.launcher_dir / sub).glob("*.json"):
+            f.unlink()
+
+
+def _jobserver_without_state(env: E2EEnv) -> tuple[str, list[int]] | None:
+    """Run seamless-init and kill -9 it once the jobserver is spawned but its state not yet written
+    (the launcher writes it when the storage services' addresses are known); the key and the
+    processes left behind, or None if the moment was missed."""
+    from _services import processes
+
+    from ._support import VENV_BIN
+
+    init = subprocess.Popen([str(VENV_BIN / "seamless-init"), "--json"], cwd=env.project_dir, env=env.env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    marker = str(env.launcher_dir / "server") + "/jobserver-"
+    key = None
+    deadline = time.monotonic() + 60
+    try:
+        while key is None and init.poll() is None and time.monotonic() < deadline:
+            for _pid, _pgid, cmd in processes():
+                if "--status-file" in cmd and marker in cmd:
+                    key = "jobserver-" + cmd.split(marker, 1)[1].split(".json", 1)[0]
+                    break
+            else:
+                time.sleep(0.005)
+                continue
+            if not (env.launcher_dir / "server" / f"{key}.json").exists():
+                os.kill(init.pid, signal.SIGKILL)
+    finally:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            init.wait(60)
+    if key is None or (env.launcher_dir / "server" / f"{key}.json").exists():
+        return None
+    left = list(env.service_processes(key))
+    return (key, left) if left else None
+
+
+def test_a_launch_killed_before_its_state_is_written_leaves_no_duplicate(e2e_env: E2EEnv) -> None:
+    """kill -9 of seamless-init between spawning the jobserver and writing its state: the orphan
+    shows in seamless-service-ps, the next run stops it and starts one jobserver, and
+    seamless-service-stop --cluster finds such an orphan too."""
+    from ._support import VENV_BIN
+
+    env = e2e_env
+    env.configure(execution="remote", remote="jobserver")
+    found = None
+    for _attempt in range(3):
+        _cold(env)
+        found = _jobserver_without_state(env)
+        if found:
+            break
+    assert found, "could not interrupt seamless-init between spawning the jobserver and writing its state"
+    key, orphans = found
+    ps = env.run([str(VENV_BIN / "seamless-service-ps"), "--cluster", env.cluster, "--json"])
+    rows = {json.loads(line)["key"]: json.loads(line) for line in ps.stdout.splitlines()}
+    assert rows[key]["process"] == "orphan", describe(ps)
+    cp = env.seamless_init("--json")
+    assert cp.returncode == 0, describe(cp)
+    assert "left by an interrupted launch" in cp.stderr, describe(cp)
+    for pid in orphans:
+        _wait_dead(pid)
+    _one_process_per_key(env)
+    # once more from cold, and this time seamless-service-stop --cluster ends it
+    found = None
+    for _attempt in range(3):
+        _cold(env)
+        found = _jobserver_without_state(env)
+        if found:
+            break
+    assert found
+    cp = env.run([str(VENV_BIN / "seamless-service-stop"), "--cluster", env.cluster])
+    assert cp.returncode == 0 and f"{found[0]}: stopped" in cp.stdout, describe(cp)
+    for pid in found[1]:
+        _wait_dead(pid)
+    reliability.record("Hostile state (real services)",
+                       "seamless-init killed between spawning the jobserver and writing its state",
+                       {"orphans stopped": len(orphans), "duplicates": 0})
+
+
+def test_a_state_naming_a_reused_pid_is_stale(e2e_env: E2EEnv) -> None:
+    """The hashserver's state says running, but its pid now belongs to an unrelated process of ours
+    (as after a reboot): seamless-init and seamless-service-stop leave that process alone, and a
+    new hashserver is launched."""
+    from ._support import VENV_BIN
+
+    env = e2e_env
+    env.configure(execution="process")
+    _init(env)
+    key, state = env.state("hashserver")
+    bystander = subprocess.Popen(["sleep", "300"], start_new_session=True)
+    try:
+        os.kill(state["pid"], signal.SIGKILL)
+        _wait_dead(state["pid"])
+        hostile = {k: v for k, v in state.items() if k not in ("pid_start", "pgid")}
+        hostile["pid"] = bystander.pid
+        (env.launcher_dir / "server" / f"{key}.json").write_text(json.dumps(hostile))
+        rows = _init(env)
+        assert rows["hashserver"]["state"] == "launched"
+        assert bystander.poll() is None
+        (env.launcher_dir / "server" / f"{key}.json").write_text(json.dumps(hostile))
+        cp = env.run([str(VENV_BIN / "seamless-service-stop"), "--cluster", env.cluster])
+        assert cp.returncode == 0 and "Traceback" not in cp.stderr, describe(cp)
+        time.sleep(0.2)
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+    reliability.record("Hostile state (real services)", "a running state whose pid was reused by another process",
+                       {"bystander signalled": 0, "relaunched": 1})

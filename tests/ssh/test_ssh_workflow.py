@@ -91,11 +91,11 @@ def test_stop_service_closes_tunnel(ssh_env: SshEnv, monkeypatch) -> None:
     monitor = env.client_file(hk)["tunnel-pid"]
     for k, v in env.env().items():
         monkeypatch.setenv(k, v)
-    from effects import launcher, ssh
+    from effects import services, ssh
 
     host = ssh.SshHost("seamless-test-frontend")
     try:
-        assert launcher.stop_service(hk, host) is True
+        assert services.stop(host, hk)["outcome"] == "stopped"
     finally:
         ssh.close_all()
     _wait(lambda: not tunnels.is_monitor(monitor))
