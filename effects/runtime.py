@@ -21,7 +21,10 @@ from .hosts import LaunchError
 from .launcher import Outcome, remote_clients
 
 PREFIX = "seamless-config"
-_state: dict[str, Any] = {"dask_client": None, "plan": None, "clients": {"database": [], "buffer": []}}
+#: the clients of launched services (``clients``, for ``cluster``) and the seamless-remote extern
+#: client names this module defined for them (``names``: not reported again as extern clients)
+_state: dict[str, Any] = {"dask_client": None, "plan": None, "cluster": None,
+                          "clients": {"database": [], "buffer": []}, "names": set()}
 
 
 def _require(module: str) -> Any:
@@ -52,8 +55,15 @@ def deactivate() -> None:
             except Exception:  # noqa: BLE001 - a client of a vanished scheduler
                 pass
         _state["dask_client"] = None
+    for name in _state["names"]:
+        for mod_name in ("seamless_remote.buffer_remote", "seamless_remote.database_remote"):
+            mod = sys.modules.get(mod_name)
+            if mod is not None:
+                mod._extern_clients.pop(name, None)
     _state["plan"] = None
+    _state["cluster"] = None
     _state["clients"] = {"database": [], "buffer": []}
+    _state["names"] = set()
 
 
 def _initialize(clients: Sequence[Any]) -> None:
@@ -81,40 +91,101 @@ def _initialize(clients: Sequence[Any]) -> None:
     t.join()
 
 
-def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool) -> None:
+def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool,
+                    launched_for: str | None = None) -> None:
     """Point seamless-remote's buffer and database clients at these services.
 
-    ``in_remote``: this process runs on the cluster (a jobserver or Dask
-    worker), so it uses the URLs and directories as the cluster sees them.
+    ``in_remote``: this process runs on the cluster (a jobserver or Dask worker), so it uses
+    the URLs and directories as the cluster sees them. ``launched_for``: the cluster whose
+    services this project brought up; else the clients were handed to this process and are
+    defined as the reference defines them (``extern-db-N``, ``extern-buffer-N[-folder|-server]``),
+    so that they are reported as extern clients afterwards. Database clients come first; a
+    buffer entry gives a read-only folder client (its directory) and/or a server client (its URL).
     """
     buffer_remote = _require("seamless_remote.buffer_remote")
     database_remote = _require("seamless_remote.database_remote")
+    launched = launched_for is not None
     url_key, dir_key = ("remote_url", "remote_directory") if in_remote else ("url", "directory")
-    names = []
-    for i, c in enumerate(clients.get("buffer", [])):
-        url = c.get(url_key) or c.get("url")
-        readonly = bool(c.get("readonly", True))
-        if url:
-            name = f"{PREFIX}-buffer-{i}"
-            buffer_remote.define_extern_client(name, "hashserver", url=url, readonly=readonly)
-            names.append(name)
-        directory = c.get(dir_key) if in_remote else c.get("directory")
-        if directory and os.path.isdir(os.path.expanduser(directory)):
-            name = f"{PREFIX}-bufferfolder-{i}"
-            buffer_remote.define_extern_client(name, "bufferfolder", directory=os.path.expanduser(directory))
-            names.append(name)
-    buffer_remote.activate(no_main=True, extern_clients=names)
-    defined = [buffer_remote._extern_clients[n] for n in names]
-    names = []
+    database_names: list[str] = []
     for i, c in enumerate(clients.get("database", [])):
-        url = c.get(url_key) or c.get("url")
+        url = c.get(url_key) if in_remote else c.get("url")
+        if launched and not url:
+            url = c.get("url")
+        if not url:
+            raise LaunchError(f"database client {i + 1} has no {url_key!r}")
+        name = f"{PREFIX}-database-{i}" if launched else f"extern-db-{i}"
+        database_remote.define_extern_client(name, "database", url=url, readonly=c.get("readonly", True))
+        database_names.append(name)
+    database_remote.activate(no_main=True, extern_clients=database_names)
+    buffer_names: list[str] = []
+    for i, c in enumerate(clients.get("buffer", [])):
+        url = c.get(url_key)
+        if launched and not url:
+            url = c.get("url")
+        directory = c.get(dir_key)
+        if directory is not None and in_remote:
+            directory = os.path.expanduser(directory)
+        if directory is None and not url:
+            raise LaunchError(f"buffer client {i + 1} has neither {url_key!r} nor {dir_key!r}")
+        if directory is not None:
+            name = (f"{PREFIX}-bufferfolder-{i}" if launched
+                    else f"extern-buffer-{i}-folder" if url else f"extern-buffer-{i}")
+            buffer_remote.define_extern_client(name, "bufferfolder", directory=directory, readonly=True)
+            buffer_names.append(name)
         if url:
-            name = f"{PREFIX}-database-{i}"
-            database_remote.define_extern_client(name, "database", url=url, readonly=bool(c.get("readonly", True)))
-            names.append(name)
-    database_remote.activate(no_main=True, extern_clients=names)
-    _initialize(defined + [database_remote._extern_clients[n] for n in names])
-    _state["clients"] = {k: [dict(c) for c in clients.get(k, [])] for k in ("database", "buffer")}
+            name = (f"{PREFIX}-buffer-{i}" if launched
+                    else f"extern-buffer-{i}-server" if directory is not None else f"extern-buffer-{i}")
+            buffer_remote.define_extern_client(name, "hashserver", url=url, readonly=c.get("readonly", True))
+            buffer_names.append(name)
+    buffer_remote.activate(no_main=True, extern_clients=buffer_names)
+    _initialize([c for c in (buffer_remote._extern_clients.get(n) for n in buffer_names) if c is not None]
+                + [c for c in (database_remote._extern_clients.get(n) for n in database_names) if c is not None])
+    if launched:
+        _state["cluster"] = launched_for
+        _state["clients"] = {k: [dict(c) for c in clients.get(k, [])] for k in ("database", "buffer")}
+        _state["names"] = set(buffer_names) | set(database_names)
+
+
+def collect_clients(cluster: str | None) -> dict[str, list[dict[str, Any]]]:
+    """What seamless-remote has active, for forwarding to workers: every extern client not
+    defined for a launched service (as seamless-remote reports it), then the clients of the
+    services brought up for ``cluster`` (with the URL and directory the cluster sees)."""
+    out: dict[str, list[dict[str, Any]]] = {"database": [], "buffer": []}
+    for kind, module in (("database", "seamless_remote.database_remote"), ("buffer", "seamless_remote.buffer_remote")):
+        mod = _require(module)
+        for info in mod.inspect_extern_clients():
+            if info.get("name") not in _state["names"]:
+                out[kind].append(_entry(info))
+        if _state["cluster"] is not None and _state["cluster"] == cluster:
+            out[kind] += [_entry(c) for c in _state["clients"][kind]]
+    return out
+
+
+def _entry(info: dict[str, Any]) -> dict[str, Any]:
+    """A client as ``set_remote_clients`` takes it: ``readonly``, and those of ``url``,
+    ``remote_url``, ``directory``, ``remote_directory`` that are set."""
+    entry: dict[str, Any] = {"readonly": bool(info.get("readonly", True))}
+    for field in ("directory", "url", "remote_url", "remote_directory"):
+        if info.get(field) is not None:
+            entry[field] = info[field]
+    return entry
+
+
+def connect_dask(address: str, workers: int) -> None:
+    """Connect this process's Seamless runtime to the Dask scheduler at ``address`` (nested work from
+    inside a cluster job), unless it has a Seamless Dask client already."""
+    tc = _require("seamless_dask.transformer_client")
+    if tc.get_seamless_dask_client() is not None:
+        return
+    distributed = _require("distributed")
+    client_mod = _require("seamless_dask.client")
+    try:
+        dc = distributed.Client(address, timeout="10s", set_as_default=False)
+    except OSError as exc:
+        raise LaunchError(f"cannot reach the Dask scheduler {address} (SEAMLESS_DASK_SCHEDULER): {exc}") from None
+    sdc = client_mod.SeamlessDaskClient(dc, worker_plugin_workers=workers)
+    tc.set_seamless_dask_client(sdc)
+    _state["dask_client"] = sdc
 
 
 def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
@@ -123,7 +194,7 @@ def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
     by_role = {o.role: o for o in outcomes}
     clients = remote_clients(plan.services, outcomes)
     if plan.persistent and plan.services:
-        connect_clients(clients, in_remote=False)
+        connect_clients(clients, in_remote=False, launched_for=plan.cluster)
     job = by_role.get("jobserver")
     if job is not None:
         jobserver_remote = _require("seamless_remote.jobserver_remote")
@@ -162,7 +233,3 @@ def _activate_dask(plan: Plan, dask: Outcome, clients: dict[str, list[dict[str, 
     )
     tc.set_seamless_dask_client(sdc)
     _state["dask_client"] = sdc
-
-
-def active_clients() -> dict[str, list[dict[str, Any]]]:
-    return {k: [dict(c) for c in v] for k, v in _state["clients"].items()}

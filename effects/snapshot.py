@@ -22,11 +22,19 @@ def _read(path: str) -> SourceBytes | None:
     return SourceBytes(path, data) if data is not None else SourceBytes(path, None, error)
 
 
-def read_snapshot(workdir: str | os.PathLike[str], home: str | None = None, environ: dict[str, str] | None = None) -> Snapshot:
-    """The configuration files for ``workdir``, its parents and the home cluster files."""
+def read_snapshot(workdir: str | os.PathLike[str], home: str | None = None, environ: dict[str, str] | None = None,
+                  *, project_files: bool = True) -> Snapshot:
+    """The configuration files for ``workdir``, its parents and the home cluster files.
+
+    Without ``project_files`` no ``seamless.yaml``/``seamless.profile.yaml`` is read
+    (``seamless-service-resolve`` without ``--workdir``: flags and environment only).
+    """
     env = os.environ if environ is None else environ
-    chain = tuple(DirFiles(d, _read(os.path.join(d, PROJECT_FILE)), _read(os.path.join(d, PROFILE_FILE)))
-                  for d in chain_dirs(os.fspath(workdir)))
+    if project_files:
+        chain = tuple(DirFiles(d, _read(os.path.join(d, PROJECT_FILE)), _read(os.path.join(d, PROFILE_FILE)))
+                      for d in chain_dirs(os.fspath(workdir)))
+    else:
+        chain = (DirFiles(os.path.abspath(os.fspath(workdir)), None, None),)
     cluster_files = tuple(f for f in map(_read, cluster_paths(home_dir(home))) if f is not None)
     return Snapshot(
         workdir=chain[0].directory,

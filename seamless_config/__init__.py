@@ -62,8 +62,15 @@ def _apply_workdir(workdir: Any, depth: int) -> None:
     s.workdir_set = True
 
 
+def _not_forwarded(what: str) -> None:
+    """A process handed its clients (``set_remote_clients``) keeps them: as the reference, refuse."""
+    if _session().clients_forwarded:
+        raise ConfigurationError(f"remote clients already set; {what} cannot be changed")
+
+
 def set_workdir(workdir: Any = _UNSET) -> None:
     """Read configuration from ``workdir``; without an argument, from the caller's file's directory."""
+    _not_forwarded("workdir")
     s = _session()
     if workdir is _UNSET:
         s.workdir = _caller_dir(1)
@@ -87,6 +94,18 @@ def _activate() -> None:
     activate()
 
 
+def _warn_defaults() -> None:
+    """After a load: say which defaults decide where work runs (the reference's warnings)."""
+    from .core.selection import execution_notes
+
+    notes = execution_notes(_session().selection)
+    if notes:
+        import warnings
+
+        for note in notes:
+            warnings.warn(note, UserWarning, stacklevel=3)
+
+
 def init(*, workdir: Any = _UNSET) -> None:
     """Read the configuration and bring the selected services up; a no-op when already done."""
     s = _session()
@@ -99,6 +118,7 @@ def init(*, workdir: Any = _UNSET) -> None:
         _apply_workdir(workdir, 1)
         s.update(with_stage(s.selection, None, None, Origin("(init)")))
         s.load()
+        _warn_defaults()
         _activate()
         s.initialized = True
 
@@ -109,6 +129,7 @@ def set_stage(stage: str | None = None, substage: str | None = None, *, workdir:
     from .core.errors import Origin
     from .session import check
 
+    _not_forwarded("stage")
     s = _session()
     check(S.validate_api_name("stage", stage))
     check(S.validate_api_name("substage", substage))
@@ -116,6 +137,7 @@ def set_stage(stage: str | None = None, substage: str | None = None, *, workdir:
         _apply_workdir(workdir, 1)
         s.update(S.with_stage(s.selection, stage, substage, Origin("(set by set_stage())")))
         s.load()
+        _warn_defaults()
         if _is_seamless_worker():
             return
         _activate()

@@ -6,3 +6,9 @@ class ConfigurationError(RuntimeError):
 
     The message is one line per mistake: ``file:line: what was wrong (how to fix it)``.
     """
+
+
+class ConfigValueError(ConfigurationError, ValueError):
+    """A mistake where seamless-config 0.3.2 raised ``ValueError`` (the ``select_*`` checks, the
+    commands and clusters of the files read by a load): callers that catch ``ValueError`` there,
+    as ``seamless-run`` does, keep working."""

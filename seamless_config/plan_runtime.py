@@ -17,9 +17,27 @@ class ServiceFailure(RuntimeError):
     """A service could not be brought up (not a configuration mistake)."""
 
 
+#: the seamless-remote module whose ``DISABLED`` flag switches each service off
+DISABLE_FLAGS = {
+    "hashserver": "seamless_remote.buffer_remote",
+    "database": "seamless_remote.database_remote",
+    "jobserver": "seamless_remote.jobserver_remote",
+    "daskserver": "seamless_remote.daskserver_remote",
+    "pure-daskserver": "seamless_remote.daskserver_remote",
+}
+
+
+def disabled_services() -> frozenset[str]:
+    """The services the runtime switched off (only modules already imported are asked)."""
+    import sys
+
+    return frozenset(role for role, module in DISABLE_FLAGS.items()
+                     if getattr(sys.modules.get(module), "DISABLED", False) is True)
+
+
 def current_plan() -> Plan:
     res = Resolution(SESSION.selection, SESSION.clusters)
-    plan = build_plan(res)
+    plan = build_plan(res, disabled_services())
     if isinstance(plan, Failure):
         raise_error(plan.failure())
     return plan.unwrap()
@@ -44,6 +62,10 @@ def _where(sp: ServicePlan) -> str:
     return where + (f" ({sp.origin})" if sp.origin is not None else "")
 
 
+def _idle(plan: Plan) -> bool:
+    return not plan.services and not plan.spawn_workers
+
+
 def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
     """Launch or reuse the current plan's services; then connect the runtime to them."""
     from effects import launcher
@@ -51,6 +73,10 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
     from effects.statefiles import StateError
 
     plan = current_plan()
+    if _idle(plan) and (SESSION.plan is None or _idle(SESSION.plan)):
+        SESSION.plan = plan  # nothing to launch, nothing connected before: leave the runtime as it is
+        SESSION.outcomes = []
+        return []
     try:
         outcomes = launcher.bring_up(plan.services, _host_for, reporter)
     except (LaunchError, StateError) as exc:  # a state directory that cannot be written: full, read-only

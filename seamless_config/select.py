@@ -13,8 +13,8 @@ from returns.result import Failure
 
 from .core import selection as S
 from .core.selection import PROJECT_TOPLEVEL, api_origin
-from .errors import ConfigurationError
-from .session import SESSION, check, get_cluster_set, raise_error
+from .errors import ConfigurationError, ConfigValueError
+from .session import SESSION, _invalidate_record_cache, check, get_cluster_set, raise_error
 
 EXECUTION_MODES = ("process", "spawn", "remote")
 REMOTE_TARGETS = (None, "daskserver", "jobserver")
@@ -68,15 +68,6 @@ def select_record(record: bool, *, source: Any = "manual") -> None:
     _invalidate_record_cache()
 
 
-def _invalidate_record_cache() -> None:
-    # Only when the runtime already imported it: importing it costs about a second.
-    import sys
-
-    mod = sys.modules.get("seamless_transformer.record_runtime")
-    if mod is not None and hasattr(mod, "invalidate_record_mode_cache"):
-        mod.invalidate_record_mode_cache()
-
-
 def select_remote(remote: str | None, *, source: Any = "manual") -> None:
     _tracked("remote", remote, source)
 
@@ -87,7 +78,7 @@ def select_node(node: str | None, *, source: Any = "manual") -> None:
 
 def select_queue(queue: str, *, source: Any = "manual") -> None:
     if not isinstance(queue, str):
-        raise ConfigurationError(f"queue must be a string (got {queue!r})")
+        raise ConfigValueError(f"queue must be a string (got {queue!r})")
     clusters = get_cluster_set()
     check(S.check_queue(_sel(), queue, clusters, None))
     SESSION.update(S.select_queue_unchecked(_sel(), queue, api_origin("select_queue"), source))
@@ -199,6 +190,7 @@ def reset_persistent_before_load() -> None:
 
 def reset_record_before_load() -> None:
     _reset("record")
+    _invalidate_record_cache()
 
 
 def reset_node_before_load() -> None:

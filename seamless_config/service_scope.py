@@ -58,8 +58,13 @@ def locate_service(
     queue: str | None = None,
     frontend_name: str | None = None,
     workdir: str | None = None,
+    project_files: bool = True,
 ) -> ServiceLocation:
-    """The service instance the arguments name, as :class:`ServiceLocation`."""
+    """The service instance the arguments name, as :class:`ServiceLocation`.
+
+    Without ``project_files`` only flags, environment variables and the home cluster files
+    count (``seamless-service-resolve`` without ``--workdir``, the contract's "agent mode").
+    """
     from . import get_seamless_cache
 
     if project == CACHE_ALIAS:
@@ -78,21 +83,28 @@ def locate_service(
         if value is not None:
             check(validate_api_name(kind, value))
     start = with_stage(Selection(), stage, substage, Origin("(command line)"))
-    res = SESSION.resolve(start, workdir=os.path.abspath(workdir) if workdir else None)
+    res = SESSION.resolve(start, workdir=os.path.abspath(workdir) if workdir else None, project_files=project_files)
     sel = res.selection
     c = cluster if cluster is not None else sel.cluster
     if c is None:
-        raise ConfigurationError("No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)")
+        raise ConfigurationError(
+            "No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)" if project_files
+            else "No cluster defined (pass --cluster NAME; or --workdir DIR to use the seamless.yaml and "
+                 "seamless.profile.yaml of a project: without it they are not read)")
     cl = res.clusters.get(c)
     if cl is None:
         hint = did_you_mean(c, res.clusters.names())
+        if not project_files:
+            hint = (f"{hint}; " if hint else "") + "a cluster defined in a project's files needs --workdir DIR"
         raise ConfigurationError(f"unknown cluster {c!r}" + (f" ({hint})" if hint else ""))
     local = res.clusters.local_cluster == c
     p = project if project is not None else sel.project
     sp = subproject if subproject is not None else sel.subproject
     q = queue if queue is not None else sel.effective_queue(c)
     if service != "pure-daskserver" and p is None:
-        raise ConfigurationError("No project defined (pass --project, or add '- project: NAME' to seamless.yaml)")
+        raise ConfigurationError(
+            "No project defined (pass --project, or add '- project: NAME' to seamless.yaml)" if project_files
+            else "No project defined (pass --project NAME; or --workdir DIR to use a project's seamless.yaml)")
     scope = Scope(p, sp, stage, substage)
     if service in ("hashserver", "database"):
         result = launch.storage_launch_dict(cl, service, mode, scope, frontend_name, local=local)

@@ -22,7 +22,7 @@ from .core import selection as sel_mod
 from .core.errors import ConfigError, ConfigErrors, render
 from .core.resolve import parse_bytes, resolve
 from .core.selection import ClusterSet, Resolution, Selection
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ConfigValueError
 
 
 class Session:
@@ -48,9 +48,11 @@ class Session:
     def get_workdir(self) -> str:
         return self.workdir if self.workdir is not None else os.getcwd()
 
-    def resolve(self, selection: Selection | None = None, workdir: str | None = None) -> Resolution:
-        """Read and resolve the configuration, without changing the session."""
-        snapshot = read_snapshot(workdir if workdir is not None else self.get_workdir())
+    def resolve(self, selection: Selection | None = None, workdir: str | None = None, *,
+                project_files: bool = True) -> Resolution:
+        """Read and resolve the configuration, without changing the session (``project_files``:
+        whether the project's files are read, or only the home cluster files)."""
+        snapshot = read_snapshot(workdir if workdir is not None else self.get_workdir(), project_files=project_files)
         if snapshot.seamless_cache is not None:
             snapshot = _with_cache(snapshot)
         cache = self.parse_cache
@@ -61,7 +63,7 @@ class Session:
             lambda path, data: cache.parse(path, data, parse_bytes, prevalidated=path in cluster_files),
         )
         if isinstance(result, Failure):
-            raise_error(result.failure())
+            raise_error(result.failure(), value_error=True)
         # every home cluster file validated: later runs need not check them again
         for f in snapshot.cluster_files:
             if f.data is not None:
@@ -72,13 +74,26 @@ class Session:
         """``load_config_files()``: apply the files to the session's selection."""
         with self.lock:
             res = self.resolve()
+            record_changed = res.selection.record != self.selection.record
             self.selection = res.selection
             self.clusters = res.clusters
             self.loaded = True
+        if record_changed:
+            _invalidate_record_cache()
 
     def update(self, new: Selection) -> None:
         with self.lock:
             self.selection = new
+
+
+def _invalidate_record_cache() -> None:
+    """Tell seamless-transformer the record mode changed; only when the runtime already imported it
+    (importing it costs about a second)."""
+    import sys
+
+    mod = sys.modules.get("seamless_transformer.record_runtime")
+    if mod is not None and hasattr(mod, "invalidate_record_mode_cache"):
+        mod.invalidate_record_mode_cache()
 
 
 def _with_cache(snapshot: Any) -> Any:
@@ -90,17 +105,21 @@ def _with_cache(snapshot: Any) -> Any:
     return attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)))
 
 
-def raise_error(error: ConfigError | ConfigErrors) -> None:
+def raise_error(error: ConfigError | ConfigErrors, *, value_error: bool = False) -> None:
+    """Raise a mistake as :class:`ConfigurationError`; with ``value_error``, as one that is also a
+    ``ValueError`` (where the reference raised ``ValueError``: file contents, ``select_*`` checks)."""
     try:
         cwd: str | None = os.getcwd()
     except OSError:
         cwd = None
-    raise ConfigurationError(render(error, cwd, os.path.expanduser("~"))) from None
+    kind = ConfigValueError if value_error else ConfigurationError
+    raise kind(render(error, cwd, os.path.expanduser("~"))) from None
 
 
 def check(error: ConfigError | None) -> None:
+    """Raise an API argument's mistake (a ``ValueError`` too, as in the reference)."""
     if error is not None:
-        raise_error(error)
+        raise_error(error, value_error=True)
 
 
 SESSION = Session()

@@ -20,13 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-HOME = Path(sys.argv[1])
-BIN = Path(sys.argv[2])
 KEY = "hashserver-ns-rw-p"
 
 
 def main() -> int:
     assert os.getpid() == 1, "run me in a private PID namespace"
+    HOME, BIN = Path(sys.argv[1]), Path(sys.argv[2])  # noqa: N806
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     rhl = HOME / ".remote-http-launcher"
     (HOME / ".seamless").mkdir(parents=True, exist_ok=True)

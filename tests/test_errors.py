@@ -247,7 +247,50 @@ def test_inline_cluster_errors_name_the_project_file(project):
 
 
 def test_unknown_cluster_command(project, standard_clusters):
-    assert load_error(project, "- cluster: ther\n") == "seamless.yaml:1: unknown cluster 'ther' (did you mean 'there'?)"
+    """Loading accepts it (projects are shared between machines with other clusters); a plan that
+    uses the cluster refuses it, at the line that selected it."""
+    project({"proj/seamless.yaml": "- project: p\n- cluster: ther\n"})
+    config_files.load_config_files()
+    assert sel.get_selected_cluster() == "ther"
+    from seamless_config.plan_runtime import current_plan
+
+    with pytest.raises(ConfigurationError) as exc:
+        current_plan()
+    assert str(exc.value) == "seamless.yaml:2: unknown cluster 'ther' (did you mean 'there'?)"
+
+
+def test_unknown_cluster_overridden_later(project, standard_clusters):
+    """Only the cluster finally selected matters (the reference's behaviour)."""
+    project({"proj/seamless.yaml": "- project: p\n- stage gpu:\n  - cluster: gpu-cluster\n- cluster: nowhere\n",
+             "proj/seamless.profile.yaml": "- cluster: there\n- execution: process\n"})
+    config_files.load_config_files()
+    assert sel.get_selected_cluster() == "there"
+    sel.select_stage("gpu")
+    config_files.load_config_files()
+    assert sel.get_selected_cluster() == "there"
+
+
+def test_unused_unknown_cluster_is_no_mistake(project, standard_clusters):
+    """Selected but not used (execution process, not persistent): nothing to look up."""
+    project({"proj/seamless.yaml": "- project: p\n- cluster: demo\n- execution: process\n- persistent: false\n"})
+    config_files.load_config_files()
+    from seamless_config.plan_runtime import current_plan
+
+    plan = current_plan()
+    assert (plan.cluster, plan.services, plan.persistent) == ("demo", (), False)
+
+
+def test_load_mistakes_are_value_errors_too(project, standard_clusters):
+    """Where the reference raised ValueError (seamless-run catches that type), ours is both."""
+    project({"proj/seamless.yaml": "- projct: a\n"})
+    with pytest.raises(ValueError) as exc:
+        config_files.load_config_files()
+    assert isinstance(exc.value, ConfigurationError)
+    for call in (lambda: sel.select_execution("remot"), lambda: sel.select_project("a--b"),
+                 lambda: sel.select_queue(5), lambda: sel.select_nparallel(0)):
+        with pytest.raises(ValueError) as exc:
+            call()
+        assert isinstance(exc.value, ConfigurationError)
 
 
 def test_unknown_queue_command(project, standard_clusters):

@@ -90,16 +90,30 @@ def test_arguments_override_config(cli):
     assert out["key"] == "hashserver-here-rw-x--y" and out["ssh_hostname"] is None
 
 
-def test_without_workdir_the_current_directory_is_read(cli):
-    out = ok(cli("--service", "hashserver", cwd=cli.root / "proj"))
+def test_without_workdir_no_project_file_is_read(cli):
+    """The contract's agent mode: without --workdir, flags and environment only, even in a project."""
+    proj = cli.root / "proj"
+    assert mistake(cli("--service", "hashserver", cwd=proj)) == (
+        "seamless-service-resolve: No cluster defined (pass --cluster NAME; or --workdir DIR to use the "
+        "seamless.yaml and seamless.profile.yaml of a project: without it they are not read)")
+    out = ok(cli("--service", "hashserver", "--cluster", "there", "--project", "x", cwd=proj))
+    assert out["key"] == "hashserver-there-rw-x"  # not the subproject a/b of seamless.yaml
+    out = ok(cli("--service", "hashserver", "--workdir", ".", cwd=proj))
     assert out["key"] == "hashserver-there-rw-p--a--b"
 
 
-def test_profile_clusters_are_used(cli):
+def test_profile_clusters_need_workdir(cli):
     (cli.root / "proj" / "seamless.profile.yaml").write_text(
         "- clusters:\n    mine:\n      frontends:\n      - hostname: localhost\n        hashserver: {bufferdir: /mine}\n- cluster: mine\n")
-    out = ok(cli("--service", "hashserver", cwd=cli.root / "proj"))
+    out = ok(cli("--service", "hashserver", "--workdir", "proj"))
     assert out["workdir"] == "/mine/p/a/b"
+    assert mistake(cli("--service", "hashserver", "--cluster", "mine", "--project", "p")) == (
+        "seamless-service-resolve: unknown cluster 'mine' (expected one of 'here', 'there'; a cluster defined in a project's files needs --workdir DIR)")
+
+
+def test_workdir_with_stage_applies_the_stage_blocks(cli):
+    out = ok(cli("--service", "hashserver", "--workdir", "proj", "--stage", "prod"))
+    assert (out["subproject"], out["key"]) == ("sp", "hashserver-there-rw-p--sp--STAGE-prod")
 
 
 def test_seamless_cache_project(cli, tmp_path):
@@ -113,11 +127,11 @@ def test_seamless_cache_project(cli, tmp_path):
     (["--service", "daskserver", "--workdir", "proj", "--queue", "nope"],
      "seamless-service-resolve: ~/.seamless/clusters.yaml:14: Cluster 'there' has no queue 'nope' (expected one of 'q1', 'q2')"),
     (["--service", "hashserver", "--cluster", "ther", "--project", "p"],
-     "seamless-service-resolve: unknown cluster 'ther' (did you mean 'there'?)"),
-    (["--service", "hashserver"],
+     "seamless-service-resolve: unknown cluster 'ther' (did you mean 'there'?; a cluster defined in a project's files needs --workdir DIR)"),
+    (["--service", "hashserver", "--workdir", "."],
      "seamless-service-resolve: No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)"),
     (["--service", "hashserver", "--cluster", "there"],
-     "seamless-service-resolve: No project defined (pass --project, or add '- project: NAME' to seamless.yaml)"),
+     "seamless-service-resolve: No project defined (pass --project NAME; or --workdir DIR to use a project's seamless.yaml)"),
     (["--service", "hashserver", "--cluster", "there", "--project", "p", "--frontend-name", "nope"],
      "seamless-service-resolve: ~/.seamless/clusters.yaml:14: No frontend of cluster 'there' with name 'nope' can support a hashserver (frontends with a hashserver: 'fe1')"),
     (["--service", "hashserver", "--project", "SEAMLESS_CACHE"],

@@ -323,5 +323,3 @@ def test_get_seamless_cache_unset(home):
     assert seamless_config.get_seamless_cache() is None
 
 
-def test_collect_remote_clients_before_activation(home):
-    assert seamless_config.collect_remote_clients(None) == {"database": [], "buffer": []}

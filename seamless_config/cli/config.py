@@ -173,10 +173,9 @@ def _main(args: Any) -> int:
         if args.json:
             _print_json(report.check_json(rep))
             return 0 if rep.ok else EXIT_USAGE
-        lines = report.render_check(rep, cwd, home)
-        if lines:
-            for line in lines:
-                print(f"{PROG}: {line}", file=sys.stderr)
+        for line in report.render_check(rep, cwd, home):
+            print(f"{PROG}: {line}", file=sys.stderr)
+        if not rep.ok:
             return EXIT_USAGE
         print(report.check_summary(rep))
         return 0

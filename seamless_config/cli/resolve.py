@@ -27,7 +27,8 @@ def add_scope_arguments(parser: ArgumentParser, *, service_required: bool) -> No
     parser.add_argument("--mode", choices=("ro", "rw"), default="rw", help="read-only or read-write (default rw)")
     parser.add_argument("--queue", help="queue (daskserver)")
     parser.add_argument("--frontend-name", help="frontend hostname, when the cluster has several")
-    parser.add_argument("--workdir", help="read the configuration of this directory (default: the current one)")
+    parser.add_argument("--workdir", help="read the project files (seamless.yaml, seamless.profile.yaml) of this "
+                        "directory (default: the current one; seamless-service-resolve reads none without it)")
 
 
 def build_parser() -> ArgumentParser:
@@ -60,6 +61,8 @@ def _main(args) -> int:
         queue=args.queue,
         frontend_name=args.frontend_name,
         workdir=args.workdir,
+        # the contract's agent mode: without --workdir, flags and environment only
+        project_files=args.workdir is not None,
     )
     sys.stdout.write(json.dumps(info, sort_keys=True) + "\n")
     return 0

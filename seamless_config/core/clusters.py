@@ -310,7 +310,7 @@ def _parse_cluster(name: str, key: Scalar, node: Node, p: Problems) -> Cluster |
                   "start each frontend with '- hostname: ...'")
         else:
             for i, fe in enumerate(fnode.items):
-                f = _parse_frontend(fe, f"frontend {i + 1} of {what}", p)
+                f = _parse_frontend(fe, f"frontend {i + 1} of {what}", p, ctype)
                 if f is not None:
                     frontends.append(f)
     queues = None
@@ -345,7 +345,11 @@ def _kind(node: Node) -> str:
     return kind_name(node)
 
 
-def _parse_frontend(node: Node, what: str, p: Problems) -> Frontend | None:
+#: where a frontend's ``hostname`` comes from when a ``type: local`` cluster leaves it out
+LOCAL_HOSTNAME_ORIGIN = Origin("(default: local cluster)")
+
+
+def _parse_frontend(node: Node, what: str, p: Problems, ctype: str | None = None) -> Frontend | None:
     if not isinstance(node, Map):
         p.add(f"{what} must be a mapping, not {_kind(node)}", node, "write '- hostname: ...' with its services indented below")
         return None
@@ -356,6 +360,8 @@ def _parse_frontend(node: Node, what: str, p: Problems) -> Frontend | None:
         hostname = to_str(fields["hostname"], f"'hostname' of {what}", p)
         if hostname is not None and (err := names.check_host("hostname", hostname, p.origin(fields["hostname"]))):
             p.errors.append(err)
+    elif ctype == "local":
+        hostname = "localhost"  # as the reference: a local cluster's services are on this machine
     else:
         p.add(f"{what} has no 'hostname'", node, "add 'hostname: <where the services listen>', e.g. 'hostname: localhost'")
     ssh_hostname = None
@@ -368,6 +374,8 @@ def _parse_frontend(node: Node, what: str, p: Problems) -> Frontend | None:
         if service in fields and not is_null(fields[service]):
             services[service] = _parse_service(service, fields[service], f"{service} of {what}", p)
     origins = tuple((k.value, p.origin(k)) for k, _ in node.items)
+    if "hostname" not in fields:
+        origins += (("hostname", LOCAL_HOSTNAME_ORIGIN),)
     return Frontend(hostname=hostname, ssh_hostname=ssh_hostname, origin=p.origin(node), origins=origins, **services)
 
 

@@ -84,7 +84,14 @@ def _is_host(value: str) -> bool:
 
 
 def check_conda(value: str, origin: Origin | None) -> ConfigError | None:
-    if not _CONDA.match(value):
+    """``None`` for a valid conda environment name, or ``""`` (no environment; kept as written).
+
+    >>> check_conda("", None) is None, check_conda("seamless-1.0", None) is None
+    (True, True)
+    >>> str(check_conda("a b", None))
+    "invalid conda environment name 'a b' (use letters, digits, '_', '.', '-' and '+')"
+    """
+    if value and not _CONDA.match(value):
         return ConfigError(f"invalid conda environment name {value!r}", origin, "use letters, digits, '_', '.', '-' and '+'")
     return None
 

@@ -14,7 +14,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster
-from .errors import ConfigError, Origin
+from .errors import ConfigError, Origin, did_you_mean
 from .launch import (
     LaunchDict,
     Scope,
@@ -112,8 +112,11 @@ def _frontend_origin(cluster: Cluster, launch: LaunchDict, section: str) -> Orig
     return cluster.origin
 
 
-def build_plan(res: Resolution) -> Result[Plan, ConfigError]:
+def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Result[Plan, ConfigError]:
     """The services and activations the resolved selection needs.
+
+    ``disabled``: services the runtime has switched off (seamless-remote's ``DISABLED`` flags, as
+    tests and ``seamless-run --dry-run`` set them): left out of the plan, with their checks.
 
     >>> from .selection import Selection, Resolution, ClusterSet
     >>> build_plan(Resolution(Selection(), ClusterSet())).unwrap().services
@@ -138,20 +141,35 @@ def build_plan(res: Resolution) -> Result[Plan, ConfigError]:
             return Failure(ConfigError(
                 "Execution is 'remote' but no cluster was defined", sel.origin("execution"),
                 "add '- cluster: NAME' to seamless.profile.yaml, or use '- execution: process'"))
-        return Success(Plan(remote=None, **base))  # type: ignore[arg-type]
+        if persistent and sel.source("persistent") is not None:
+            return Failure(ConfigError(
+                "Persistence was explicitly enabled but no cluster was defined", sel.origin("persistent"),
+                "select a cluster whose hashserver and database keep the results, or remove 'persistent: true'"))
+        spawn = spawn_workers_of(res, None) if execution == "spawn" else Success(None)
+        if isinstance(spawn, Failure):
+            return spawn
+        return Success(Plan(remote=None, spawn_workers=spawn.unwrap(), **base))  # type: ignore[arg-type]
     cluster = res.clusters.get(sel.cluster)
     if cluster is None:
+        if not persistent and execution != "remote":
+            # selected but not used: nothing runs on it (as the reference, which looks it up only when used)
+            spawn = spawn_workers_of(res, None) if execution == "spawn" else Success(None)
+            if isinstance(spawn, Failure):
+                return spawn
+            return Success(Plan(remote=None, spawn_workers=spawn.unwrap(), **base))  # type: ignore[arg-type]
         return Failure(ConfigError(f"unknown cluster {sel.cluster!r}", sel.origin("cluster"),
-                                   "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
+                                   did_you_mean(sel.cluster, res.clusters.names())
+                                   or "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
     local = res.clusters.local_cluster
     is_local = cluster.name == local
     services: list[ServicePlan] = []
-    if persistent or execution == "remote":
+    storage = [s for s in ("hashserver", "database") if s not in disabled] if persistent else []
+    if storage or (execution == "remote" and not {"jobserver", "daskserver"} <= disabled):
         if sel.project is None:
             return Failure(ConfigError("No project defined", None, "add '- project: NAME' to seamless.yaml"))
     scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
     if persistent:
-        for service in ("hashserver", "database"):
+        for service in storage:
             r = storage_launch_dict(cluster, service, "rw", scope, local=is_local)
             if isinstance(r, Failure):
                 return r
@@ -166,21 +184,38 @@ def build_plan(res: Resolution) -> Result[Plan, ConfigError]:
             return Failure(ConfigError(
                 f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver",
                 sel.origin("execution"), "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'"))
-        if remote == "jobserver":
-            r = jobserver_launch_dict(cluster, scope, sel.record, local=is_local)
-            role = "jobserver"
-        else:
-            pure = not persistent
-            r = daskserver_launch_dict(cluster, None if pure else scope, sel.effective_queue(cluster.name), sel.node,
-                                       sel.record, pure=pure, local=is_local)
-            role = "pure-daskserver" if pure else "daskserver"
-        if isinstance(r, Failure):
-            return r
-        services.append(_service_plan(role, r.unwrap(), cluster, local))
+        role = "jobserver" if remote == "jobserver" else "pure-daskserver" if not persistent else "daskserver"
+        if role not in disabled:
+            if role == "jobserver":
+                r = jobserver_launch_dict(cluster, scope, sel.record, local=is_local)
+            else:
+                pure = role == "pure-daskserver"
+                r = daskserver_launch_dict(cluster, None if pure else scope, sel.effective_queue(cluster.name),
+                                           sel.node, sel.record, pure=pure, local=is_local)
+            if isinstance(r, Failure):
+                return r
+            services.append(_service_plan(role, r.unwrap(), cluster, local))
     spawn_workers = None
     if execution == "spawn":
-        if cluster.workers is None:
-            return Failure(ConfigError(f"execution is 'spawn' but cluster {cluster.name!r} has no 'workers'",
-                                       cluster.origin, "add 'workers: N' to the cluster definition"))
-        spawn_workers = cluster.workers
+        spawn = spawn_workers_of(res, cluster)
+        if isinstance(spawn, Failure):
+            return spawn
+        spawn_workers = spawn.unwrap()
     return Success(Plan(remote=remote, services=tuple(services), spawn_workers=spawn_workers, **base))  # type: ignore[arg-type]
+
+
+def spawn_workers_of(res: Resolution, selected: Cluster | None) -> Result[int, ConfigError]:
+    """How many worker processes ``execution: spawn`` starts: the ``workers`` of the machine's own
+    cluster (``local_cluster``), as the reference does, whichever cluster is selected; without a
+    ``local_cluster``, those of the selected cluster."""
+    local = res.clusters.get(res.clusters.local_cluster) if res.clusters.local_cluster else None
+    source = local if local is not None else selected
+    if source is None:
+        return Failure(ConfigError(
+            "execution is 'spawn' but no cluster says how many workers to start", res.selection.origin("execution"),
+            "add 'local_cluster: NAME' to ~/.seamless/clusters.yaml, naming a cluster with 'workers: N'"))
+    if source.workers is None:
+        which = " (the local_cluster)" if source is local and source is not selected else ""
+        return Failure(ConfigError(f"execution is 'spawn' but cluster {source.name!r}{which} has no 'workers'",
+                                   source.origin, "add 'workers: N' to the cluster definition"))
+    return Success(source.workers)

@@ -297,6 +297,8 @@ class Finding:
     error: ConfigError
     stages: tuple[str | None, ...] = ()
     strict: bool = False
+    #: worth knowing, not a mistake: ``check`` still passes
+    warning: bool = False
 
 
 @attrs.frozen
@@ -307,7 +309,15 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return not self.findings
+        return not self.mistakes
+
+    @property
+    def mistakes(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.warning)
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.warning)
 
 
 def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
@@ -337,7 +347,29 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     out = list(findings.values())
     if strict and not layout.errors:
         out += strict_findings(layout, results)
+    if not layout.broken_documents:
+        out += undefined_overridden(layout, results, {f.error.origin for f in out})
     return CheckReport(layout.files, stages, tuple(out))
+
+
+def undefined_overridden(layout: Layout, results: dict[str | None, StageResult],
+                         reported: set[Origin | None]) -> list[Finding]:
+    """Warnings for ``- cluster: X`` commands naming a cluster this machine does not define, where no
+    plan needs it (a later command selects another, or nothing uses it): fine, worth knowing."""
+    out: list[Finding] = []
+    for c in cluster_commands(layout.documents):
+        if c.value is None:
+            continue
+        stages = tuple(s for s, r in results.items()
+                       if r.resolution is not None and c.value not in r.resolution.clusters)
+        if not stages or len(stages) != len(results) or c.origin in reported:
+            continue
+        final = any(r.resolution is not None and r.resolution.selection.cluster == c.value for r in results.values())
+        e = ConfigError(f"cluster {c.value!r} is not defined on this machine; "
+                        + ("it stays selected, but nothing here uses it" if final else "a later command selects another"),
+                        c.origin, "fine where the project is shared with machines that define it")
+        out.append(Finding(e, (), warning=True))
+    return out
 
 
 def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> list[Finding]:
@@ -495,6 +527,8 @@ def render_finding(f: Finding, all_stages: Sequence[str | None], cwd: str | None
     from .errors import render
 
     text = render(f.error, cwd, home)
+    if f.warning:
+        text = "warning: " + text
     if f.strict:
         text += " [strict]"
     if f.stages and set(f.stages) != set(all_stages):
@@ -503,8 +537,8 @@ def render_finding(f: Finding, all_stages: Sequence[str | None], cwd: str | None
 
 
 def render_check(report: CheckReport, cwd: str | None, home: str | None) -> list[str]:
-    """One line per finding; empty when everything is fine."""
-    return [render_finding(f, report.stages, cwd, home) for f in report.findings]
+    """One line per mistake, then one per warning; empty when there is neither."""
+    return [render_finding(f, report.stages, cwd, home) for f in report.mistakes + report.warnings]
 
 
 def check_summary(report: CheckReport) -> str:
@@ -582,6 +616,7 @@ def check_json(report: CheckReport) -> dict[str, Any]:
                 "message": f.error.message,
                 "hint": f.error.hint or None,
                 "strict": f.strict,
+                "warning": f.warning,
                 "stages": list(f.stages) if f.stages and set(f.stages) != set(report.stages) else None,
             }
             for f in report.findings

@@ -256,9 +256,9 @@ def apply_command(sel: Selection, cmd: Command, clusters: ClusterSet | dict[str,
     """One file command applied to the selection (source ``"command"``)."""
     name, value, origin = cmd.name, cmd.value, cmd.origin
     if name == "cluster":
-        if value is not None and value not in clusters:
-            return Failure(ConfigError(f"unknown cluster {value!r}", origin,
-                                       did_you_mean(value, clusters) or "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
+        # an unknown name is fine here: a later command may select another (projects are shared
+        # between machines that define different clusters); the plan needs the final one to exist
+        # only when it uses it (for services or workers), as the reference
         return Success(select_cluster(sel, value, origin))
     if name in ("project", "subproject"):
         return Success(_set(sel, name, value, origin))
@@ -321,6 +321,23 @@ def load(
     if errors:
         return Failure(ConfigErrors(tuple(errors)))
     return Success(Resolution(sel, clusters))
+
+
+def execution_notes(sel: Selection) -> tuple[str, ...]:
+    """What a load leaves to defaults that the user may not expect, as warnings (the reference's).
+
+    >>> execution_notes(Selection())[0]
+    "No 'execution' command found; Seamless falls back to 'process'"
+    >>> execution_notes(_set(Selection(), "execution", "process", DEFAULT_ORIGIN, "command"))
+    ("No cluster defined; running without persistence (define a cluster when using 'execution: remote')",)
+    """
+    notes = []
+    if sel.source("execution") is None:
+        notes.append("No 'execution' command found; Seamless defaults to 'remote' because a cluster is defined"
+                     if sel.cluster is not None else "No 'execution' command found; Seamless falls back to 'process'")
+    if sel.cluster is None and sel.effective_execution() != "remote" and sel.source("persistent") is None:
+        notes.append("No cluster defined; running without persistence (define a cluster when using 'execution: remote')")
+    return tuple(notes)
 
 
 def validate_api_name(kind: str, value: Any) -> ConfigError | None:

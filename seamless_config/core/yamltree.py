@@ -28,7 +28,7 @@ MAX_DEPTH = 64
 
 #: Bumped whenever the tree format or the parser's behaviour changes, so that
 #: cached trees from another version are never used.
-PARSER_VERSION = "seamless-config-tree-5"
+PARSER_VERSION = "seamless-config-tree-6"
 
 
 @attrs.frozen
@@ -273,7 +273,8 @@ def _convert_node(node: object, depth: int) -> Node:
                 raise _Duplicate(key, kline)
             seen.add(key)
             if isinstance(v, ScalarNode) and v.value == "":
-                value: Node = Scalar("", kline)  # an empty value is positioned on the next token
+                # an empty value is positioned on the next token; '""' stays a (quoted) string
+                value: Node = Scalar("", kline, getattr(v, "style", None) in ("'", '"'))
             else:
                 value = _convert_node(v, depth + 1)
             items.append((Scalar(key, kline), value))
