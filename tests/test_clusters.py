@@ -313,3 +313,82 @@ def test_only_dot_yaml_files_in_clusters_dir(loaded, write_clusters):
     write_clusters("c:\n" + _def("/from-yml"), "a.yml")
     loaded("c:\n" + _def("/from-main"))
     assert get_cluster("c").frontends[0].hashserver.bufferdir == "/from-main"
+
+
+# -- what the files Seamless's docs teach rely on ------------------------------------------------
+
+DOCS_LOCAL = """\
+local:
+  type: local
+  workers: 3
+  frontends:
+    - hashserver:
+        bufferdir: /data/buffers
+        conda: ""
+        network_interface: 127.0.0.1
+        port_start: 5100
+        port_end: 5199
+      database:
+        database_dir: /data/db
+        conda: ""
+        port_start: 5200
+        port_end: 5299
+local_cluster: local
+"""
+
+
+def test_a_local_clusters_frontend_without_hostname_is_localhost(project, write_clusters):
+    write_clusters(DOCS_LOCAL)
+    project({"proj/seamless.yaml": "- project: p\n- cluster: local\n- execution: process\n"})
+    config_files.load_config_files()
+    assert get_cluster("local").frontends[0].hostname == "localhost"
+    ld = tools.configure_hashserver("rw")
+    assert ld["key"] == "hashserver-local-rw-p"
+
+
+def test_other_cluster_types_still_need_a_hostname(project, write_clusters):
+    write_clusters(DOCS_LOCAL.replace("type: local", "type: slurm"))
+    project({"proj/seamless.yaml": "- project: p\n"})
+    with pytest.raises(ConfigurationError, match="frontend 1 of cluster 'local' has no 'hostname'"):
+        config_files.load_config_files()
+
+
+def test_an_empty_conda_stays_empty_in_launch_dicts(project, write_clusters):
+    write_clusters(DOCS_LOCAL.replace("  workers: 3\n", "  workers: 3\n  tunnel: false\n"))
+    project({"proj/seamless.yaml": "- project: p\n- cluster: local\n- execution: process\n"})
+    config_files.load_config_files()
+    assert tools.configure_hashserver("rw")["conda"] == ""
+    assert tools.configure_database("ro")["conda"] == ""
+
+
+def test_spawn_without_a_cluster_takes_the_local_clusters_workers(project, write_clusters):
+    """seamless-transformer's spawn-config stage: '- cluster: null' and '- execution: spawn'."""
+    from seamless_config.plan_runtime import current_plan
+
+    write_clusters(DOCS_LOCAL)
+    project({"proj/seamless.yaml": "- project: p\n- cluster: null\n- execution: spawn\n"})
+    config_files.load_config_files()
+    plan = current_plan()
+    assert (plan.cluster, plan.spawn_workers, plan.services) == (None, 3, ())
+
+
+def test_persistent_without_a_cluster_is_refused(project, write_clusters):
+    from seamless_config.plan_runtime import current_plan
+
+    write_clusters(DOCS_LOCAL)
+    project({"proj/seamless.yaml": "- project: p\n- execution: process\n- persistent: true\n"})
+    config_files.load_config_files()
+    with pytest.raises(ConfigurationError) as exc:
+        current_plan()
+    assert str(exc.value) == ("seamless.yaml:3: Persistence was explicitly enabled but no cluster was defined "
+                              "(select a cluster whose hashserver and database keep the results, or remove "
+                              "'persistent: true')")
+
+
+def test_seamless_cache_switched_on_keeps_the_project_the_files_selected(project, write_clusters, monkeypatch, tmp_path):
+    write_clusters(DOCS_LOCAL)
+    project({"proj/seamless.yaml": "- project: p\n- cluster: local\n"})
+    config_files.load_config_files()
+    monkeypatch.setenv("SEAMLESS_CACHE", str(tmp_path / "cache"))
+    config_files.load_config_files()
+    assert sel.get_current()[:2] == ("__SEAMLESS_CACHE__", "p")

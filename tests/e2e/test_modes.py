@@ -7,6 +7,7 @@ the second must get the result from the database without computing again.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -175,3 +176,68 @@ def test_pure_dask_refuses_seamless_transformations(pure_dask_env: E2EEnv) -> No
     assert cp.returncode != 0
     assert "Remote execution requires an active hashserver" in cp.stdout + cp.stderr
     assert not env.sidefile.exists() or not env.sidefile.read_text().strip(), "nothing may have been computed"
+
+
+NESTED = '''
+import json, os, sys
+
+def main():
+    sidefile = sys.argv[1]
+    import seamless
+    from seamless_config.extern_clients import set_remote_clients_from_env
+    from seamless.transformer import delayed
+    from seamless_dask.transformer_client import get_seamless_dask_client
+
+    assert set_remote_clients_from_env(include_dask=True)
+    connected = get_seamless_dask_client() is not None
+
+    @delayed
+    def nested(a, sidefile):
+        import os
+        with open(sidefile, "a") as f:
+            f.write(f"{os.getpid()} {os.getpgid(0)} {os.getppid()}\\n")
+        return a * 7
+
+    result = nested(6, sidefile).run()
+    seamless.close()
+    print("E2E-RESULT " + json.dumps({"result": result, "connected": connected, "pid": os.getpid()}))
+
+if __name__ == "__main__":
+    main()
+'''
+
+COLLECT = '''
+import json
+import seamless, seamless.config
+from seamless_config import collect_remote_clients
+from seamless_config.select import get_selected_cluster
+seamless.config.init()
+print("E2E-RESULT " + json.dumps(collect_remote_clients(get_selected_cluster())))
+seamless.close()
+'''
+
+
+def test_nested_work_goes_to_the_same_dask_scheduler(e2e_env: E2EEnv) -> None:
+    """A process started as a Dask worker starts its children (SEAMLESS_REMOTE_CLIENTS,
+    SEAMLESS_DASK_SCHEDULER and SEAMLESS_DASK_WORKERS set, no project files) submits a
+    transformation: set_remote_clients_from_env(include_dask=True) sends it to that scheduler."""
+    from ._support import script_result
+
+    env = e2e_env
+    env.configure(execution="remote", remote="daskserver")
+    clients = script_result(env.python(COLLECT))
+    assert clients["buffer"] and clients["database"], clients
+    key, ds = env.state("daskserver")
+    elsewhere = env.root / "nested-child"
+    elsewhere.mkdir()
+    child_env = env.env(SEAMLESS_REMOTE_CLIENTS=json.dumps(clients),
+                        SEAMLESS_DASK_SCHEDULER=f"tcp://127.0.0.1:{ds['port']}", SEAMLESS_DASK_WORKERS="1")
+    script = elsewhere / "nested.py"
+    script.write_text(NESTED)
+    from ._support import PYTHON
+
+    cp = env.run([str(PYTHON), str(script), str(env.sidefile)], env=child_env, cwd=elsewhere, timeout=240)
+    out = script_result(cp)
+    assert out["result"] == 42 and out["connected"], out
+    ran = env.side_effects()[-1]
+    assert ran["pgid"] == ds["pid"], "the nested transformation did not run in the Dask cluster's workers"
