@@ -11,7 +11,15 @@ import os
 
 from seamless_config.core.sources import DirFiles, Snapshot, SourceBytes
 
-from .inputs import PROFILE_FILE, PROJECT_FILE, chain_dirs, cluster_paths, home_dir, read
+from .inputs import (
+    PROFILE_FILE,
+    PROJECT_FILE,
+    chain_dirs,
+    cluster_paths,
+    home_dir,
+    listing_error,
+    read,
+)
 
 
 def _read(path: str) -> SourceBytes | None:
@@ -36,6 +44,9 @@ def read_snapshot(workdir: str | os.PathLike[str], home: str | None = None, envi
     else:
         chain = (DirFiles(os.path.abspath(os.fspath(workdir)), None, None),)
     cluster_files = tuple(f for f in map(_read, cluster_paths(home_dir(home))) if f is not None)
+    unlisted = listing_error(home_dir(home))
+    if unlisted is not None:
+        cluster_files += (SourceBytes(unlisted[0], None, unlisted[1]),)
     return Snapshot(
         workdir=chain[0].directory,
         chain=chain,

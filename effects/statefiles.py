@@ -19,10 +19,22 @@ from pathlib import Path
 from typing import Any
 
 
+class StateError(OSError):
+    """A state file could not be written (full disk, read-only directory...)."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 def base_dir(environ: dict[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
     raw = env.get("REMOTE_HTTP_LAUNCHER_DIR") or "~/.remote-http-launcher"
-    return Path(os.path.expanduser(raw))
+    path = os.path.expanduser(raw)
+    if not os.path.isabs(path):
+        # the services resolve it from their own working directory: it would name another place
+        raise StateError(errno.EINVAL, f"REMOTE_HTTP_LAUNCHER_DIR must be an absolute path, not {raw!r} "
+                                       "(export it as an absolute path, or unset it)")
+    return Path(path)
 
 
 def server_dir() -> Path:
@@ -43,13 +55,6 @@ def server_log(key: str) -> Path:
 
 def client_json(key: str) -> Path:
     return client_dir() / f"{key}.json"
-
-
-class StateError(OSError):
-    """A state file could not be written (full disk, read-only directory...)."""
-
-    def __str__(self) -> str:
-        return str(self.strerror)
 
 
 def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
@@ -89,25 +94,103 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 
 def remove(path: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
+    try:
         path.unlink()
+    except FileNotFoundError:
+        pass
+    except IsADirectoryError:
+        raise StateError(errno.EISDIR, f"{path} is a directory, not a state file (remove it)") from None
+    except NotADirectoryError:
+        raise StateError(errno.ENOTDIR, f"{path.parent} is a file, not a directory (remove or rename it)") from None
+    except OSError as exc:
+        raise StateError(exc.errno or errno.EIO, f"cannot remove {path}: {exc.strerror or exc}") from None
+
+
+class LockTimeout(StateError):
+    """Another process held a service's lock for longer than we may wait."""
+
+
+#: seconds to wait for a service's lock (a start takes at most the launcher's start timeout)
+LOCK_TIMEOUT = 120.0
+#: a holder stopped (Ctrl-Z) this long will not let go by itself
+STOPPED_GRACE = 5.0
 
 
 @contextlib.contextmanager
-def key_lock(key: str) -> Iterator[None]:
-    """An exclusive lock per service key, across processes (``flock`` on a lock file)."""
+def key_lock(key: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+    """An exclusive lock per service key, across processes (``flock`` on a lock file that names its
+    holder). Waits at most ``timeout`` seconds (less when the holder is stopped), then raises
+    :class:`LockTimeout` saying who holds it and what to do."""
     lock_dir = server_dir() / ".locks"
+    path = lock_dir / f"{key}.lock"
     try:
         lock_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_dir / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as exc:
         raise StateError(exc.errno or errno.EIO, f"cannot lock {lock_dir}: {exc.strerror or exc}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        _acquire(fd, key, path, timeout)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError:
+            pass  # the holder's name is a courtesy
         yield
     finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
+
+
+def _acquire(fd: int, key: str, path: Path, timeout: float) -> None:
+    import time
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return
+    except BlockingIOError:
+        pass
+    start = time.monotonic()
+    stopped_since: float | None = None
+    delay = 0.01
+    while True:
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.25)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        now = time.monotonic()
+        holder, state = _holder(path)
+        if state == "stopped":
+            stopped_since = stopped_since if stopped_since is not None else now
+        else:
+            stopped_since = None
+        if now - start >= timeout or (stopped_since is not None and now - stopped_since >= STOPPED_GRACE):
+            waited = now - start
+            who = f"process {holder}" if holder else "another process"
+            fix = (f"resume it (kill -CONT {holder}) or end it" if state == "stopped"
+                   else "wait for it to finish, or stop it" if holder else "find the process that holds it")
+            raise LockTimeout(errno.EWOULDBLOCK,
+                              f"service {key} is locked by {who}{f' ({state})' if state else ''} "
+                              f"after waiting {waited:.0f} s ({fix}; lock file {path})")
+
+
+def _holder(path: Path) -> tuple[int | None, str]:
+    """The pid a lock file names and that process's state (``running``, ``stopped``, ``gone``)."""
+    try:
+        pid = int(path.read_text().strip() or 0) or None
+    except (OSError, ValueError):
+        return None, ""
+    if pid is None:
+        return None, ""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            code = f.read().rsplit(b")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return pid, "gone"
+    return pid, {b"T": "stopped", b"t": "stopped", b"Z": "gone"}.get(code, "running")
 
 
 def log_tail(key: str, lines: int = 15) -> str:

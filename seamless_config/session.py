@@ -19,7 +19,7 @@ from effects.parse_cache import ParseCache, cache_dir
 from effects.snapshot import read_snapshot
 
 from .core import selection as sel_mod
-from .core.errors import ConfigError, ConfigErrors, render
+from .core.errors import ConfigError, ConfigErrors, escape_path, render
 from .core.resolve import parse_bytes, resolve
 from .core.selection import ClusterSet, Resolution, Selection
 from .errors import ConfigurationError, ConfigValueError
@@ -46,13 +46,24 @@ class Session:
         return self._cache
 
     def get_workdir(self) -> str:
-        return self.workdir if self.workdir is not None else os.getcwd()
+        if self.workdir is not None:
+            return self.workdir
+        try:
+            return os.getcwd()
+        except FileNotFoundError:
+            raise ConfigurationError("the current directory no longer exists (cd to an existing directory, "
+                                     "or pass the project's directory as workdir)") from None
 
     def resolve(self, selection: Selection | None = None, workdir: str | None = None, *,
                 project_files: bool = True) -> Resolution:
         """Read and resolve the configuration, without changing the session (``project_files``:
         whether the project's files are read, or only the home cluster files)."""
-        snapshot = read_snapshot(workdir if workdir is not None else self.get_workdir(), project_files=project_files)
+        where = workdir if workdir is not None else self.get_workdir()
+        if project_files and not os.path.isdir(where):
+            what = "is not a directory" if os.path.exists(where) else "does not exist"
+            raise ConfigValueError(f"the work directory {escape_path(where)} {what} (give the directory that holds "
+                                   "seamless.yaml)")
+        snapshot = read_snapshot(where, project_files=project_files)
         if snapshot.seamless_cache is not None:
             snapshot = _with_cache(snapshot)
         cache = self.parse_cache

@@ -241,14 +241,29 @@ def test_stage_block_applies_only_in_its_stage(project):
     assert sel.get_execution() == "spawn"
 
 
-def test_stage_change_resets_tracked_settings_but_keeps_sticky_ones(project):
+def test_leaving_a_stage_restores_what_the_files_select_without_it(project):
+    """The stage's subproject does not stay behind (0.3.2 kept it: listed in docs/differences.md)."""
     project({"proj/seamless.yaml": STAGED})
     sel.select_stage("prod")
     load()
+    assert current()[1:3] == ("a", "sp")
     sel.select_stage(None)
     load()
-    assert current()[1:3] == ("a", "sp")  # subproject is sticky
+    assert current()[1:3] == ("a", None)
     assert sel.get_execution() == "process"  # execution came from a command: reset
+
+
+def test_values_set_through_the_api_stay_until_a_file_sets_them(project):
+    project({"proj/seamless.yaml": STAGED})
+    sel.select_subproject("mine")
+    load()
+    assert current()[2] == "mine"  # no command sets it outside the stage
+    sel.select_stage("prod")
+    load()
+    assert current()[2] == "sp"  # the stage block's command wins, as for every setting
+    sel.select_stage(None)
+    load()
+    assert current()[2] is None  # and leaving the stage leaves what the files select
 
 
 def test_flow_style_stage_block(project):

@@ -165,11 +165,12 @@ def test_removed_command_resets_tracked_setting_to_default(project, standard_clu
     load()
     rewrite("[]\n")
     load()
-    # sticky
-    assert (sel.get_selected_cluster(), sel.get_selected_project(), sel.get_nparallel()) == ("there", "p", 3)
-    assert sel.get_current()[2] == "s"
-    # tracked: back to defaults, not to anything manual
-    assert sel.get_execution() == "remote" and sel.get_persistent() is True
+    # set by the files: gone with the command (0.3.2 kept them; docs/differences.md)
+    assert (sel.get_selected_cluster(), sel.get_selected_project()) == (None, None)
+    with pytest.raises(ConfigurationError, match="nparallel is not set"):
+        sel.get_nparallel()
+    # tracked: back to defaults, not to anything manual (without a cluster: process, not persistent)
+    assert sel.get_execution() == "process" and sel.get_persistent() is False
     assert (sel.get_record(), sel.get_queue(), sel.get_remote(), sel.get_node()) == (False, None, None, None)
     assert not sel.execution_was_set_explicitly()
 

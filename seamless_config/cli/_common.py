@@ -30,6 +30,16 @@ def run(prog: str, body: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        import errno
+
+        from effects.statefiles import StateError
+
+        if not isinstance(exc, StateError):
+            raise
+        # the launcher's state directory cannot be used: its variable is a mistake (2), the disk not (1)
+        print(f"{prog}: {str(exc).splitlines()[0] if str(exc) else exc!r}", file=sys.stderr)
+        return EXIT_USAGE if exc.errno == errno.EINVAL else 1
 
 
 def split_stage(value: str | None) -> tuple[str | None, str | None]:

@@ -20,7 +20,23 @@ class Origin:
     line: int = 0
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}" if self.line else self.file
+        name = escape_path(self.file)
+        return f"{name}:{self.line}" if self.line else name
+
+
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+
+
+def escape_path(path: str) -> str:
+    r"""A path as printed: control characters (a newline, ESC...) escaped, so that one message stays
+    one line and no file name can rewrite the terminal.
+
+    >>> print(escape_path("/home/a/x\ny\x1b[31m.yaml"))
+    /home/a/x\ny\x1b[31m.yaml
+    """
+    if path.isprintable():
+        return path
+    return "".join(_CONTROL.get(ord(ch), ch if ch.isprintable() else f"\\u{ord(ch):04x}") for ch in path)
 
 
 DEFAULT_ORIGIN = Origin("(default)")

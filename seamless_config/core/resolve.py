@@ -43,7 +43,8 @@ def parse_bytes(path: str, data: bytes) -> Result[Node | None, ConfigError]:
 
 
 def _read_failure(f: SourceBytes) -> ConfigErrors:
-    return ConfigErrors((ConfigError(f"cannot read the file: {f.read_error}", Origin(f.path), "check its permissions"),))
+    # the reader's text says what the path is and how to fix it
+    return ConfigErrors((ConfigError(f"cannot use the file: {f.read_error}", Origin(f.path)),))
 
 
 def load_document(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Document, ConfigErrors]:

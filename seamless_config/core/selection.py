@@ -107,14 +107,14 @@ def _set(sel: Selection, name: str, value: Any, origin: Origin, source: Any = ..
     return attrs.evolve(sel, **changes)
 
 
-def select_cluster(sel: Selection, cluster: str | None, origin: Origin) -> Selection:
+def select_cluster(sel: Selection, cluster: str | None, origin: Origin, source: Any = "manual") -> Selection:
     """Select a cluster; a queue chosen for another cluster is dropped.
 
     >>> s = select_queue_unchecked(select_cluster(Selection(), "a", DEFAULT_ORIGIN), "q", DEFAULT_ORIGIN)
     >>> select_cluster(s, "a", DEFAULT_ORIGIN).queue, select_cluster(s, "b", DEFAULT_ORIGIN).queue
     ('q', None)
     """
-    sel = _set(sel, "cluster", cluster, origin)
+    sel = _set(sel, "cluster", cluster, origin, source)
     if cluster is None or sel.queue_cluster != cluster:
         if sel.queue is not None or sel.queue_cluster is not None or sel.source("queue") is not None:
             sel = _set(sel, "queue", None, DEFAULT_ORIGIN, None, queue_cluster=None)
@@ -147,12 +147,17 @@ def select_tracked(sel: Selection, name: str, value: Any, origin: Origin, source
     return _set(sel, name, value, origin, source)
 
 
-def reset_before_load(sel: Selection, only: Iterable[str] = TRACKED) -> Selection:
-    """Forget the tracked settings that the previous load's file commands set."""
+#: settings that stay until changed, but that a reload forgets when the files set them, so that
+#: leaving a stage (``set_stage(None)``) restores what the files select without it
+STICKY_FROM_FILES = ("cluster", "project", "subproject", "nparallel")
+
+
+def reset_before_load(sel: Selection, only: Iterable[str] = TRACKED + STICKY_FROM_FILES) -> Selection:
+    """Forget the settings that the previous load's file commands set."""
     for name in only:
         if sel.source(name) == "command":
             extra = {"queue_cluster": None} if name == "queue" else {}
-            sel = _set(sel, name, _INITIAL[name], DEFAULT_ORIGIN, None, **extra)
+            sel = _set(sel, name, _INITIAL.get(name), DEFAULT_ORIGIN, None, **extra)
     return sel
 
 
@@ -259,11 +264,9 @@ def apply_command(sel: Selection, cmd: Command, clusters: ClusterSet | dict[str,
         # an unknown name is fine here: a later command may select another (projects are shared
         # between machines that define different clusters); the plan needs the final one to exist
         # only when it uses it (for services or workers), as the reference
-        return Success(select_cluster(sel, value, origin))
-    if name in ("project", "subproject"):
-        return Success(_set(sel, name, value, origin))
-    if name == "nparallel":
-        return Success(_set(sel, "nparallel", value, origin))
+        return Success(select_cluster(sel, value, origin, "command"))
+    if name in ("project", "subproject", "nparallel"):
+        return Success(_set(sel, name, value, origin, "command"))
     if name == "queue":
         err = check_queue(sel, value, clusters, origin)
         if err is not None:
@@ -293,7 +296,8 @@ def load(
     ``clusters`` commands run before all others; the rest run in order. On any
     mistake the whole load fails and ``sel`` is left as it was.
     """
-    sel = reset_before_load(sel)
+    # under SEAMLESS_CACHE the files are not read: what they selected before stays (the project)
+    sel = reset_before_load(sel, TRACKED if seamless_cache is not None else TRACKED + STICKY_FROM_FILES)
     if seamless_cache is not None:
         cache = seamless_cache_cluster(seamless_cache)
         origin = Origin("$SEAMLESS_CACHE")
@@ -377,7 +381,7 @@ def with_stage(sel: Selection, stage: str | None, substage: str | None, origin: 
 
 def set_sticky(sel: Selection, name: str, value: Any, origin: Origin) -> Selection:
     assert name in ("project", "subproject", "nparallel", "stage", "substage")
-    return _set(sel, name, value, origin)
+    return _set(sel, name, value, origin, "manual" if name in STICKY_FROM_FILES else ...)
 
 
 def check_remote_redundancy(sel: Selection, cluster: Cluster) -> Result[str | None, ConfigError]:

@@ -16,7 +16,7 @@ from returns.result import Failure, Result, Success
 from .errors import ConfigError, Origin
 
 #: Files larger than this are refused: strictyaml needs seconds per megabyte.
-MAX_FILE_BYTES = 256 * 1024
+from .limits import MAX_FILE_BYTES  # noqa: E402 (one fact, one place)
 
 #: Files with more lines and flow-list items than this are refused before parsing: the YAML
 #: parser needs about 0.4 ms per line, so this keeps any accepted file to a couple of seconds.
@@ -79,7 +79,7 @@ def decode(path: str, data: bytes) -> Result[str, ConfigError]:
     if len(data) > MAX_FILE_BYTES:
         return Failure(
             ConfigError(
-                f"the file is {len(data)} bytes, more than the {MAX_FILE_BYTES} allowed",
+                f"the file is larger than the {MAX_FILE_BYTES} bytes allowed",
                 Origin(path),
                 "split cluster definitions over several files in ~/.seamless/clusters/",
             )
