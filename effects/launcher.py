@@ -75,6 +75,8 @@ def _client_payload(sp: ServicePlan, state: dict[str, Any]) -> dict[str, Any]:
     if hostname in ("0.0.0.0", "::"):
         hostname = "localhost"
     payload: dict[str, Any] = {"hostname": hostname, "port": int(state["port"])}
+    if ld.get("workdir") is not None:
+        payload["workdir"] = ld.get("workdir")  # its storage: a client file is reused only for the same
     for name, value in state.items():
         if isinstance(name, str) and (name.endswith("_port") or name.endswith("-port")) and isinstance(value, int):
             payload[name] = value
@@ -140,7 +142,8 @@ def ensure_service(
         cpath = statefiles.client_json(key)
         existing = statefiles.read_json(cpath)
         # silent: an endpoint that did not answer just now
-        reusable, silent = reuse.answering_client(existing, wanted_now, sp.check_port_field, sp.check_path)
+        reusable, silent = reuse.answering_client(existing, wanted_now, sp.check_port_field, sp.check_path,
+                                                  sp.launch.get("workdir"))
         if reusable:
             assert existing is not None
             return _done(rep, sp, host, "reused", existing, t0)
@@ -157,6 +160,12 @@ def ensure_service(
                 status = state.get("status")
                 # a pid counts only when proven to be this service (effects.procs); else the state is stale
                 alive = host.running_pid(key, state) is not None
+                moved = _storage_moved(sp, state)
+                if alive and moved and not attempts:
+                    _warn(rep, f"{sp.role} {key} on {host.name} runs in {moved}, but the configuration now says "
+                          f"{sp.launch.get('workdir')}: restarting it there")
+                    host.stop_running(key, state, timeout=4.0)
+                    alive = False
                 if status == "starting" and alive:
                     state = _wait_running(sp, host, time.monotonic() + START_TIMEOUT)
                     status = state.get("status")
@@ -200,6 +209,15 @@ def ensure_service(
                 rep.failed(sp, msg)
                 raise LaunchError(msg) from None
             attempts += 1
+
+
+def _storage_moved(sp: ServicePlan, state: dict[str, Any]) -> str | None:
+    """The directory a running service was started in, when the plan now names another (a changed
+    ``bufferdir``/``database_dir``, another ``SEAMLESS_CACHE``); else ``None``."""
+    running, wanted = state.get("workdir"), sp.launch.get("workdir")
+    if isinstance(running, str) and isinstance(wanted, str) and running != wanted:
+        return running
+    return None
 
 
 def _recover_corrupt(sp: ServicePlan, host: Host, rep: Reporter) -> None:

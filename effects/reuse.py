@@ -45,11 +45,14 @@ def port_of(data: dict[str, Any], port_field: str) -> int | None:
 
 
 def answering_client(existing: dict[str, Any] | None, wanted: Callable[[], dict[str, Any] | None],
-                     port_field: str, check_path: str) -> tuple[bool, tuple[Any, Any] | None]:
-    """``(reusable, silent)`` for a client file's content: ``reusable`` when it is usable for the
-    parameters ``wanted()`` gives (asked only when the file is otherwise usable: it may wait) and
-    its service answers; ``silent`` is the endpoint that did not answer, if any."""
-    if existing is None or existing.get("status") in ("stale", "corrupt") or not same_parameters(existing, wanted()):
+                     port_field: str, check_path: str, workdir: str | None = None) -> tuple[bool, tuple[Any, Any] | None]:
+    """``(reusable, silent)`` for a client file's content: ``reusable`` when it was written for a
+    service in ``workdir`` (its storage), is usable for the parameters ``wanted()`` gives (asked
+    only when the file is otherwise usable: it may wait), and its service answers; ``silent`` is
+    the endpoint that did not answer, if any."""
+    if (existing is None or existing.get("status") in ("stale", "corrupt")
+            or (workdir is not None and existing.get("workdir") != workdir)
+            or not same_parameters(existing, wanted())):
         return False, None
     port = port_of(existing, port_field)
     hostname = existing.get("hostname")

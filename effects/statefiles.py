@@ -80,13 +80,19 @@ def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> No
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
-    """The JSON object in ``path``; ``None`` when missing; ``{"status": "corrupt"}`` when unreadable."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except FileNotFoundError:
+    """The JSON object in ``path``; ``None`` when missing; ``{"status": "corrupt"}`` when it cannot
+    be used (not a regular file: a FIFO is never opened for reading, which would block)."""
+    from .inputs import read
+
+    r = read(str(path))
+    if r is None:
         return None
-    except (OSError, ValueError):
+    raw, _why = r
+    if raw is None:
+        return {"status": "corrupt"}
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:
         return {"status": "corrupt"}
     if not isinstance(data, dict):
         return {"status": "corrupt"}

@@ -112,7 +112,8 @@ def reuse_all(key: str) -> list[dict[str, Any]] | None:
                 wanted = {**(wanted or {}), **reuse.storage_clients(facts)}
             with statefiles.key_lock(s["key"]):
                 existing = reuse.read_client(s["key"])
-                ok, _silent = reuse.answering_client(existing, lambda: wanted, s["port_field"], s["check_path"])  # noqa: B023
+                ok, _silent = reuse.answering_client(existing, lambda: wanted, s["port_field"], s["check_path"],  # noqa: B023
+                                                     s["facts"].get("workdir"))
             if not ok or existing is None:
                 return None
             rows.append({"role": s["role"], "key": s["key"], "host": s["host"], "hostname": existing["hostname"],

@@ -79,8 +79,14 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
         return []
     try:
         outcomes = launcher.bring_up(plan.services, _host_for, reporter)
-    except (LaunchError, StateError) as exc:  # a state directory that cannot be written: full, read-only
-        raise ServiceFailure(str(exc).replace("\n", " ") if isinstance(exc, StateError) else str(exc)) from None
+    except StateError as exc:
+        import errno
+
+        if exc.errno == errno.EINVAL:  # the state directory's variable is a configuration mistake
+            raise ConfigurationError(str(exc)) from None
+        raise ServiceFailure(str(exc).replace("\n", " ")) from None
+    except LaunchError as exc:  # a state directory that cannot be written: full, read-only
+        raise ServiceFailure(str(exc)) from None
     SESSION.plan = plan
     SESSION.outcomes = outcomes
     if activate:

@@ -46,23 +46,13 @@ class Session:
         return self._cache
 
     def get_workdir(self) -> str:
-        if self.workdir is not None:
-            return self.workdir
-        try:
-            return os.getcwd()
-        except FileNotFoundError:
-            raise ConfigurationError("the current directory no longer exists (cd to an existing directory, "
-                                     "or pass the project's directory as workdir)") from None
+        return self.workdir if self.workdir is not None else work_directory(None, project_files=False)
 
     def resolve(self, selection: Selection | None = None, workdir: str | None = None, *,
                 project_files: bool = True) -> Resolution:
         """Read and resolve the configuration, without changing the session (``project_files``:
         whether the project's files are read, or only the home cluster files)."""
-        where = workdir if workdir is not None else self.get_workdir()
-        if project_files and not os.path.isdir(where):
-            what = "is not a directory" if os.path.exists(where) else "does not exist"
-            raise ConfigValueError(f"the work directory {escape_path(where)} {what} (give the directory that holds "
-                                   "seamless.yaml)")
+        where = work_directory(workdir if workdir is not None else self.get_workdir(), project_files)
         snapshot = read_snapshot(where, project_files=project_files)
         if snapshot.seamless_cache is not None:
             snapshot = _with_cache(snapshot)
@@ -95,6 +85,22 @@ class Session:
     def update(self, new: Selection) -> None:
         with self.lock:
             self.selection = new
+
+
+def work_directory(workdir: str | None, project_files: bool = True) -> str:
+    """The absolute directory whose files are read (``None``: the current one), checked to exist."""
+    if workdir is None:
+        try:
+            workdir = os.getcwd()
+        except FileNotFoundError:
+            raise ConfigurationError("the current directory no longer exists (cd to an existing directory, "
+                                     "or pass the project's directory as workdir)") from None
+    where = os.path.abspath(workdir)
+    if project_files and not os.path.isdir(where):
+        what = "is not a directory" if os.path.exists(where) else "does not exist"
+        raise ConfigValueError(f"the work directory {escape_path(where)} {what} (give the directory that holds "
+                               "seamless.yaml)")
+    return where
 
 
 def _invalidate_record_cache() -> None:

@@ -79,7 +79,9 @@ def memo_entry(role: str, key: str, parameters: dict | None = None) -> dict:
 
 
 def write_client(key: str, port: int, **extra: object) -> None:
-    statefiles.write_json_atomic(statefiles.client_json(key), {"hostname": "127.0.0.1", "port": port, **extra})
+    """A client file as the launcher writes it (with the service's storage, ``workdir``)."""
+    statefiles.write_json_atomic(statefiles.client_json(key),
+                                 {"hostname": "127.0.0.1", "port": port, "workdir": f"/data/{key}", **extra})
 
 
 def test_reuse_all_checks_every_service_like_the_launcher(layout: dict[str, Path], server: int) -> None:
@@ -101,6 +103,11 @@ def test_reuse_all_checks_every_service_like_the_launcher(layout: dict[str, Path
     write_client("j", server, parameters={**wanted, "buffer": []})
     assert warm.reuse_all(k) is None
     write_client("j", server, parameters=wanted)
+    # a service that serves other storage (bufferdir changed since): not reused
+    write_client("h", server, workdir="/data/elsewhere")
+    assert warm.reuse_all(k) is None
+    write_client("h", server)
+    assert warm.reuse_all(k) is not None
     # a client file marked stale (the service was stopped), or missing
     write_client("d", server, status="stale")
     assert warm.reuse_all(k) is None

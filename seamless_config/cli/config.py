@@ -83,7 +83,9 @@ def _layout(workdir: str | None) -> Any:
         parse_bytes,
     )
 
-    snapshot = read_snapshot(os.path.abspath(workdir) if workdir else os.getcwd())
+    from seamless_config.session import work_directory
+
+    snapshot = read_snapshot(work_directory(workdir or None))
     if snapshot.seamless_cache is not None:
         value = snapshot.seamless_cache.strip()
         snapshot = attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)) if value else None)

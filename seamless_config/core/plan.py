@@ -181,6 +181,12 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
             return rr
         remote = rr.unwrap()
         if remote is None:
+            if sel.source("execution") is None:  # the default: point at what made it
+                return Failure(ConfigError(
+                    f"execution defaults to 'remote' because cluster {cluster.name!r} is selected here, but it offers "
+                    "neither a jobserver nor a daskserver", sel.origin("cluster"),
+                    "for storage only add '- execution: process' (or spawn) to seamless.profile.yaml; for remote "
+                    "work add a 'jobserver:' or 'daskserver:' section to a frontend"))
             return Failure(ConfigError(
                 f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver",
                 sel.origin("execution"), "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'"))

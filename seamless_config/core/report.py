@@ -347,7 +347,7 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     out = list(findings.values())
     if strict and not layout.errors:
         out += strict_findings(layout, results)
-    if not layout.broken_documents:
+    if not layout.errors:  # a broken file may hold the definition
         out += undefined_overridden(layout, results, {f.error.origin for f in out})
     return CheckReport(layout.files, stages, tuple(out))
 

@@ -296,3 +296,29 @@ def test_a_state_naming_a_reused_pid_is_stale(e2e_env: E2EEnv) -> None:
         bystander.wait()
     reliability.record("Hostile state (real services)", "a running state whose pid was reused by another process",
                        {"bystander signalled": 0, "relaunched": 1})
+
+
+def test_a_running_server_whose_storage_changed_is_restarted(e2e_env: E2EEnv) -> None:
+    """bufferdir and database_dir changed while the services run: the next bring-up says so and
+    starts them in the new directories instead of reusing servers that write to the old ones."""
+    env = e2e_env
+    env.configure(execution="process")
+    first = _init(env)
+    profile = env.project_dir / "seamless.profile.yaml"
+    text = profile.read_text()
+    moved = {}
+    for kind, old in (("buffers", str(env.bufferdir)), ("db", str(env.database_dir))):
+        assert old in text
+        moved[kind] = f"{old}-moved"
+        text = text.replace(old, moved[kind])
+    profile.write_text(text)
+    cp = env.seamless_init("--json")
+    assert cp.returncode == 0, describe(cp)
+    rows = {r["service"]: r for r in json.loads(cp.stdout)["services"]}
+    assert rows["hashserver"]["state"] == rows["database"]["state"] == "launched", (first, rows)
+    assert "restarting it there" in cp.stderr
+    assert _state_of(env, "hashserver")["workdir"].startswith(moved["buffers"])
+    assert _state_of(env, "database")["workdir"].startswith(moved["db"])
+    _one_process_per_key(env)
+    reliability.record("Hostile state (real services)", "bufferdir and database_dir changed under running servers",
+                       {"restarted": 2, "reused with the old storage": 0})
