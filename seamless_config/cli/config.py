@@ -82,7 +82,6 @@ def _layout(workdir: str | None) -> Any:
         load_document,
         parse_bytes,
     )
-
     from seamless_config.session import work_directory
 
     snapshot = read_snapshot(work_directory(workdir or None))
