@@ -11,7 +11,7 @@ import os
 import stat
 from collections.abc import Iterator
 
-from seamless_config.core.limits import MAX_FILE_BYTES
+from seamless_config.limits import MAX_FILE_BYTES
 
 PROJECT_FILE = "seamless.yaml"
 PROFILE_FILE = "seamless.profile.yaml"
