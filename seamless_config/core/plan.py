@@ -180,7 +180,7 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
         if isinstance(rr, Failure):
             return rr
         remote = rr.unwrap()
-        if remote is None:
+        if remote is None and not {"jobserver", "daskserver"} <= disabled:
             if sel.source("execution") is None:  # the default: point at what made it
                 return Failure(ConfigError(
                     f"execution defaults to 'remote' because cluster {cluster.name!r} is selected here, but it offers "
@@ -191,7 +191,7 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
                 f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver",
                 sel.origin("execution"), "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'"))
         role = "jobserver" if remote == "jobserver" else "pure-daskserver" if not persistent else "daskserver"
-        if role not in disabled:
+        if remote is not None and role not in disabled:
             if role == "jobserver":
                 r = jobserver_launch_dict(cluster, scope, sel.record, local=is_local)
             else:
