@@ -52,7 +52,8 @@ class _LogName:
         return len(text)
 
     def flush(self) -> None:
-        pass
+        # nothing is buffered: write() discards, only the name matters (see the class docstring)
+        return None
 
 
 @contextlib.contextmanager

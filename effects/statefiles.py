@@ -151,22 +151,17 @@ def key_lock(key: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
 def _acquire(fd: int, key: str, path: Path, timeout: float) -> None:
     import time
 
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return
-    except BlockingIOError:
-        pass
     start = time.monotonic()
     stopped_since: float | None = None
-    delay = 0.01
+    delay = 0.0
     while True:
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.25)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
             pass
+        time.sleep(delay)
+        delay = min(max(delay, 0.01) * 1.5, 0.25)
         now = time.monotonic()
         holder, state = _holder(path)
         if state == "stopped":

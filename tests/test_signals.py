@@ -132,9 +132,15 @@ def test_another_key_or_a_bare_mention_is_not_the_service(rhl, spawn) -> None:
         assert LocalHost().running_pid(KEY, _state(p.pid)) is None
 
 
-def _service_with_child(tmp_path: Path) -> tuple[subprocess.Popen, int]:
+def _gone(pid: int) -> bool:
+    i = procs.info(pid)
+    return i is None or i.state == "Z"
+
+
+@pytest.fixture
+def service_with_child(rhl: Path, tmp_path: Path):
     """A stand-in service in a session of its own, with a child in its process group (as the
-    service under ``conda run`` is); the child's pid."""
+    service under ``conda run`` is): ``(service, child pid)``; both ended afterwards."""
     pidfile = tmp_path / "child.pid"
     code = ("import subprocess, sys, time; c = subprocess.Popen(['sleep', '120']); "
             "open(sys.argv[1], 'w').write(str(c.pid)); time.sleep(120)")
@@ -143,51 +149,39 @@ def _service_with_child(tmp_path: Path) -> tuple[subprocess.Popen, int]:
     while not (pidfile.exists() and pidfile.read_text()):
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    return service, int(pidfile.read_text())
+    child = int(pidfile.read_text())
+    yield service, child
+    service.kill()
+    service.wait()
+    if not _gone(child):
+        os.kill(child, 9)
 
 
-def _gone(pid: int) -> bool:
-    i = procs.info(pid)
-    return i is None or i.state == "Z"
-
-
-def test_a_proven_service_is_stopped_with_its_group_and_nothing_else(rhl, spawn, tmp_path) -> None:
+def test_a_proven_service_is_stopped_with_its_group_and_nothing_else(rhl, spawn, service_with_child) -> None:
     host = LocalHost()
-    service, child = _service_with_child(tmp_path)
+    service, child = service_with_child
     bystander = spawn()
-    try:
-        data = _state(service.pid, pid_start=procs.start_ticks(service.pid), pgid=service.pid)
-        _write(KEY, data)
-        assert host.running_pid(KEY, data) == service.pid
-        assert [r["status"] for r in host.list_states()] == ["running"]
-        assert host.stop_key(KEY) == "stopped"
-        assert service.wait(10) is not None
-        deadline = time.monotonic() + 10
-        while not _gone(child):
-            assert time.monotonic() < deadline, "the service's group was not signalled"
-            time.sleep(0.02)
-        assert bystander.poll() is None
-    finally:
-        service.kill()
-        service.wait()
-        if not _gone(child):
-            os.kill(child, 9)
+    data = _state(service.pid, pid_start=procs.start_ticks(service.pid), pgid=service.pid)
+    _write(KEY, data)
+    assert host.running_pid(KEY, data) == service.pid
+    assert [r["status"] for r in host.list_states()] == ["running"]
+    assert host.stop_key(KEY) == "stopped"
+    assert service.wait(10) is not None
+    deadline = time.monotonic() + 10
+    while not _gone(child):
+        assert time.monotonic() < deadline, "the service's group was not signalled"
+        time.sleep(0.02)
+    assert bystander.poll() is None
 
 
-def test_a_group_is_signalled_only_when_this_project_created_it(rhl, tmp_path) -> None:
+def test_a_group_is_signalled_only_when_this_project_created_it(rhl, service_with_child) -> None:
     """A state without our ``pgid`` (written by another launcher): only the pid itself is signalled."""
-    service, child = _service_with_child(tmp_path)
-    try:
-        _write(KEY, _state(service.pid))
-        assert LocalHost().stop_key(KEY) == "stopped"
-        assert service.wait(10) is not None
-        time.sleep(0.1)
-        assert not _gone(child)
-    finally:
-        service.kill()
-        service.wait()
-        if not _gone(child):
-            os.kill(child, 9)
+    service, child = service_with_child
+    _write(KEY, _state(service.pid))
+    assert LocalHost().stop_key(KEY) == "stopped"
+    assert service.wait(10) is not None
+    time.sleep(0.1)
+    assert not _gone(child)
 
 
 def test_orphans_of_a_key_are_found_listed_and_stopped(rhl, spawn) -> None:

@@ -224,6 +224,16 @@ def _jobserver_without_state(env: E2EEnv) -> tuple[str, list[int]] | None:
     return (key, left) if left else None
 
 
+def _interrupted_from_cold(env: E2EEnv) -> tuple[str, list[int]]:
+    """From cold, a seamless-init killed at the right moment (a few tries: it is a race)."""
+    for _attempt in range(3):
+        _cold(env)
+        found = _jobserver_without_state(env)
+        if found:
+            return found
+    raise AssertionError("could not interrupt seamless-init between spawning the jobserver and writing its state")
+
+
 def test_a_launch_killed_before_its_state_is_written_leaves_no_duplicate(e2e_env: E2EEnv) -> None:
     """kill -9 of seamless-init between spawning the jobserver and writing its state: the orphan
     shows in seamless-service-ps, the next run stops it and starts one jobserver, and
@@ -232,14 +242,7 @@ def test_a_launch_killed_before_its_state_is_written_leaves_no_duplicate(e2e_env
 
     env = e2e_env
     env.configure(execution="remote", remote="jobserver")
-    found = None
-    for _attempt in range(3):
-        _cold(env)
-        found = _jobserver_without_state(env)
-        if found:
-            break
-    assert found, "could not interrupt seamless-init between spawning the jobserver and writing its state"
-    key, orphans = found
+    key, orphans = _interrupted_from_cold(env)
     ps = env.run([str(VENV_BIN / "seamless-service-ps"), "--cluster", env.cluster, "--json"])
     rows = {json.loads(line)["key"]: json.loads(line) for line in ps.stdout.splitlines()}
     assert rows[key]["process"] == "orphan", describe(ps)
@@ -250,13 +253,7 @@ def test_a_launch_killed_before_its_state_is_written_leaves_no_duplicate(e2e_env
         _wait_dead(pid)
     _one_process_per_key(env)
     # once more from cold, and this time seamless-service-stop --cluster ends it
-    found = None
-    for _attempt in range(3):
-        _cold(env)
-        found = _jobserver_without_state(env)
-        if found:
-            break
-    assert found
+    found = _interrupted_from_cold(env)
     cp = env.run([str(VENV_BIN / "seamless-service-stop"), "--cluster", env.cluster])
     assert cp.returncode == 0 and f"{found[0]}: stopped" in cp.stdout, describe(cp)
     for pid in found[1]:
