@@ -13,10 +13,9 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from .errors import ConfigError, Origin
-
 #: Files larger than this are refused: strictyaml needs seconds per megabyte.
 from ..limits import MAX_FILE_BYTES  # noqa: E402 (one fact, one place)
+from .errors import ConfigError, Origin
 
 #: Files with more lines and flow-list items than this are refused before parsing: the YAML
 #: parser needs about 0.4 ms per line, so this keeps any accepted file to a couple of seconds.
