@@ -128,7 +128,7 @@ def tunneled_payload(host: Any, remote_host: str, state: dict[str, Any], plain: 
         payload[name] = tunnel.local[name]
         payload[f"tunneled-{name}"] = remote
     payload["tunnel-pid"] = tunnel.pid
-    for k in ("parameters", "meta"):
+    for k in ("parameters", "meta", "workdir"):
         if k in plain:
             payload[k] = plain[k]
     return payload
