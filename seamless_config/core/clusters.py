@@ -224,7 +224,10 @@ def prevalidated_clusters(path: str, raw: Any) -> ClustersCommand:
         _line, _kind, items = raw
         for kline, key, vraw in items:
             if key == "local_cluster":
-                local_cluster = vraw[1]
+                from .yamltree import from_json
+
+                node = from_json(vraw)  # a quoted name is stored as [line, [value]]
+                local_cluster = node.value if isinstance(node, Scalar) else None
                 local_origin = Origin(path, vraw[0])
             else:
                 clusters.append(LazyCluster(key, path, kline, vraw))
@@ -285,7 +288,7 @@ def _parse_cluster(name: str, key: Scalar, node: Node, p: Problems) -> Cluster |
     origins = tuple((k.value, p.origin(k)) for k, _ in node.items)
     ctype = None
     if "type" in fields:
-        ctype = to_str(fields["type"], f"field 'type' of {what}", p)
+        ctype = to_str(fields["type"], f"field 'type' of {what}", p, nullable=True)  # null: no type
         if ctype is not None and ctype not in CLUSTER_TYPES:
             p.add(f"unknown cluster type {ctype!r} in {what}", fields["type"], did_you_mean(ctype, CLUSTER_TYPES))
             ctype = None
@@ -405,6 +408,8 @@ def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceS
                 err = names.check_abs_path(fname, v, p.origin(fnode))
             elif fname == "conda":
                 err = names.check_conda(v, p.origin(fnode))
+            elif v == "":
+                err = None  # network_interface: "" is kept as written, as the reference keeps it
             else:
                 err = names.check_host(fname, v, p.origin(fnode))
             if err is not None:
