@@ -1,8 +1,10 @@
 # Build and test plumbing for seamless-config.
 #
 #   make demo     bring up the example project (examples/quickstart) and run a transformation
-#   make test     lint + the whole test suite (what CI runs, via .ci/run)
-#   make oracle   the long differential run against seamless-config 0.3.2
+#   make test     lint + the whole test suite + the reference's own tests (what CI runs, via .ci/run)
+#   make oracle   the long differential run against seamless-config 0.3.2 (ORACLE_COUNT=1000 layouts)
+#   make upstream-tests  seamless-config 0.3.2's own test suite, run against this project
+#   make transformer-tests  seamless-transformer 0.6.1's tests that use seamless.config (IMPL=ours|ref|both)
 #   make bench    the benchmarks (this project and the reference side by side)
 #   make clean    remove virtual environments, caches and build output
 #
@@ -32,7 +34,7 @@ comma := ,
 VENV_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 ORACLE_STAMP := $(ORACLE_VENV)/.installed-$(ORACLE_VERSION)
 
-.PHONY: venv oracle-venv lint test oracle bench demo clean slurm-deps sshd-deps
+.PHONY: venv oracle-venv lint test oracle upstream-tests transformer-tests bench demo clean slurm-deps sshd-deps
 
 venv: $(VENV_STAMP)
 
@@ -85,10 +87,28 @@ test: venv oracle-venv lint slurm-deps sshd-deps
 	@echo "== pytest"
 	@rc=0; $(VENV)/bin/python -m pytest tests seamless_config effects $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	echo "== upstream tests (seamless-config 0.3.2's own suite)"; \
+	$(VENV)/bin/python tests/upstream/run_upstream.py || rc=1; \
 	exit $$rc
 
+# 1000 layouts took 7-10 minutes here (2 cores shared with other work); 5000 would take 35-50.
+ORACLE_COUNT ?= 1000
 oracle: venv oracle-venv
-	$(VENV)/bin/python tests/oracle/run_differential.py --count 1000
+	$(VENV)/bin/python tests/oracle/run_differential.py --count $(ORACLE_COUNT) --examples
+
+# The reference's own tests, from its sdist (downloaded with pip into scratch/upstream/), one
+# pytest process per file; fails on any failure outside the documented private-internals list.
+upstream-tests: venv
+	$(VENV)/bin/python tests/upstream/run_upstream.py
+
+# seamless-transformer 0.6.1's own tests that configure Seamless through seamless.config, from its
+# sdist (downloaded with pip into scratch/transformer-tests/), with a private HOME whose
+# ~/.seamless/clusters.yaml defines the docs' cluster `local`. IMPL=ref runs them with
+# .venv-ref-runtime (seamless-config 0.3.2 + the same runtime; created on first use), IMPL=both
+# runs both and prints them side by side. Prints per-test results; exits 0 whatever they are.
+IMPL ?= ours
+transformer-tests: venv
+	$(VENV)/bin/python tests/upstream/run_transformer_tests.py --impl $(IMPL)
 
 bench: venv oracle-venv
 	$(VENV)/bin/python benchmarks/run_all.py
@@ -102,6 +122,6 @@ demo: venv
 	$(VENV)/bin/python $(DEMO_DIR)/demo.py
 
 clean:
-	rm -rf $(VENV) $(ORACLE_VENV) build dist *.egg-info \
+	rm -rf $(VENV) $(ORACLE_VENV) .venv-ref-runtime build dist *.egg-info \
 	  .mypy_cache .ruff_cache .pytest_cache .hypothesis .import_linter_cache
 	find $(wildcard seamless_config effects tests benchmarks examples) -name __pycache__ -type d -prune -exec rm -rf {} +

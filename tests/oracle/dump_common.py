@@ -9,19 +9,37 @@ Layout (one JSON object; see ``layouts.py``)::
     home_files:    {relpath: text}    written under a fresh $HOME
     project_files: {relpath: text}    written under a fresh project dir
     workdir:       relpath            relative to the project dir (default ".")
-    stage, substage                   select_stage / select_substage before loading
-    env:           {NAME: value|null} extra environment (SEAMLESS_CACHE ...)
-    load:          bool               call load_config_files() (default true)
-    calls:         [{name, fn, args, kwargs}]   configure_<fn>(*args, **kwargs)
+    env:           {NAME: value|null} environment at the start (SEAMLESS_CACHE ...)
+    ops:           [op, ...]          API calls, in order, after set_workdir($WORKDIR)
+    calls:         [{name, fn, args, kwargs, each_queue}]   configure_<fn>(*args, **kwargs) at the end
     resolve:       [[argv...]]        seamless-service-resolve invocations
 
-"$HOME" / "$PROJ" / "$WORKDIR" in file texts, env values and resolve argv are
-replaced by the temporary paths.
+An op is one of::
+
+    {"op": "select", "fn": "select_<x>", "args": [...], "kwargs": {...}}
+    {"op": "load"}                                  config_files.load_config_files()
+    {"op": "set_stage", "args": [stage, substage]}  seamless_config.set_stage(...)
+    {"op": "set_substage", "args": [substage]}
+    {"op": "init"}                                  seamless_config.init()
+    {"op": "env", "name": "SEAMLESS_CACHE", "value": text|null}
+    {"op": "launch", "calls": [...]}                the calls at this point (default: the layout's)
+
+Layouts without ``ops`` (the older format, with ``stage``, ``substage`` and
+``load``) run select_stage / select_substage / load. After every op the
+selection getters are dumped; after ``init`` / ``set_stage`` / ``set_substage``
+also what the activation would have brought up (each side's dumper replaces
+the launching parts by recorders, so nothing is started).
+
+``"$HOME"`` / ``"$PROJ"`` / ``"$WORKDIR"`` in file texts, env values and resolve argv
+are replaced by the temporary paths.
 
 Every layout runs in a forked child of the batch process (the implementation is
 imported once, in the parent, so each layout starts from a fresh module state);
 every resolve invocation runs in a child of its own. Temporary paths are
 replaced by ``<T>`` in the output so that both sides' dumps compare equal.
+
+``<dumper> --serve`` reads one layout per line on stdin and answers each with
+one line on stdout (used by ``shrink.py``).
 """
 
 from __future__ import annotations
@@ -50,11 +68,14 @@ DEFAULT_CALLS = [
     {"name": "pure_daskserver", "fn": "pure_daskserver"},
 ]
 
-SELECTION_GETTERS = ("get_current", "execution", "persistent", "queue", "remote", "record", "node", "nparallel")
+SELECTION_GETTERS = ("get_current", "execution", "persistent", "queue", "remote", "record", "node", "nparallel",
+                     "selected_cluster", "selected_project", "stage")
+GETTER_FUNCTIONS = {"get_current": "get_current"}
 
 
 def err(e: BaseException) -> dict[str, Any]:
-    return {"error": {"type": type(e).__name__, "message": str(e)}}
+    """An exception as data; ``value_error``: whether callers catching ValueError would catch it."""
+    return {"error": {"type": type(e).__name__, "message": str(e)[:2000], "value_error": isinstance(e, ValueError)}}
 
 
 def to_jsonable(o: Any) -> Any:
@@ -94,6 +115,12 @@ class Side:
     #: hook(entry, raw_dict, call, context) -> raw_dict; may annotate ``entry``
     postprocess: Callable[[dict, dict, dict, dict], dict] | None = None
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: what the launching parts were asked to do (filled by the side's recorders)
+    events: list = dataclasses.field(default_factory=list)
+    #: activation(side, ok) -> record of the last init/set_stage: {"services", "spawn"} or None
+    activation: Callable[[Any, bool], Any] | None = None
+    #: also dump whether the selected cluster is defined (only where asking has no side effect)
+    probe_cluster: bool = False
 
 
 def _subst(text: Any, paths: dict[str, str]) -> Any:
@@ -134,58 +161,46 @@ def _enter(layout: dict, paths: dict[str, str], side: Side) -> None:
     os.chdir(paths["$WORKDIR"])
 
 
-def dump_layout(layout: dict, paths: dict[str, str], side: Side) -> dict:
-    """Load one layout into the (fresh) implementation and dump selection, cluster and launch dicts."""
-    _enter(layout, paths, side)
-    out: dict[str, Any] = {}
-    select, tools = side.select, side.tools
-    try:
-        side.sc.set_workdir(paths["$WORKDIR"])
-        out["set_workdir"] = None
-    except Exception as e:
-        out["set_workdir"] = err(e)
-    try:
-        if layout.get("stage") is not None:
-            select.select_stage(layout["stage"])
-        if layout.get("substage") is not None:
-            select.select_substage(layout["substage"])
-        out["select"] = None
-    except Exception as e:
-        out["select"] = err(e)
-    if layout.get("load", True):
-        try:
-            side.config_files.load_config_files()
-            out["load"] = None
-        except Exception as e:
-            out["load"] = err(e)
-
+def _getters(side: Side) -> dict[str, Any]:
+    """The selection getters (errors as data)."""
     sel: dict[str, Any] = {}
     for name in SELECTION_GETTERS:
-        fn = getattr(select, name if name == "get_current" else "get_" + name)
+        fn = getattr(side.select, GETTER_FUNCTIONS.get(name, "get_" + name))
         try:
             v = fn()
             sel[name] = list(v) if isinstance(v, tuple) else v
         except Exception as e:
             sel[name] = err(e)
-    out["selection"] = sel
+    if side.probe_cluster:
+        c = sel.get("selected_cluster")
+        if c is None or isinstance(c, dict):
+            sel["cluster_defined"] = None
+        else:
+            try:
+                side.cluster.get_cluster(c)
+                sel["cluster_defined"] = True
+            except Exception:
+                sel["cluster_defined"] = False
+    return sel
 
-    cluster_name = None
-    try:
-        cluster_name = select.get_selected_cluster()
-    except Exception:
-        pass
-    try:
-        out["cluster"] = to_jsonable(side.cluster.get_cluster(cluster_name)) if cluster_name else None
-    except Exception as e:
-        out["cluster"] = err(e)
 
-    calls = layout.get("calls")
-    if calls is None:
-        calls = list(DEFAULT_CALLS)
+def _do_calls(side: Side, calls: list[dict], cluster_name: str | None, sel: dict) -> dict[str, Any]:
+    """``configure_<fn>`` for every call; ``each_queue`` calls run once per queue of the selected cluster."""
     context = {"selection": sel, "cluster_name": cluster_name}
-    launch = {}
+    expanded: list[dict] = []
     for c in calls:
-        fn = getattr(tools, "configure_" + c["fn"])
+        if not c.get("each_queue"):
+            expanded.append(c)
+            continue
+        try:
+            queues = sorted((side.cluster.get_cluster(cluster_name).queues or {}) if cluster_name else {})
+        except Exception:
+            queues = []
+        for q in queues:
+            expanded.append({"name": f"{c['name']}[{q}]", "fn": c["fn"], "kwargs": {**c.get("kwargs", {}), "queue": q}})
+    launch: dict[str, Any] = {}
+    for c in expanded:
+        fn = getattr(side.tools, "configure_" + c["fn"])
         try:
             d = fn(*c.get("args", []), **c.get("kwargs", {}))
         except Exception as e:
@@ -203,7 +218,91 @@ def dump_layout(layout: dict, paths: dict[str, str], side: Side) -> dict:
         except Exception as e:
             entry["evaluation_error"] = err(e)["error"]
         launch[c["name"]] = entry
-    out["launch"] = launch
+    return launch
+
+
+def legacy_ops(layout: dict) -> list[dict]:
+    """The operations of a layout written before ``ops`` existed: stage, substage, load."""
+    ops: list[dict] = []
+    if layout.get("stage") is not None:
+        ops.append({"op": "select", "fn": "select_stage", "args": [layout["stage"]]})
+    if layout.get("substage") is not None:
+        ops.append({"op": "select", "fn": "select_substage", "args": [layout["substage"]]})
+    if layout.get("load", True):
+        ops.append({"op": "load"})
+    return ops
+
+
+def op_label(op: dict) -> str:
+    return op["fn"] if op["op"] == "select" else op["op"]
+
+
+def _run_op(op: dict, side: Side, paths: dict[str, str], cluster_calls: list[dict]) -> dict[str, Any]:
+    kind = op["op"]
+    rec: dict[str, Any] = {"op": op_label(op), "error": None}
+    side.events.clear()
+    try:
+        if kind == "select":
+            getattr(side.select, op["fn"])(*op.get("args", []), **op.get("kwargs", {}))
+        elif kind == "load":
+            side.config_files.load_config_files()
+        elif kind == "set_stage":
+            side.sc.set_stage(*op.get("args", []))
+        elif kind == "set_substage":
+            side.sc.set_substage(*op.get("args", []))
+        elif kind == "init":
+            side.sc.init()
+        elif kind == "env":
+            if op.get("value") is None:
+                os.environ.pop(op["name"], None)
+            else:
+                os.environ[op["name"]] = _subst(op["value"], paths)
+        elif kind == "launch":
+            name = None
+            try:
+                name = side.select.get_selected_cluster()
+            except Exception:
+                pass
+            rec["launch"] = _do_calls(side, op.get("calls") or cluster_calls, name, {})
+        else:
+            raise ValueError(f"unknown op {kind!r}")
+    except Exception as e:
+        rec["error"] = err(e)
+        if kind in ("set_stage", "set_substage", "init"):
+            rec["error_phase"] = "read" if "read_failed" in side.events else "activate"
+    if kind in ("set_stage", "set_substage", "init") and side.activation is not None:
+        rec["activation"] = side.activation(side, rec["error"] is None)
+    side.events.clear()
+    rec["selection"] = _getters(side)
+    return rec
+
+
+def dump_layout(layout: dict, paths: dict[str, str], side: Side) -> dict:
+    """Run one layout's operations in the (fresh) implementation; dump selection, cluster, launch dicts."""
+    _enter(layout, paths, side)
+    out: dict[str, Any] = {}
+    try:
+        side.sc.set_workdir(paths["$WORKDIR"])
+        out["set_workdir"] = None
+    except Exception as e:
+        out["set_workdir"] = err(e)
+    ops = layout["ops"] if "ops" in layout else legacy_ops(layout)
+    calls = layout.get("calls")
+    if calls is None:
+        calls = list(DEFAULT_CALLS)
+    out["ops"] = [_run_op(op, side, paths, calls) for op in ops]
+    sel = _getters(side)
+    out["selection"] = sel
+    cluster_name = None
+    try:
+        cluster_name = side.select.get_selected_cluster()
+    except Exception:
+        pass
+    try:
+        out["cluster"] = to_jsonable(side.cluster.get_cluster(cluster_name)) if cluster_name else None
+    except Exception as e:
+        out["cluster"] = err(e)
+    out["launch"] = _do_calls(side, calls, cluster_name, sel)
     return out
 
 
@@ -285,17 +384,28 @@ def run_layout(layout: dict, side: Side) -> dict:
 
 
 def main(side_factory: Callable[[], Side]) -> None:
-    """``<dumper> LAYOUTS.jsonl|layout.json|- [OUT.jsonl]``: one output line per layout."""
+    """``<dumper> LAYOUTS.jsonl|layout.json|- [OUT.jsonl]``: one output line per layout; or ``--serve``."""
     src = sys.argv[1] if len(sys.argv) > 1 else "-"
+    side = side_factory()
+    cwd = os.getcwd()
+    env = dict(os.environ)
+    if src == "--serve":
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            result = run_layout(json.loads(line), side)
+            os.chdir(cwd)
+            os.environ.clear()
+            os.environ.update(env)
+            sys.stdout.write(json.dumps(result) + "\n")
+            sys.stdout.flush()
+        return
     text = sys.stdin.read() if src == "-" else open(src).read()
     text = text.strip()
     if text.startswith("{") and "\n{" not in text:
         layouts = [json.loads(text)]
     else:
         layouts = [json.loads(line) for line in text.splitlines() if line.strip()]
-    side = side_factory()
-    cwd = os.getcwd()
-    env = dict(os.environ)
     out = open(sys.argv[2], "w") if len(sys.argv) > 2 else sys.stdout
     for layout in layouts:
         result = run_layout(layout, side)

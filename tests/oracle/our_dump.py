@@ -96,6 +96,67 @@ def make_postprocess(select, cluster_mod):
     return postprocess
 
 
+def _preimport() -> None:
+    """Import, once in the parent, what every layout's child would import again (speed only:
+    an imported module is in its initial state, as in a fresh process)."""
+    import importlib
+    import pkgutil
+
+    import seamless_config.core
+
+    names = ["strictyaml", "seamless_config.session", "seamless_config.cli.resolve", "effects.parse_cache",
+             "effects.snapshot", "dateutil.parser"]
+    names += [f"seamless_config.core.{m.name}" for m in pkgutil.iter_modules(seamless_config.core.__path__)]
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def install_recorders(side: dump_common.Side) -> None:
+    """Replace the launching and runtime-connecting parts (effects layer) by recorders.
+
+    ``effects.launcher.bring_up`` starts the plan's services: it returns no outcome
+    here; ``effects.runtime.activate(plan, outcomes)`` connects the runtime: it
+    records the plan's services and spawn count in ``side.events``.
+    """
+    from effects import launcher, runtime
+
+    def bring_up(services, *args, **kwargs):
+        return []
+
+    def activate(plan, outcomes):
+        side.events.append({"services": sorted({sp.role for sp in plan.services}),
+                            "spawn": getattr(plan, "spawn_workers", None) or None})
+
+    launcher.bring_up = bring_up
+    runtime.activate = activate
+    runtime.deactivate = lambda *a, **k: None
+
+    # which phase of init/set_stage refused: reading the files, or activating
+    from seamless_config.session import Session
+
+    original_load = Session.load
+
+    def load(self, *args, **kwargs):
+        try:
+            return original_load(self, *args, **kwargs)
+        except BaseException:
+            side.events.append("read_failed")
+            raise
+
+    Session.load = load
+
+
+def activation(side: dump_common.Side, ok: bool):
+    """What the last init/set_stage activated (nothing recorded: an idle plan)."""
+    recs = [e for e in side.events if isinstance(e, dict)]
+    if recs:
+        return recs[-1]
+    return {"services": [], "spawn": None} if ok else None
+
+
 def side() -> dump_common.Side:
     import importlib.metadata
 
@@ -106,7 +167,8 @@ def side() -> dump_common.Side:
     from seamless_config import config_files, select, tools
 
     (ep,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "seamless-service-resolve"]
-    return dump_common.Side(
+    _preimport()
+    s = dump_common.Side(
         name="ours",
         sc=sc,
         select=select,
@@ -117,7 +179,10 @@ def side() -> dump_common.Side:
         resolve_main=ep.load(),
         postprocess=make_postprocess(select, cluster),
         extra_env={"SEAMLESS_CONFIG_CACHE": "off"},
+        activation=activation,
     )
+    install_recorders(s)
+    return s
 
 
 if __name__ == "__main__":
