@@ -87,6 +87,22 @@ FIXED = """\
   --cluster` could not see. Processes of a key without a state are now found by
   their command line: `seamless-service-ps` shows them as `orphan`, the next
   start stops them first (with a warning), and stop ends them.
+- A running hashserver or database whose `bufferdir`/`database_dir` changed (or
+  another `SEAMLESS_CACHE`) was reused, still writing to the old directory:
+  client files now record the storage, and such a server is restarted there.
+- A FIFO as `seamless.yaml`, as a cluster file or as a client state file
+  blocked every command; a link to `/dev/zero` was read whole; a directory or a
+  dangling link counted as "no file". Only regular files are read now, never
+  blocking and at most the size limit plus one byte, and each other case is one
+  line saying what the path is.
+- A `seamless-init` stopped with Ctrl-Z while holding a key lock made every
+  later run wait for ever: locks are waited for at most the start timeout (5 s
+  for a stopped holder), and the error names the holder and the fix.
+- A state directory of the wrong shape, a relative `REMOTE_HTTP_LAUNCHER_DIR`
+  (which failed after 22 s), a deleted working directory and a `--workdir`
+  that is a file or does not exist ended in tracebacks or in "No cluster
+  defined": each is one line now. Control characters in a file name are
+  escaped wherever a path is printed.
 """
 
 
