@@ -55,7 +55,7 @@ def clients_problem(clients: Any, *, in_remote: bool) -> str | None:
     >>> clients_problem([1, 2], in_remote=False)
     'must be a JSON object, not a list'
     >>> clients_problem({"buffer": 5}, in_remote=False)
-    "'buffer' must be a list, not int"
+    "'buffer' must be a list, not a number"
     >>> clients_problem({"database": [{"readonly": True}]}, in_remote=True)
     "database entry 1 has no 'remote_url' (nor 'url')"
     """
@@ -84,8 +84,8 @@ def clients_problem(clients: Any, *, in_remote: bool) -> str | None:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "object", list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), type(value).__name__)
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
 def set_remote_clients_from_env(include_dask: bool) -> bool:

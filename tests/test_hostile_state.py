@@ -201,3 +201,23 @@ def test_a_lock_held_by_a_stopped_process(env, tmp_path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("value,message", [
+    ("[1, 2]", "SEAMLESS_REMOTE_CLIENTS must be a JSON object, not a list"),
+    ("null", "SEAMLESS_REMOTE_CLIENTS must be a JSON object, not null"),
+    ('{"buffer": 5}', "SEAMLESS_REMOTE_CLIENTS 'buffer' must be a list, not a number"),
+    ('{"buffer": ["http://h:1"]}', "SEAMLESS_REMOTE_CLIENTS buffer entry 1 must be an object, not a string"),
+    ('{"database": [{"url": 5}]}', "SEAMLESS_REMOTE_CLIENTS database entry 1: 'url' must be a string, not a number"),
+    ('{"database": [{"readonly": true}]}', "SEAMLESS_REMOTE_CLIENTS database entry 1 has no 'remote_url' (nor 'url')"),
+    ("{not json", "SEAMLESS_REMOTE_CLIENTS is not valid JSON"),
+])
+def test_remote_clients_of_the_wrong_shape_are_one_line(monkeypatch, value, message) -> None:
+    from seamless_config import ConfigurationError
+    from seamless_config.extern_clients import set_remote_clients_from_env
+
+    monkeypatch.delenv("SEAMLESS_CACHE", raising=False)
+    monkeypatch.setenv("SEAMLESS_REMOTE_CLIENTS", value)
+    with pytest.raises(ConfigurationError) as exc:
+        set_remote_clients_from_env(include_dask=False)
+    assert str(exc.value).startswith(message) and "\n" not in str(exc.value), str(exc.value)
