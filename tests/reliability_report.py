@@ -28,8 +28,9 @@ INTRO = """\
 
 Produced by the tests: `tests/test_fuzz.py`, `tests/test_hostile_names.py`,
 `tests/e2e/test_faults.py`, `tests/e2e/test_clear_safety.py`,
-`tests/e2e/test_load.py`, `tests/ssh/test_ssh_faults.py` record what they
-tried and measured, and
+`tests/e2e/test_load.py`, `tests/ssh/test_ssh_faults.py`, `tests/test_signals.py`
+record what they tried and measured (`tests/test_hostile_state.py` checks the
+odd files and state directories listed at the end), and
 `benchmarks/hostile_input.py` the timings; `tests/reliability_report.py`
 renders this page from those figures (last run: {when}).
 
