@@ -21,8 +21,8 @@ lab:
   type: local
   workers: 2
   frontends:
-  - hashserver: {bufferdir: /tmp/hostile-never-used/buffers, port_start: 53900, port_end: 53919}
-    database: {database_dir: /tmp/hostile-never-used/db, port_start: 53920, port_end: 53939}
+  - hashserver: {{bufferdir: {root}/buffers, port_start: 53900, port_end: 53919}}
+    database: {{database_dir: {root}/db, port_start: 53920, port_end: 53939}}
 """
 PROJECT = "- project: p\n- cluster: lab\n- execution: process\n"
 
@@ -31,7 +31,7 @@ PROJECT = "- project: p\n- cluster: lab\n- execution: process\n"
 def env(tmp_path: Path):
     home = tmp_path / "home"
     (home / ".seamless").mkdir(parents=True)
-    (home / ".seamless" / "clusters.yaml").write_text(CLUSTERS)
+    (home / ".seamless" / "clusters.yaml").write_text(CLUSTERS.format(root=tmp_path))
     proj = tmp_path / "proj"
     proj.mkdir()
     e = {k: v for k, v in os.environ.items() if not k.startswith(("SEAMLESS_", "REMOTE_HTTP_LAUNCHER"))}
@@ -201,6 +201,7 @@ def test_a_lock_held_by_a_stopped_process(env, tmp_path) -> None:
     finally:
         holder.kill()
         holder.wait()
+        env("seamless-service-stop", "--cluster", "lab", REMOTE_HTTP_LAUNCHER_DIR=str(rhl))  # the database it started
 
 
 @pytest.mark.parametrize("value,message", [
