@@ -266,6 +266,14 @@ class Facts:
                     out.append(f"{s}.{k}={svc[k]!r}")
         return out
 
+    def reversed_ports(self) -> list[str]:
+        out = []
+        for s, svc in self.services():
+            lo, hi = svc.get("port_start"), svc.get("port_end")
+            if isinstance(lo, int) and isinstance(hi, int) and not isinstance(lo, bool) and lo > hi:
+                out.append(f"{s}.port_start={lo}>{hi}")
+        return out
+
     def default_queue_unknown(self) -> list[str]:
         out = []
         for cname, c in self.clusters:
@@ -420,6 +428,8 @@ KNOWN: list[Known] = [
           source="docs/differences.md; COMPAT.md: only the finally selected cluster must exist"),
     Known("default_queue_unknown", "`default_queue` naming no queue", "cascade", lambda f: f.default_queue_unknown(),
           message=r"(?i)default_queue", line=_key_line(("default_queue",))),
+    Known("port_range_reversed", "`port_start` above `port_end`", "cascade", lambda f: f.reversed_ports(),
+          message=r"above port_end", line=_key_line(("port_start",))),
     Known("inactive_blocks_checked", "inactive stage blocks", "cascade",
           lambda f: f.invalid_in_blocks() or f.block_cluster_problems(), in_block=True),
     Known("stage_key_prefix", "stage block keys", "cascade", lambda f: f.stage_keys_without_space(),
