@@ -266,6 +266,11 @@ class Facts:
                     out.append(f"{s}.{k}={svc[k]!r}")
         return out
 
+    def null_sections(self) -> list[str]:
+        """Frontend service sections written as ``null`` (0.3.2 crashes on them)."""
+        return [f"{cname}.{s}=null" for cname, _t, fe in self.frontends()
+                for s in ("hashserver", "database", "jobserver", "daskserver") if s in fe and fe[s] is None]
+
     def reversed_ports(self) -> list[str]:
         out = []
         for s, svc in self.services():
@@ -428,6 +433,8 @@ KNOWN: list[Known] = [
           source="docs/differences.md; COMPAT.md: only the finally selected cluster must exist"),
     Known("default_queue_unknown", "`default_queue` naming no queue", "cascade", lambda f: f.default_queue_unknown(),
           message=r"(?i)default_queue", line=_key_line(("default_queue",))),
+    Known("null_service_section", "a service section written as `null`", "cascade", lambda f: f.null_sections(),
+          refuses="ref", message=r"(?i)argument after \*\* must be a mapping|mapping"),
     Known("port_range_reversed", "`port_start` above `port_end`", "cascade", lambda f: f.reversed_ports(),
           message=r"above port_end", line=_key_line(("port_start",))),
     Known("inactive_blocks_checked", "inactive stage blocks", "cascade",
