@@ -117,6 +117,16 @@ def zombie(pid: int) -> bool:
         return True
 
 
+def home_of(pid: int) -> str | None:
+    """The ``HOME`` in a process's environment (``None`` when unreadable or unset)."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read().split(b"\0")
+    except OSError:
+        return None
+    return next((e[5:].decode("utf-8", "replace") for e in env if e.startswith(b"HOME=")), None)
+
+
 def processes() -> Iterator[tuple[int, int, str]]:
     """(pid, pgid, command line) of every live, non-zombie process."""
     for d in os.listdir("/proc"):

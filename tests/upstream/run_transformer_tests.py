@@ -95,6 +95,9 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _services  # noqa: E402  (the test suite's process helpers)
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SCRATCH = REPO / "scratch" / "transformer-tests"
@@ -372,64 +375,26 @@ def ensure_ref_venv() -> Path:
 
 # -- processes ------------------------------------------------------------------------------------------
 
-def processes():
-    """(pid, pgid, command line, HOME) of every live non-zombie process."""
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat", encoding="ascii", errors="replace") as f:
-                fields = f.read().rsplit(")", 1)[-1].split()
-            with open(f"/proc/{d}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-            try:
-                with open(f"/proc/{d}/environ", "rb") as f:
-                    env = f.read().split(b"\0")
-            except OSError:
-                env = []
-        except OSError:
-            continue
-        if fields[0] == "Z":
-            continue
-        home = next((e[5:].decode("utf-8", "replace") for e in env if e.startswith(b"HOME=")), None)
-        yield int(d), int(fields[2]), cmd, home
-
-
 def stop_private_processes(home: Path, root: Path, keep: set[int] = frozenset(), grace: float = 8) -> list[str]:
-    """SIGTERM (then SIGKILL) the process groups of every process with HOME=home or naming root."""
-    me = os.getpid()
-    mine = {me, os.getppid(), *keep}
+    """SIGTERM (then SIGKILL) the process groups of every process with HOME=home or naming root;
+    processes in the groups of ``keep`` are signalled one by one."""
+    mine = {os.getpid(), os.getppid(), *keep}
     victims = {}
-    for pid, pgid, cmd, h in processes():
+    for pid, pgid, cmd in _services.processes():
         if pid in mine or pgid == os.getpgrp():
             continue
-        if h == str(home) or str(root) in cmd:
+        if str(root) in cmd or _services.home_of(pid) == str(home):
             victims[pid] = (pgid, cmd)
-    groups = {pg for pg, _ in victims.values() if pg > 1 and pg != os.getpgrp()}
-    keep_groups = {os.getpgid(p) for p in keep if _alive(p)}
-    groups -= keep_groups
-    for g in groups:
-        _killpg(g, signal.SIGTERM)
+    keep_groups = {_services.pgid(p) for p in keep if not _services.zombie(p)}
+    groups = {pg for pg, _ in victims.values()} - keep_groups
     for pid, (pg, _) in victims.items():
         if pg in keep_groups:
             _kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline and any(_alive(p) for p in victims):
-        time.sleep(0.1)
-    for g in groups:
-        _killpg(g, signal.SIGKILL)
-    for pid in victims:
-        if _alive(pid):
+    _services.stop_groups(groups, grace)
+    for pid, (pg, _) in victims.items():
+        if pg in keep_groups and not _services.zombie(pid):
             _kill(pid, signal.SIGKILL)
     return [cmd for _, cmd in victims.values()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _kill(pid: int, sig: int) -> None:
@@ -439,11 +404,7 @@ def _kill(pid: int, sig: int) -> None:
         pass
 
 
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+_killpg = _services.killpg
 
 
 def free_port() -> int:
