@@ -65,11 +65,14 @@ class Session:
         )
         if isinstance(result, Failure):
             raise_error(result.failure(), value_error=True)
-        # every home cluster file validated: later runs need not check them again
+        # the home cluster files validated (but those with a replaced definition that has mistakes):
+        # later runs need not check them again
+        res = result.unwrap()
+        flawed = {ic.origin.file for ic in res.clusters.replaced}
         for f in snapshot.cluster_files:
-            if f.data is not None:
+            if f.data is not None and f.path not in flawed:
                 cache.mark_valid(f.data)
-        return result.unwrap()
+        return res
 
     def load(self) -> None:
         """``load_config_files()``: apply the files to the session's selection."""
@@ -143,12 +146,7 @@ SESSION = Session()
 
 
 def get_cluster_set() -> ClusterSet:
-    """The clusters in force; loads the home cluster files when nothing was loaded yet."""
-    if not SESSION.loaded:
-        try:
-            SESSION.load()
-        except ConfigurationError:
-            raise
+    """The clusters in force: none before the first load, as in 0.3.2 (nothing is read implicitly)."""
     return SESSION.clusters
 
 

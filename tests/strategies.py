@@ -294,7 +294,7 @@ def parse_cluster(name: str, definition: dict[str, Any], path: str = "/h/.seamle
 
     tree = parse_yaml(path, to_yaml({name: definition})).unwrap()
     p = Problems(path)
-    cc = parse_clusters_mapping(tree, p, origin=Origin(path, 1))
+    cc = parse_clusters_mapping(tree, p, origin=Origin(path, 1), defer=False)
     if p.errors or cc is None or not cc.clusters:
         return None, p.errors
     return cc.clusters[0], []

@@ -273,11 +273,17 @@ def test_profile_clusters_win_over_yaml_clusters(loaded):
     assert get_cluster("c").frontends[0].hashserver.bufferdir == "/profile"
 
 
-def test_an_overridden_invalid_definition_is_still_reported(loaded, write_clusters):
-    # we validate every file (0.3.2 validated only the winning definitions)
+def test_a_replaced_definition_with_mistakes_is_not_used(loaded, write_clusters):
+    # as in 0.3.2, only the definition in force is built: a later file replaces this one whole
     write_clusters("c:\n" + _def("/ok"), "a.yaml")
-    with pytest.raises(ConfigurationError, match=r"^~/.seamless/clusters.yaml:2: unknown field 'frontend' in cluster 'c'"):
-        loaded("c:\n  frontend: []\n")
+    loaded("c:\n  frontend: []\n")
+    assert get_cluster("c").frontends[0].hashserver.bufferdir == "/ok"
+
+
+def test_a_definition_with_mistakes_in_force_is_reported(loaded, write_clusters):
+    write_clusters("c:\n  frontend: []\n", "a.yaml")
+    with pytest.raises(ConfigurationError, match=r"clusters/a.yaml:2: unknown field 'frontend' in cluster 'c'"):
+        loaded("c:\n" + _def("/ok"))
 
 
 def test_unknown_cluster_lookup(loaded):

@@ -322,3 +322,26 @@ def test_stage_blocks_cannot_hold_stage_or_substage_commands(project):
     project({"proj/seamless.yaml": "- substage: x\n"})
     with pytest.raises(ConfigurationError, match=r"^seamless.yaml:1: unknown command 'substage'"):
         load()
+
+
+def test_empty_subproject_means_none(project, standard_clusters):
+    """As in 0.3.2: ``- subproject: ""`` (and select_subproject("")) give the storage of no subproject."""
+    from seamless_config import tools
+
+    project({"proj/seamless.yaml": "- cluster: here\n- project: p\n- subproject: ''\n"})
+    load()
+    assert current() == ("here", "p", "", None, None)
+    d = tools.configure_hashserver("rw")
+    assert d["key"] == "hashserver-here-rw-p" and d["workdir"] == "/data/buffers/p"
+    assert d["meta"]["subproject"] is None
+    sel.select_subproject("")
+    assert tools.configure_database("ro")["key"] == "database-here-ro-p"
+
+
+def test_empty_project_is_refused_at_its_line(project):
+    """0.3.2 would store at the storage root (docs/differences.md: an empty project name)."""
+    project({"proj/seamless.yaml": "- project: x\n- project: ''\n"})
+    with pytest.raises(ConfigurationError, match=r"seamless.yaml:2: invalid project name ''"):
+        load()
+    with pytest.raises(ValueError, match="invalid project name ''"):
+        sel.select_project("")

@@ -394,6 +394,7 @@ def test_check_reports_every_mistake_of_every_file_once(layered, capsys, home):
     (home / "work/seamless.yaml").write_text(LEVEL1.replace("- execution: process", "- executon: process"))
     (home / "work/rna/analysis/seamless.yaml").write_text("- inherit_from_parent\n- nparallel: 0\n- projct: x\n")
     (home / ".seamless/clusters.yaml").write_text(HPC_V1.replace("workers: 8", "workers: many"))
+    (home / ".seamless/clusters/hpc.yaml").unlink()  # (it would replace the definition with the mistake)
     assert mistake(capsys, "check") == [
         "seamless-config: ~/.seamless/clusters.yaml:3: field 'workers' of cluster 'hpc' must be a whole number, not 'many'",
         "seamless-config: seamless.yaml:2: 'nparallel' command must be at least 1, not 0",

@@ -97,6 +97,10 @@ def test_select_queue_errors(standard_clusters, project):
     with pytest.raises(ConfigurationError, match="^cannot select a queue without selecting a cluster first"):
         sel.select_queue("q1")
     sel.select_cluster("here")
+    # as in 0.3.2, nothing is read before the first load: no cluster is known yet
+    with pytest.raises(ValueError, match="^unknown cluster 'here'"):
+        sel.select_queue("q1")
+    load()
     with pytest.raises(ConfigurationError, match="^cluster 'here' has no queues"):
         sel.select_queue("q1")
     sel.select_cluster("there")

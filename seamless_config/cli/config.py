@@ -98,7 +98,7 @@ def _layout(workdir: str | None) -> Any:
 
     def load_clusters(f: Any) -> Any:
         r = load_cluster_file(f, parse)
-        if isinstance(r, Success) and f.data is not None:
+        if isinstance(r, Success) and f.data is not None and r.unwrap().flawless:
             valid.append(f.data)
         return r
 

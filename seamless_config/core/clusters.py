@@ -201,6 +201,21 @@ class LazyCluster:
         return f"LazyCluster({self.name!r}, {self.origin})"
 
 
+@attrs.frozen
+class InvalidCluster:
+    """A cluster definition with mistakes, kept aside instead of failing its file.
+
+    Only the final definition of a name is used (a later file or ``clusters``
+    command replaces an earlier one whole), so, as in 0.3.2, a definition that
+    a later one replaces cannot stop a load; its mistakes are reported only
+    when it is the one in force (``merge_cluster_sets``).
+    """
+
+    name: str
+    origin: Origin
+    errors: tuple[ConfigError, ...]
+
+
 def built(c: Cluster | LazyCluster) -> Cluster:
     return c.build() if isinstance(c, LazyCluster) else c
 
@@ -209,10 +224,15 @@ def built(c: Cluster | LazyCluster) -> Cluster:
 class ClustersCommand:
     """A set of cluster definitions: one cluster file, or one ``clusters`` command."""
 
-    clusters: tuple[Cluster | LazyCluster, ...]
+    clusters: tuple[Cluster | LazyCluster | InvalidCluster, ...]
     origin: Origin
     local_cluster: str | None = None
     local_cluster_origin: Origin | None = attrs.field(default=None, eq=False)
+
+    @property
+    def flawless(self) -> bool:
+        """No definition has mistakes (the parse cache may then skip validating these bytes next time)."""
+        return not any(isinstance(c, InvalidCluster) for c in self.clusters)
 
 
 def prevalidated_clusters(path: str, raw: Any) -> ClustersCommand:
@@ -234,8 +254,11 @@ def prevalidated_clusters(path: str, raw: Any) -> ClustersCommand:
     return ClustersCommand(tuple(clusters), Origin(path, 1), local_cluster, local_origin)
 
 
-def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin) -> ClustersCommand | None:
+def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin, defer: bool = True) -> ClustersCommand | None:
     """Cluster definitions from a mapping ``name -> definition``.
+
+    With ``defer``, a definition with mistakes becomes an :class:`InvalidCluster`
+    (an error only if nothing replaces it); without, its mistakes go to ``p``.
 
     >>> from .yamltree import parse_yaml
     >>> text = '''
@@ -255,7 +278,7 @@ def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin) -> Cluste
         p.add("cluster definitions must be a mapping of cluster names to definitions", node,
               "write 'NAME:' followed by the indented definition")
         return None
-    clusters: list[Cluster | LazyCluster] = []
+    clusters: list[Cluster | LazyCluster | InvalidCluster] = []
     local_cluster = None
     local_origin = None
     for key, value in node.items:
@@ -267,8 +290,13 @@ def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin) -> Cluste
         if err is not None:
             p.errors.append(err)
             continue
-        cluster = _parse_cluster(key.value, key, value, p)
-        if cluster is not None:
+        own = Problems(p.path)
+        cluster = _parse_cluster(key.value, key, value, own)
+        if own.errors and defer:
+            clusters.append(InvalidCluster(key.value, p.origin(key), tuple(own.errors)))
+        elif own.errors:
+            p.extend(own.errors)
+        elif cluster is not None:
             clusters.append(cluster)
     if local_cluster is not None and local_cluster not in {c.name for c in clusters}:
         # may name a cluster of another file; checked when the clusters are combined

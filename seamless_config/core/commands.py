@@ -134,7 +134,8 @@ def _parse_items(seq: Seq, p: Problems, *, top: bool) -> tuple[tuple[Item, ...],
                 p.add("'clusters' command needs a mapping of cluster names to definitions", key_node,
                       "write 'clusters:' followed by indented cluster definitions")
                 continue
-            cc = parse_clusters_mapping(value, p, origin=p.origin(key_node))
+            # in stage blocks every definition is checked (docs/differences.md: inactive stage blocks)
+            cc = parse_clusters_mapping(value, p, origin=p.origin(key_node), defer=top)
             if cc is not None:
                 items.append(cc)
             continue

@@ -30,14 +30,19 @@ CLUSTER_STRINGS = {
 SERVICE_NAMES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
 
 
+def _blank_is_none(value: str | None) -> str | None:
+    return value or None
+
+
 @attrs.frozen
 class Scope:
     """Which storage and dispatch scope a service serves."""
 
     project: str | None
-    subproject: str | None = None
-    stage: str | None = None
-    substage: str | None = None
+    # an empty subproject, stage or substage is the same as none (as 0.3.2 treats it)
+    subproject: str | None = attrs.field(default=None, converter=_blank_is_none)
+    stage: str | None = attrs.field(default=None, converter=_blank_is_none)
+    substage: str | None = attrs.field(default=None, converter=_blank_is_none)
 
     def storage_path(self) -> str:
         """``/<project>[/<subproject>][/STAGE-<stage>]``

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from .clusters import ClustersCommand
+from .clusters import ClustersCommand, InvalidCluster
 from .commands import Command, Document, StageBlock
 from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
@@ -81,6 +81,7 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
             errors.extend(r.failure().errors)
         else:
             home.append(r.unwrap())
+    n_home = len(errors)
     broken: list[str] = []
     levels: list[list[Document]] = []
     for directory in snapshot.chain:
@@ -101,8 +102,23 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
         if not inherits:
             break
     documents = tuple(d for level in reversed(levels) for d in level)
+    errors[n_home:n_home] = _never_replaced(home, documents)
     return Layout(snapshot.workdir, documents, tuple(home), tuple(errors), tuple(files), snapshot.seamless_cache,
                   tuple(broken))
+
+
+def _never_replaced(home: Sequence[ClustersCommand], documents: Sequence[Document]) -> list[ConfigError]:
+    """The mistakes of home cluster definitions that no later definition replaces in any stage
+    (in force everywhere; those that some stage replaces show up in the other stages' resolutions)."""
+    anywhere = [item for item, _ in walk(documents, None)] + [i for b in stage_blocks(documents) for i in b.items]
+    later = {c.name for item in anywhere if isinstance(item, ClustersCommand) for c in item.clusters}
+    out: list[ConfigError] = []
+    for cc in reversed(home):
+        for c in cc.clusters:
+            if isinstance(c, InvalidCluster) and c.name not in later:
+                out.extend(c.errors)
+        later.update(c.name for c in cc.clusters)
+    return out
 
 
 def walk(documents: Iterable[Document], stage: str | None) -> Iterator[tuple[Command | ClustersCommand, str | None]]:

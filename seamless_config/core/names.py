@@ -25,6 +25,11 @@ _CONDA = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-+]*\Z")
 _ABS_PATH = re.compile(r"/[A-Za-z0-9_.\-@/~]*\Z")
 
 
+# names where '' means "none" (0.3.2 treats them so when it builds launch dicts); an empty
+# project is refused instead, see docs/differences.md
+BLANK_MEANS_NONE = ("subproject", "stage", "substage")
+
+
 def check_name(kind: str, value: str, origin: Origin | None) -> ConfigError | None:
     """``None`` when ``value`` is usable as a ``kind`` name, else the error.
 
@@ -35,6 +40,8 @@ def check_name(kind: str, value: str, origin: Origin | None) -> ConfigError | No
     >>> print(check_name("stage", "x--y", None))
     invalid stage name 'x--y': '--' separates parts of service keys (use a single '-')
     """
+    if value == "" and kind in BLANK_MEANS_NONE:
+        return None
     pattern = _SUBPROJECT if kind == "subproject" else _NAME
     allowed = "letters, digits, '_', '.' and '-'"
     if kind == "subproject":

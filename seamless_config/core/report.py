@@ -349,7 +349,25 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
         out += strict_findings(layout, results)
     if not layout.errors:  # a broken file may hold the definition
         out += undefined_overridden(layout, results, {f.error.origin for f in out})
+        out += replaced_with_mistakes(results)
     return CheckReport(layout.files, stages, tuple(out))
+
+
+def replaced_with_mistakes(results: dict[str | None, StageResult]) -> list[Finding]:
+    """Warnings for cluster definitions with mistakes that a later definition of the same name replaces
+    (never used, so never an error; fixing or removing them avoids surprises when the order changes)."""
+    seen: dict[Origin, Finding] = {}
+    for r in results.values():
+        if r.resolution is None:
+            continue
+        for ic in r.resolution.clusters.replaced:
+            if ic.origin not in seen:
+                first = ic.errors[0]
+                e = ConfigError(f"cluster {ic.name!r} is replaced by a later definition, and this one has mistakes: "
+                                f"{first.message}" + (f" (and {len(ic.errors) - 1} more)" if len(ic.errors) > 1 else ""),
+                                ic.origin, "fix or remove this definition")
+                seen[ic.origin] = Finding(e, (), warning=True)
+    return list(seen.values())
 
 
 def undefined_overridden(layout: Layout, results: dict[str | None, StageResult],

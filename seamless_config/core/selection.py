@@ -19,7 +19,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from . import names
-from .clusters import Cluster, ClustersCommand, Frontend, LazyCluster, ServiceSpec, built
+from .clusters import Cluster, ClustersCommand, Frontend, InvalidCluster, LazyCluster, ServiceSpec, built
 from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, StageBlock
 from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean
 
@@ -174,6 +174,8 @@ class ClusterSet:
 
     clusters: tuple[Cluster | LazyCluster, ...] = ()
     local_cluster: str | None = None
+    #: definitions with mistakes that a later definition of the same name replaced (never used)
+    replaced: tuple[InvalidCluster, ...] = attrs.field(default=(), eq=False)
     _index: dict[str, Cluster | LazyCluster] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
@@ -202,19 +204,26 @@ class ClusterSet:
 
 def merge_cluster_sets(sets: Sequence[ClustersCommand]) -> Result[ClusterSet, ConfigErrors]:
     """Combine cluster definitions; a later definition replaces an earlier one of the same name."""
-    merged: dict[str, Cluster | LazyCluster] = {}
+    merged: dict[str, Cluster | LazyCluster | InvalidCluster] = {}
+    replaced: list[InvalidCluster] = []
     local = None
     local_origin = None
     for cc in sets:
         for c in cc.clusters:
-            merged.pop(c.name, None)
+            old = merged.pop(c.name, None)
+            if isinstance(old, InvalidCluster):
+                replaced.append(old)
             merged[c.name] = c
         if cc.local_cluster is not None:
             local, local_origin = cc.local_cluster, cc.local_cluster_origin
+    errors = [e for c in merged.values() if isinstance(c, InvalidCluster) for e in c.errors]
     if local is not None and local not in merged:
-        return Failure(ConfigErrors((ConfigError(f"local_cluster names unknown cluster {local!r}", local_origin,
-                                                 did_you_mean(local, merged)),)))
-    return Success(ClusterSet(tuple(merged.values()), local))
+        errors.append(ConfigError(f"local_cluster names unknown cluster {local!r}", local_origin,
+                                  did_you_mean(local, merged)))
+    if errors:
+        return Failure(ConfigErrors(tuple(errors)))
+    valid = tuple(c for c in merged.values() if not isinstance(c, InvalidCluster))
+    return Success(ClusterSet(valid, local, tuple(replaced)))
 
 
 def seamless_cache_cluster(directory: str) -> Cluster:

@@ -250,6 +250,14 @@ class Facts:
                     bad.append(v)
         return bad
 
+    def empty_projects(self) -> list[str]:
+        """``- project: ""`` or ``select_project("")`` (0.3.2 stores at the storage root; refused here)."""
+        out = [f"{n}: ''" for n, v, _ in self.commands if n == "project" and v == ""]
+        for op in self.layout.get("ops") or []:
+            if op.get("op") == "select" and op["fn"] == "select_project" and (op.get("args") or [None])[0] == "":
+                out.append("select_project('')")
+        return out
+
     def bad_hosts(self) -> list[str]:
         out = []
         for _, _, fe in self.frontends():
@@ -402,6 +410,21 @@ def _sexagesimal_diff(d: dict, facts: Facts) -> bool:
     return False
 
 
+_STICKY = ("cluster", "project", "subproject", "nparallel")  # what 0.3.2 keeps after leaving a stage
+
+
+def _stage_leftover(d: dict, facts: Facts) -> bool:
+    """0.3.2 still shows a value that a stage block set, in a later load that no longer selects that stage."""
+    if not isinstance(d.get("seq"), int) or d["seq"] < 1 or ".selection." not in d["where"]:
+        return False
+    r, o = d.get("ref"), d.get("ours")
+    if r == o or isinstance(r, (dict, list)):
+        return False
+    ops = facts.layout.get("ops") or []
+    entered = {str((op.get("args") or [None])[0]) for op in ops[: d["seq"]] if op.get("op") in ("set_stage", "init")}
+    return any(n in _STICKY and v == r and st in entered for n, v, st in facts.commands if st is not None)
+
+
 def _key_line(keys: Any) -> str:
     """A YAML line that sets one of ``keys`` (plain or quoted, maybe a list item)."""
     alts = "|".join(re.escape(str(k)) for k in sorted(set(keys))) or "(?!)"
@@ -422,6 +445,8 @@ KNOWN: list[Known] = [
           line=lambda f: _key_line(m.split("=", 1)[0].split(".", 1)[1] for m in f.type_mismatches())),
     Known("names", "names", "cascade", lambda f: f.names(), message=r"(?i)name",
           line=lambda f: _value_line(f.names())),
+    Known("empty_project", "an empty project name", "cascade", lambda f: f.empty_projects(),
+          message=r"invalid project name ''"),
     Known("hostnames", "`hostname`, `ssh_hostname`", "cascade", lambda f: f.bad_hosts(),
           message=r"(?i)hostname", line=_key_line(("hostname", "ssh_hostname"))),
     Known("paths", "paths (`bufferdir`, ...)", "cascade", lambda f: f.bad_paths(),
@@ -445,6 +470,8 @@ KNOWN: list[Known] = [
           refuses="ref", message=r"job_script_prologue", source="docs/differences.md; COMPAT.md known defects"),
     Known("jobserver_conda_optional", "`jobserver:` section", "cascade", lambda f: f.jobservers_without_conda(),
           refuses="ref", message=r"ClusterFrontendJobserver.*'conda'"),
+    Known("stage_leftovers", "leaving a stage", "cascade", lambda f: any(st for _n, _v, st in f.commands),
+          refuses="neither", onset=_stage_leftover),
     Known("failed_read_atomic", "a failed read", "cascade", lambda f: True, refuses="both"),
     Known("resolve_stage_blocks", "`seamless-service-resolve --stage X`", "resolve",
           lambda f: f.stage_keys),
@@ -538,6 +565,11 @@ def _at_load(d: dict) -> bool:
     return not d.get("resolve") and d.get("op") in LOAD_OPS and d["where"].endswith((".error", ".error_phase"))
 
 
+def _at_select(d: dict) -> bool:
+    """A refusal of a ``select_*`` call (a name the API refuses changes what every later step sees)."""
+    return not d.get("resolve") and str(d.get("op") or "").startswith("select") and d["where"].endswith(".error")
+
+
 def classify(diffs: list[dict], facts: Facts) -> tuple[list[dict], dict[str, int]]:
     """Mark each diff ``explained_by`` a known difference (or None); returns (unexplained, counts).
 
@@ -589,10 +621,17 @@ def classify(diffs: list[dict], facts: Facts) -> tuple[list[dict], dict[str, int
                     if any(k[5:].strip() == st for k in facts.stage_keys):
                         mark(d, kd.id)
 
+    for kd in applicable:  # a value both sides accept, after which everything may differ
+        if kd.kind == "cascade" and kd.refuses == "neither" and kd.onset is not None:
+            d = next((d for d in diffs if d["explained_by"] is None and not d.get("resolve") and kd.onset(d, facts)), None)
+            if d is not None:
+                cascade_from(d["seq"], kd.id)
+
     ours_kds = [k for k in applicable if k.kind == "cascade" and k.refuses == "ours"]
     ref_kds = [k for k in applicable if k.kind == "cascade" and k.refuses == "ref"]
     # a refusal of ours while reading, where 0.3.2 read the files
-    first = next((d for d in diffs if d["explained_by"] is None and _at_load(d) and d["shape"] == "ours_refuses"), None)
+    first = next((d for d in diffs if d["explained_by"] is None and (_at_load(d) or _at_select(d))
+                  and d["shape"] == "ours_refuses"), None)
     if first is not None:
         owners = owners_of(_message(first["ours"]), ours_kds, first)
         if owners:

@@ -46,9 +46,10 @@ def expected_meta(select, cluster_mod, call: dict) -> tuple[dict, set]:
         c, p, sp, st, sst = select.get_current(
             kw.get("cluster"), kw.get("project"), kw.get("subproject"), kw.get("stage"), kw.get("substage")
         )
-        meta.update(cluster=c, project=p, subproject=sp, stage=st)
+        # an empty subproject, stage or substage is none (0.3.2's launch dicts treat it so)
+        meta.update(cluster=c, project=p, subproject=sp or None, stage=st or None)
         if fn in ("jobserver", "daskserver"):
-            meta["substage"] = sst
+            meta["substage"] = sst or None
             if st is None:  # a substage without a stage is not part of the key
                 lenient.add("substage")
     if fn in ("daskserver", "pure_daskserver"):
