@@ -205,10 +205,10 @@ def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
     dask = by_role.get("daskserver") or by_role.get("pure-daskserver")
     if dask is not None:
         _activate_dask(plan, dask, clients)
-    if plan.spawn_workers:
+    if plan.spawn_workers is not None:
         worker = _require("seamless_transformer.worker")
         if not worker.has_spawned():
-            worker.spawn(plan.spawn_workers)
+            worker.spawn(plan.spawn_workers or None)  # 0 (SPAWN_PER_CPU): the worker's own default
     _state["plan"] = plan
 
 

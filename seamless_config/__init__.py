@@ -96,9 +96,16 @@ def _activate() -> None:
 
 def _warn_defaults() -> None:
     """After a load: say which defaults decide where work runs (the reference's warnings)."""
-    from .core.selection import execution_notes
+    from .core.plan import remote_target_note
+    from .core.selection import Resolution, execution_notes
 
-    notes = execution_notes(_session().selection)
+    s = _session()
+    notes = list(execution_notes(s.selection))
+    note = remote_target_note(Resolution(s.selection, s.clusters))
+    if note is not None:
+        from .session import rendered
+
+        notes.append(rendered(note))
     if notes:
         import warnings
 

@@ -63,7 +63,7 @@ def _where(sp: ServicePlan) -> str:
 
 
 def _idle(plan: Plan) -> bool:
-    return not plan.services and not plan.spawn_workers
+    return not plan.services and plan.spawn_workers is None
 
 
 def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:

@@ -125,15 +125,20 @@ def _with_cache(snapshot: Any) -> Any:
     return attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)))
 
 
-def raise_error(error: ConfigError | ConfigErrors, *, value_error: bool = False) -> None:
-    """Raise a mistake as :class:`ConfigurationError`; with ``value_error``, as one that is also a
-    ``ValueError`` (where the reference raised ``ValueError``: file contents, ``select_*`` checks)."""
+def rendered(error: ConfigError | ConfigErrors) -> str:
+    """A mistake as the user reads it: paths relative to the current directory or ``~``."""
     try:
         cwd: str | None = os.getcwd()
     except OSError:
         cwd = None
+    return render(error, cwd, os.path.expanduser("~"))
+
+
+def raise_error(error: ConfigError | ConfigErrors, *, value_error: bool = False) -> None:
+    """Raise a mistake as :class:`ConfigurationError`; with ``value_error``, as one that is also a
+    ``ValueError`` (where the reference raised ``ValueError``: file contents, ``select_*`` checks)."""
     kind = ConfigValueError if value_error else ConfigurationError
-    raise kind(render(error, cwd, os.path.expanduser("~"))) from None
+    raise kind(rendered(error)) from None
 
 
 def check(error: ConfigError | None) -> None:

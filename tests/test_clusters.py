@@ -398,3 +398,30 @@ def test_seamless_cache_switched_on_keeps_the_project_the_files_selected(project
     monkeypatch.setenv("SEAMLESS_CACHE", str(tmp_path / "cache"))
     config_files.load_config_files()
     assert sel.get_current()[:2] == ("__SEAMLESS_CACHE__", "p")
+
+
+@pytest.mark.parametrize("clusters,expected", [
+    (DOCS_LOCAL.replace("  workers: 3\n", ""), 0),  # local_cluster without workers: one per CPU, as 0.3.2's spawn(None)
+    (DOCS_LOCAL.replace("local_cluster: local\n", ""), 3),  # no local_cluster (0.3.2: KeyError): the selected cluster's
+])
+def test_spawn_worker_count(project, write_clusters, clusters, expected):
+    from seamless_config.core.plan import SPAWN_PER_CPU
+    from seamless_config.plan_runtime import current_plan
+
+    assert SPAWN_PER_CPU == 0
+    write_clusters(clusters)
+    project({"proj/seamless.yaml": "- project: p\n- cluster: local\n- execution: spawn\n"})
+    config_files.load_config_files()
+    assert current_plan().spawn_workers == expected
+
+
+def test_no_storage_and_no_daskserver_is_refused(project, write_clusters):
+    """0.3.2: "Pure Dask mode requires a daskserver remote target"; here with the line and the fixes."""
+    from seamless_config.plan_runtime import current_plan
+
+    write_clusters(DOCS_LOCAL)
+    project({"proj/seamless.yaml": "- project: p\n- cluster: local\n- persistent: false\n"})
+    config_files.load_config_files()
+    with pytest.raises(ConfigurationError, match=r"^seamless.yaml:3: persistent is false, .* remote target of "
+                                                 r"cluster 'local' is neither"):
+        current_plan()

@@ -411,11 +411,13 @@ def test_check_stage_mistakes_deduplicated_with_their_stages(layered, capsys, ho
         "seamless-config: ~/work/rna/seamless.profile.yaml:4: unknown cluster 'hcp' (did you mean 'hpc'?) [stage test]",
         "seamless-config: ~/work/rna/seamless.profile.yaml:6: cluster 'lab' has no queues (define them under 'queues:' in the cluster) [stage other]",
     ]
-    (home / "work/rna/analysis/seamless.yaml").write_text("- inherit_from_parent\n- execution: spawn\n")
+    (home / "work/rna/analysis/seamless.yaml").write_text("- inherit_from_parent\n- execution: remote\n- persistent: false\n")
     # stages 'prod', 'test', 'other' fail before their plan: only the others show the plan's mistake
     assert mistake(capsys, "check")[0] == (
-        "seamless-config: ~/work/seamless.yaml:4: execution is 'spawn' but cluster 'lab' has no 'workers' "
-        "(add 'workers: N' to the cluster definition) [no stage, stage switch]")
+        "seamless-config: seamless.yaml:3: persistent is false, so nothing stores buffers or results; only a "
+        "daskserver can work without storage, but the remote target of cluster 'lab' is neither (remove "
+        "'persistent: false', or add '- remote: daskserver' and a 'daskserver:' section to a frontend) "
+        "[no stage, stage switch]")
 
 
 def test_check_strict(layered, capsys, home):

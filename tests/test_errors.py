@@ -351,17 +351,23 @@ def test_did_you_mean():
     assert did_you_mean("zzz", [f"n{i}" for i in range(13)]) == ""
 
 
-def test_a_default_that_fails_points_at_what_made_it(project, write_clusters):
+def test_a_default_without_a_remote_target_warns_at_what_made_it(project, write_clusters):
     """The docs' storage-only cluster without an execution command: the cluster selection made
-    execution default to remote; the error names that line and both fixes."""
+    execution default to remote. As in 0.3.2, storage comes up (seamless-upload needs no more);
+    the warning names that line and both fixes."""
+    import seamless_config
+    from seamless_config.plan_runtime import current_plan
+
     write_clusters("lab:\n  type: local\n  frontends:\n  - hashserver: {bufferdir: /b}\n    database: {database_dir: /d}\n")
     project({"proj/seamless.yaml": "- project: p\n- cluster: lab\n"})
     config_files.load_config_files()
-    from seamless_config.plan_runtime import current_plan
-
-    with pytest.raises(ConfigurationError) as exc:
-        current_plan()
-    assert str(exc.value) == (
+    with pytest.warns(UserWarning) as record:
+        seamless_config._warn_defaults()  # what init() and set_stage() say after their load
+    notes = [str(w.message) for w in record]
+    assert (
         "seamless.yaml:2: execution defaults to 'remote' because cluster 'lab' is selected here, but it offers "
-        "neither a jobserver nor a daskserver (for storage only add '- execution: process' (or spawn) to "
-        "seamless.profile.yaml; for remote work add a 'jobserver:' or 'daskserver:' section to a frontend)")
+        "neither a jobserver nor a daskserver: only storage is brought up, and transformations cannot run (for "
+        "storage only add '- execution: process' (or spawn) to seamless.profile.yaml; for remote work add a "
+        "'jobserver:' or 'daskserver:' section to a frontend)") in notes
+    plan = current_plan()
+    assert (plan.remote, [s.role for s in plan.services]) == (None, ["hashserver", "database"])

@@ -66,7 +66,7 @@ class Plan:
     record: bool
     nparallel: int | None
     services: tuple[ServicePlan, ...] = ()
-    #: worker processes to spawn (``execution: spawn``)
+    #: worker processes to spawn (``execution: spawn``); :data:`SPAWN_PER_CPU` for one per CPU
     spawn_workers: int | None = None
 
     def service(self, role: str) -> ServicePlan | None:
@@ -145,18 +145,14 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
             return Failure(ConfigError(
                 "Persistence was explicitly enabled but no cluster was defined", sel.origin("persistent"),
                 "select a cluster whose hashserver and database keep the results, or remove 'persistent: true'"))
-        spawn = spawn_workers_of(res, None) if execution == "spawn" else Success(None)
-        if isinstance(spawn, Failure):
-            return spawn
-        return Success(Plan(remote=None, spawn_workers=spawn.unwrap(), **base))  # type: ignore[arg-type]
+        spawn = spawn_workers_of(res, None) if execution == "spawn" else None
+        return Success(Plan(remote=None, spawn_workers=spawn, **base))  # type: ignore[arg-type]
     cluster = res.clusters.get(sel.cluster)
     if cluster is None:
         if not persistent and execution != "remote":
             # selected but not used: nothing runs on it (as the reference, which looks it up only when used)
-            spawn = spawn_workers_of(res, None) if execution == "spawn" else Success(None)
-            if isinstance(spawn, Failure):
-                return spawn
-            return Success(Plan(remote=None, spawn_workers=spawn.unwrap(), **base))  # type: ignore[arg-type]
+            spawn = spawn_workers_of(res, None) if execution == "spawn" else None
+            return Success(Plan(remote=None, spawn_workers=spawn, **base))  # type: ignore[arg-type]
         return Failure(ConfigError(f"unknown cluster {sel.cluster!r}", sel.origin("cluster"),
                                    did_you_mean(sel.cluster, res.clusters.names())
                                    or "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
@@ -180,16 +176,15 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
         if isinstance(rr, Failure):
             return rr
         remote = rr.unwrap()
-        if remote is None and not {"jobserver", "daskserver"} <= disabled:
-            if sel.source("execution") is None:  # the default: point at what made it
-                return Failure(ConfigError(
-                    f"execution defaults to 'remote' because cluster {cluster.name!r} is selected here, but it offers "
-                    "neither a jobserver nor a daskserver", sel.origin("cluster"),
-                    "for storage only add '- execution: process' (or spawn) to seamless.profile.yaml; for remote "
-                    "work add a 'jobserver:' or 'daskserver:' section to a frontend"))
+        # no remote target: as in 0.3.2 only storage is brought up (tools such as seamless-upload need
+        # no more); remote_target_note() warns that transformations cannot run
+        if remote != "daskserver" and not persistent:
+            target = "the jobserver, which needs both" if remote == "jobserver" else "neither"
             return Failure(ConfigError(
-                f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver",
-                sel.origin("execution"), "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'"))
+                f"persistent is false, so nothing stores buffers or results; only a daskserver can work without "
+                f"storage, but the remote target of cluster {cluster.name!r} is {target}",
+                sel.origin("persistent") if sel.source("persistent") is not None else sel.origin("cluster"),
+                "remove 'persistent: false', or add '- remote: daskserver' and a 'daskserver:' section to a frontend"))
         role = "jobserver" if remote == "jobserver" else "pure-daskserver" if not persistent else "daskserver"
         if remote is not None and role not in disabled:
             if role == "jobserver":
@@ -201,27 +196,43 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
             if isinstance(r, Failure):
                 return r
             services.append(_service_plan(role, r.unwrap(), cluster, local))
-    spawn_workers = None
-    if execution == "spawn":
-        spawn = spawn_workers_of(res, cluster)
-        if isinstance(spawn, Failure):
-            return spawn
-        spawn_workers = spawn.unwrap()
+    spawn_workers = spawn_workers_of(res, cluster) if execution == "spawn" else None
     return Success(Plan(remote=remote, services=tuple(services), spawn_workers=spawn_workers, **base))  # type: ignore[arg-type]
 
 
-def spawn_workers_of(res: Resolution, selected: Cluster | None) -> Result[int, ConfigError]:
+def remote_target_note(res: Resolution) -> ConfigError | None:
+    """The warning for ``execution: remote`` (set, or the default) on a cluster without a jobserver or daskserver."""
+    sel = res.selection
+    cluster = res.clusters.get(sel.cluster) if sel.cluster is not None else None
+    if cluster is None or sel.effective_execution() != "remote":
+        return None
+    rr = check_remote_redundancy(sel, cluster)
+    if isinstance(rr, Failure) or rr.unwrap() is not None:
+        return None
+    if sel.source("execution") is None:  # the default: point at what made it
+        return ConfigError(
+            f"execution defaults to 'remote' because cluster {cluster.name!r} is selected here, but it offers "
+            "neither a jobserver nor a daskserver: only storage is brought up, and transformations cannot run",
+            sel.origin("cluster"),
+            "for storage only add '- execution: process' (or spawn) to seamless.profile.yaml; for remote "
+            "work add a 'jobserver:' or 'daskserver:' section to a frontend")
+    return ConfigError(
+        f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver: only "
+        "storage is brought up, and transformations cannot run", sel.origin("execution"),
+        "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'")
+
+
+#: ``Plan.spawn_workers`` for "one worker per CPU" (seamless-transformer's ``spawn(None)``)
+SPAWN_PER_CPU = 0
+
+
+def spawn_workers_of(res: Resolution, selected: Cluster | None) -> int:
     """How many worker processes ``execution: spawn`` starts: the ``workers`` of the machine's own
     cluster (``local_cluster``), as the reference does, whichever cluster is selected; without a
-    ``local_cluster``, those of the selected cluster."""
+    ``local_cluster``, those of the selected cluster (0.3.2 fails there, see docs/differences.md).
+    Without a ``workers`` field: one per CPU (:data:`SPAWN_PER_CPU`), as 0.3.2's ``spawn(None)``."""
     local = res.clusters.get(res.clusters.local_cluster) if res.clusters.local_cluster else None
     source = local if local is not None else selected
-    if source is None:
-        return Failure(ConfigError(
-            "execution is 'spawn' but no cluster says how many workers to start", res.selection.origin("execution"),
-            "add 'local_cluster: NAME' to ~/.seamless/clusters.yaml, naming a cluster with 'workers: N'"))
-    if source.workers is None:
-        which = " (the local_cluster)" if source is local and source is not selected else ""
-        return Failure(ConfigError(f"execution is 'spawn' but cluster {source.name!r}{which} has no 'workers'",
-                                   source.origin, "add 'workers: N' to the cluster definition"))
-    return Success(source.workers)
+    if source is None or source.workers is None:
+        return SPAWN_PER_CPU
+    return source.workers

@@ -511,7 +511,7 @@ def render_show(report: ShowReport, cwd: str | None, home: str | None) -> str:
             rows.append((field, _service_value(s, field), fmt_origin(s.origin(field), cwd, home)))
         lines += _table(rows, "    ")
     if report.spawn_workers is not None:
-        lines.append(f"spawn workers: {report.spawn_workers}")
+        lines.append(f"spawn workers: {report.spawn_workers or 'one per CPU'}")
     return "\n".join(lines)
 
 

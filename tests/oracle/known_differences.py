@@ -258,6 +258,14 @@ class Facts:
                 out.append("select_project('')")
         return out
 
+    def spawn_without_local_cluster(self) -> bool:
+        """``execution: spawn`` somewhere, and no home file names a ``local_cluster`` (0.3.2: ``KeyError: None``)."""
+        spawn = any(n == "execution" and v == "spawn" for n, v, _ in self.commands) or any(
+            op.get("op") == "select" and op["fn"] == "select_execution" and (op.get("args") or [None])[0] == "spawn"
+            for op in self.layout.get("ops") or [])
+        local = any(isinstance(d, dict) and d.get("local_cluster") is not None for d in self.home.values())
+        return spawn and not local
+
     def bad_hosts(self) -> list[str]:
         out = []
         for _, _, fe in self.frontends():
@@ -468,6 +476,8 @@ KNOWN: list[Known] = [
           line=r"^\s*(-\s+)?stage\S"),
     Known("job_script_prologue", "`job_script_prologue` queue field", "cascade", lambda f: f.prologues(),
           refuses="ref", message=r"job_script_prologue", source="docs/differences.md; COMPAT.md known defects"),
+    Known("spawn_without_local_cluster", "`execution: spawn` without a `local_cluster`", "cascade",
+          lambda f: f.spawn_without_local_cluster(), refuses="ref", message=r"^None$"),
     Known("jobserver_conda_optional", "`jobserver:` section", "cascade", lambda f: f.jobservers_without_conda(),
           refuses="ref", message=r"ClusterFrontendJobserver.*'conda'"),
     Known("stage_leftovers", "leaving a stage", "cascade", lambda f: any(st for _n, _v, st in f.commands),
