@@ -171,6 +171,8 @@ CLUSTER_ERRORS = [
     ("c:\n  frontends:\n  - hostname: h\n    ssh_hostname: a_b\n", "~/.seamless/clusters.yaml:4: invalid ssh_hostname 'a_b' (use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires)"),
     ("c:\n  frontends:\n  - hostname: h\n    jobserver: {conda: e, network_interface: 'x;y', port_start: 1, port_end: 2}\n",
      "~/.seamless/clusters.yaml:4: invalid network_interface 'x;y' (use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires)"),
+    ("c:\n  frontends:\n  - hostname: h\n    daskserver: {network_interface: '', port_start: 1, port_end: 2}\n",
+     "~/.seamless/clusters.yaml:4: invalid network_interface '' (use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires)"),
     # services: required fields, ports
     ("c:\n  frontends:\n  - hostname: h\n    hashserver: {}\n",
      "~/.seamless/clusters.yaml:4: hashserver of frontend 1 of cluster 'c' needs 'bufferdir' (add 'bufferdir: /data/seamless/buffers' under 'hashserver:')"),

@@ -436,9 +436,7 @@ def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceS
                 err = names.check_abs_path(fname, v, p.origin(fnode))
             elif fname == "conda":
                 err = names.check_conda(v, p.origin(fnode))
-            elif v == "":
-                err = None  # network_interface: "" is kept as written, as the reference keeps it
-            else:
+            else:  # (0.3.2 accepts "" here, and remote-http-launcher then refuses the launch dict)
                 err = names.check_host(fname, v, p.origin(fnode))
             if err is not None:
                 p.errors.append(err)

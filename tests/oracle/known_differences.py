@@ -272,6 +272,10 @@ class Facts:
             for k in ("hostname", "ssh_hostname"):
                 if k in fe and fe[k] is not None and not is_host(fe[k]):
                     out.append(f"{k}={fe[k]!r}")
+        for s, svc in self.services():
+            v = svc.get("network_interface")
+            if v is not None and not is_host(v):
+                out.append(f"{s}.network_interface={v!r}")
         return out
 
     def bad_paths(self) -> list[str]:
@@ -433,6 +437,20 @@ def _stage_leftover(d: dict, facts: Facts) -> bool:
     return any(n in _STICKY and v == r and st in entered for n, v, st in facts.commands if st is not None)
 
 
+def _pure_dask_resolve_cluster(d: dict, facts: Facts) -> bool:
+    """0.3.2's resolver prints ``cluster: null`` for the pure-daskserver; the contract's field is the cluster."""
+    argv = d.get("argv") or []
+    return bool(d.get("resolve")) and d["where"].endswith("].cluster") and d.get("ref") is None \
+        and isinstance(d.get("ours"), str) and "pure-daskserver" in argv
+
+
+def _number_as_name(d: dict, facts: Facts) -> bool:
+    """A number written where a name is expected (``conda: 3``): 0.3.2 passes the int on, we the string."""
+    r, o = d.get("ref"), d.get("ours")
+    return isinstance(r, (int, float)) and not isinstance(r, bool) and isinstance(o, str) and o == str(r) \
+        and any(m.endswith(f"={r!r}") for m in facts.type_mismatches())
+
+
 def _key_line(keys: Any) -> str:
     """A YAML line that sets one of ``keys`` (plain or quoted, maybe a list item)."""
     alts = "|".join(re.escape(str(k)) for k in sorted(set(keys))) or "(?!)"
@@ -451,12 +469,15 @@ KNOWN: list[Known] = [
           lambda f: f.sexagesimal, value=_sexagesimal_diff),
     Known("value_types", "value types", "cascade", lambda f: f.type_mismatches(),
           line=lambda f: _key_line(m.split("=", 1)[0].split(".", 1)[1] for m in f.type_mismatches())),
+    # (0.3.2's launch dicts then fail in remote-http-launcher: what follows differs too)
+    Known("number_as_name", "value types", "cascade", lambda f: f.type_mismatches(), refuses="neither",
+          onset=_number_as_name),
     Known("names", "names", "cascade", lambda f: f.names(), message=r"(?i)name",
           line=lambda f: _value_line(f.names())),
     Known("empty_project", "an empty project name", "cascade", lambda f: f.empty_projects(),
           message=r"invalid project name ''"),
-    Known("hostnames", "`hostname`, `ssh_hostname`", "cascade", lambda f: f.bad_hosts(),
-          message=r"(?i)hostname", line=_key_line(("hostname", "ssh_hostname"))),
+    Known("hostnames", "`hostname`, `ssh_hostname`, `network_interface`", "cascade", lambda f: f.bad_hosts(),
+          message=r"(?i)hostname|network_interface", line=_key_line(("hostname", "ssh_hostname", "network_interface"))),
     Known("paths", "paths (`bufferdir`, ...)", "cascade", lambda f: f.bad_paths(),
           message=r"(?i)bufferdir|database_dir|path", line=_key_line(("bufferdir", "database_dir"))),
     Known("unknown_final_cluster", "unknown cluster in `- cluster:`", "cascade",
@@ -483,6 +504,9 @@ KNOWN: list[Known] = [
     Known("stage_leftovers", "leaving a stage", "cascade", lambda f: any(st for _n, _v, st in f.commands),
           refuses="neither", onset=_stage_leftover),
     Known("failed_read_atomic", "a failed read", "cascade", lambda f: True, refuses="both"),
+    Known("resolve_pure_dask_cluster", "`seamless-service-resolve --service pure-daskserver`", "value",
+          lambda f: True, value=_pure_dask_resolve_cluster,
+          source="docs/differences.md; the Seamless resolver contract (service-management.md): `cluster` names the cluster"),
     Known("resolve_stage_blocks", "`seamless-service-resolve --stage X`", "resolve",
           lambda f: f.stage_keys),
 ]
