@@ -18,10 +18,9 @@ from .core.clusters import Cluster
 from .core.errors import Origin, did_you_mean
 from .core.launch import LaunchDict, Scope
 from .core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
+from .core.names import SEAMLESS_CACHE_PROJECT_ALIAS
 from .errors import ConfigurationError
 from .session import SESSION, raise_error
-
-CACHE_ALIAS = "SEAMLESS_CACHE"
 
 
 @attrs.frozen
@@ -39,6 +38,31 @@ class ServiceLocation:
     @property
     def key(self) -> str:
         return self.launch.key
+
+
+def _running_cache_root(service: str, mode: str, stage: str | None, substage: str | None) -> str | None:
+    """The ``SEAMLESS_CACHE`` directory of this service (or else of the hashserver) in cache mode, from
+    the ``workdir`` of its server state file on this machine; ``None`` when there is none."""
+    from effects.statefiles import read_json, server_json
+
+    from .core.selection import seamless_cache_cluster
+
+    cache = seamless_cache_cluster("/")
+    scope = Scope(PROJECT_TOPLEVEL, None, stage, substage)
+    for svc in dict.fromkeys((service, "hashserver")):
+        if svc not in ("hashserver", "database"):
+            continue
+        ld = launch.storage_launch_dict(cache, svc, mode, scope, local=True)
+        if isinstance(ld, Failure):
+            continue
+        try:
+            state = read_json(server_json(ld.unwrap().key))
+        except OSError:  # (StateError is one) an unusable state directory: as if no state
+            continue
+        workdir = state.get("workdir") if isinstance(state, dict) else None
+        if isinstance(workdir, str) and workdir.startswith("/"):
+            return services.cache_root_of(workdir, stage)
+    return None
 
 
 def resolve_service(**kwargs: Any) -> dict[str, Any]:
@@ -67,11 +91,14 @@ def locate_service(
     """
     from . import get_seamless_cache
 
-    if project == CACHE_ALIAS:
-        if get_seamless_cache() is None:
+    cache_root = None
+    if project == SEAMLESS_CACHE_PROJECT_ALIAS:
+        # as 0.3.2: the directory of a cache-mode service that has a state file here, else $SEAMLESS_CACHE
+        cache_root = _running_cache_root(service, mode, stage, substage) or get_seamless_cache()
+        if cache_root is None:
             raise ConfigurationError(
-                "--project SEAMLESS_CACHE names the $SEAMLESS_CACHE project, but SEAMLESS_CACHE is not set "
-                "(export SEAMLESS_CACHE=/path/to/cache)"
+                "--project SEAMLESS_CACHE names the project of SEAMLESS_CACHE mode, but no such service has a "
+                "state file on this machine and SEAMLESS_CACHE is not set (export SEAMLESS_CACHE=/path/to/cache)"
             )
         project = None
     from .core.selection import validate_api_name
@@ -83,7 +110,8 @@ def locate_service(
         if value is not None:
             check(validate_api_name(kind, value))
     start = with_stage(Selection(), stage, substage, Origin("(command line)"))
-    res = SESSION.resolve(start, workdir=os.path.abspath(workdir) if workdir else None, project_files=project_files)
+    res = SESSION.resolve(start, workdir=os.path.abspath(workdir) if workdir else None, project_files=project_files,
+                          seamless_cache=cache_root)
     sel = res.selection
     c = cluster if cluster is not None else sel.cluster
     if c is None:

@@ -49,11 +49,16 @@ class Session:
         return self.workdir if self.workdir is not None else work_directory(None, project_files=False)
 
     def resolve(self, selection: Selection | None = None, workdir: str | None = None, *,
-                project_files: bool = True) -> Resolution:
+                project_files: bool = True, seamless_cache: str | None = None) -> Resolution:
         """Read and resolve the configuration, without changing the session (``project_files``:
-        whether the project's files are read, or only the home cluster files)."""
+        whether the project's files are read, or only the home cluster files; ``seamless_cache``:
+        a ``SEAMLESS_CACHE`` directory to use instead of the variable's)."""
         where = work_directory(workdir if workdir is not None else self.get_workdir(), project_files)
         snapshot = read_snapshot(where, project_files=project_files)
+        if seamless_cache is not None:
+            import attrs
+
+            snapshot = attrs.evolve(snapshot, seamless_cache=seamless_cache)
         if snapshot.seamless_cache is not None:
             snapshot = _with_cache(snapshot)
         cache = self.parse_cache

@@ -123,6 +123,17 @@ def test_seamless_cache_project(cli, tmp_path):
     assert out["workdir"] == str(tmp_path / "c" / "__TOPLEVEL__")
 
 
+def test_seamless_cache_project_from_a_state_file(cli, tmp_path):
+    """As 0.3.2: without the variable, the directory of a cache-mode service with a state file here."""
+    state = tmp_path / "rhl" / "server"
+    state.mkdir(parents=True)
+    (state / "hashserver-__SEAMLESS_CACHE__-rw-__TOPLEVEL__.json").write_text(
+        json.dumps({"status": "running", "workdir": str(tmp_path / "cc" / "__TOPLEVEL__")}))
+    out = ok(cli("--service", "database", "--project", "SEAMLESS_CACHE",
+                 env_extra={"REMOTE_HTTP_LAUNCHER_DIR": str(tmp_path / "rhl")}))
+    assert (out["key"], out["workdir"]) == ("database-__SEAMLESS_CACHE__-rw-__TOPLEVEL__", str(tmp_path / "cc" / "__TOPLEVEL__"))
+
+
 @pytest.mark.parametrize("args,message", [
     (["--service", "daskserver", "--workdir", "proj", "--queue", "nope"],
      "seamless-service-resolve: ~/.seamless/clusters.yaml:14: Cluster 'there' has no queue 'nope' (expected one of 'q1', 'q2')"),
@@ -135,7 +146,7 @@ def test_seamless_cache_project(cli, tmp_path):
     (["--service", "hashserver", "--cluster", "there", "--project", "p", "--frontend-name", "nope"],
      "seamless-service-resolve: ~/.seamless/clusters.yaml:14: No frontend of cluster 'there' with name 'nope' can support a hashserver (frontends with a hashserver: 'fe1')"),
     (["--service", "hashserver", "--project", "SEAMLESS_CACHE"],
-     "seamless-service-resolve: --project SEAMLESS_CACHE names the $SEAMLESS_CACHE project, but SEAMLESS_CACHE is not set (export SEAMLESS_CACHE=/path/to/cache)"),
+     "seamless-service-resolve: --project SEAMLESS_CACHE names the project of SEAMLESS_CACHE mode, but no such service has a state file on this machine and SEAMLESS_CACHE is not set (export SEAMLESS_CACHE=/path/to/cache)"),
     (["--service", "hashserver", "--cluster", "there", "--project", "a b"],
      "seamless-service-resolve: invalid project name 'a b' (use letters, digits, '_', '.' and '-', starting with a letter, digit or '_')"),
     (["--service", "hashserver", "--cluster", "there", "--project", "p", "--subproject", "../x"],

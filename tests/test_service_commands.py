@@ -390,3 +390,18 @@ def test_ps_lists_500_services(env, capsys):
     for argv in ([], ["--cluster", "loc"], ["--json"]):
         code, out, _ = run_cli(capsys, cli.ps_main, *argv)
         assert code == 0 and len(out.splitlines()) in (500, 501), argv
+
+
+def test_the_seamless_cache_project_is_shown_and_filtered_as_SEAMLESS_CACHE():
+    """As 0.3.2's ps: the project of SEAMLESS_CACHE mode reads ``SEAMLESS_CACHE``, and ``--project
+    SEAMLESS_CACHE`` selects exactly those rows."""
+    from seamless_config.core.services import RowFilter, ServiceRow, render_table
+
+    key = "hashserver-__SEAMLESS_CACHE__-rw-__TOPLEVEL__"
+    row = ServiceRow(key, parse_key(key), "running", 5000)
+    other = ServiceRow("hashserver-c-rw-__TOPLEVEL__", parse_key("hashserver-c-rw-__TOPLEVEL__"), "running", 5001)
+    assert render_table([row]).splitlines()[1].split()[:2] == ["hashserver", "SEAMLESS_CACHE"]
+    assert row.as_json()["project"] == "SEAMLESS_CACHE"
+    args = cli.build_ps_parser().parse_args(["--project", "SEAMLESS_CACHE"])
+    f = cli._row_filter(args, cluster=None)
+    assert isinstance(f, RowFilter) and f.matches(row) and not f.matches(other)

@@ -14,7 +14,6 @@ import sys
 from ._common import ArgumentParser, run, split_stage
 
 SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
-CACHE_ALIAS = "SEAMLESS_CACHE"
 
 
 def add_scope_arguments(parser: ArgumentParser, *, service_required: bool) -> None:

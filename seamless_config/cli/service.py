@@ -109,7 +109,12 @@ def _row_filter(args, *, cluster: str | None, status: str | None = None):
     from seamless_config.core.services import RowFilter
 
     stage, substage = _stages(args)
-    project = None if args.project == "SEAMLESS_CACHE" else args.project
+    from seamless_config.core.names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER, SEAMLESS_CACHE_PROJECT_ALIAS
+
+    project = args.project
+    if project == SEAMLESS_CACHE_PROJECT_ALIAS:  # the project of SEAMLESS_CACHE mode, as ps shows it
+        project = PROJECT_TOPLEVEL
+        cluster = cluster if cluster is not None else SEAMLESS_CACHE_CLUSTER
     return RowFilter(args.service, cluster, args.mode, project, args.subproject, stage, substage,
                      args.queue, status)
 
@@ -304,7 +309,9 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
     project = args.project if args.project is not None else sel.project
     subproject = args.subproject if args.subproject is not None else sel.subproject
     stage, _ = _stages(args)
-    if args.status is None and not args.all_clusters and project not in (None, "SEAMLESS_CACHE"):
+    from seamless_config.core.names import SEAMLESS_CACHE_PROJECT_ALIAS
+
+    if args.status is None and not args.all_clusters and project not in (None, SEAMLESS_CACHE_PROJECT_ALIAS):
         shown = {w for _, w in located if w is not None}
         for service in MARKERS:
             if args.service not in (None, service):

@@ -14,6 +14,12 @@ import re
 
 from .errors import ConfigError, Origin
 
+#: the project and cluster of ``SEAMLESS_CACHE`` mode; ``SEAMLESS_CACHE`` is how the service commands
+#: show (and accept) that project, as 0.3.2 does
+PROJECT_TOPLEVEL = "__TOPLEVEL__"
+SEAMLESS_CACHE_CLUSTER = "__SEAMLESS_CACHE__"
+SEAMLESS_CACHE_PROJECT_ALIAS = "SEAMLESS_CACHE"
+
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 _SUBPROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z")
 # hostnames (RFC 1123 labels, as remote-http-launcher accepts them) for hostname / ssh_hostname / network_interface

@@ -23,8 +23,7 @@ from .clusters import Cluster, ClustersCommand, Frontend, InvalidCluster, LazyCl
 from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, StageBlock
 from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean
 
-PROJECT_TOPLEVEL = "__TOPLEVEL__"
-SEAMLESS_CACHE_CLUSTER = "__SEAMLESS_CACHE__"
+from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER  # noqa: E402 - re-exported
 #: settings a reload resets when a file command set them
 TRACKED = ("execution", "persistent", "record", "queue", "remote", "node")
 _INITIAL: dict[str, Any] = {

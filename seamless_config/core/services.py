@@ -166,6 +166,7 @@ class ServiceRow:
         return {
             "key": self.key if self.source != "storage" else None,
             **{name: getattr(s, name) for name in SCOPE_FIELDS},
+            "project": display_project(s.project, s.cluster),
             "process": self.process, "port": self.port, "pid": self.pid, "host": self.host,
             "path": self.path, "persistent": self.persistent, "size": self.size, "source": self.source,
         }
@@ -394,9 +395,38 @@ def human_size(size: int | None) -> str:
     return f"{value:.0f}T"  # pragma: no cover
 
 
+def cache_root_of(workdir: str, stage: str | None) -> str:
+    """The ``SEAMLESS_CACHE`` directory of a cache-mode service that runs in ``workdir``.
+
+    >>> cache_root_of("/c/__TOPLEVEL__/STAGE-s", "s"), cache_root_of("/c/__TOPLEVEL__", None)
+    ('/c', '/c')
+    """
+    from .names import PROJECT_TOPLEVEL
+
+    path = posixpath.normpath(workdir)
+    if stage and posixpath.basename(path) == f"STAGE-{stage}":
+        path = posixpath.dirname(path)
+    if posixpath.basename(path) == PROJECT_TOPLEVEL:
+        path = posixpath.dirname(path)
+    return path
+
+
+def display_project(project: str | None, cluster: str | None) -> str | None:
+    """How rows show a project: ``SEAMLESS_CACHE`` for the project of ``SEAMLESS_CACHE`` mode.
+
+    >>> display_project("__TOPLEVEL__", "__SEAMLESS_CACHE__"), display_project("p", "c")
+    ('SEAMLESS_CACHE', 'p')
+    """
+    from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER, SEAMLESS_CACHE_PROJECT_ALIAS
+
+    if project == PROJECT_TOPLEVEL and cluster == SEAMLESS_CACHE_CLUSTER:
+        return SEAMLESS_CACHE_PROJECT_ALIAS
+    return project
+
+
 def _cells(row: ServiceRow) -> tuple[str, ...]:
     s = row.scope
-    project = s.project or "-"
+    project = display_project(s.project, s.cluster) or "-"
     if s.project and s.subproject:
         project += "/" + s.subproject
     stage = s.stage or "-"
