@@ -438,9 +438,10 @@ def _stage_leftover(d: dict, facts: Facts) -> bool:
 
 
 def _pure_dask_resolve_cluster(d: dict, facts: Facts) -> bool:
-    """0.3.2's resolver prints ``cluster: null`` for the pure-daskserver; the contract's field is the cluster."""
+    """0.3.2's resolver prints ``cluster`` and ``queue`` as null for the pure-daskserver; the contract's fields
+    name them."""
     argv = d.get("argv") or []
-    return bool(d.get("resolve")) and d["where"].endswith("].cluster") and d.get("ref") is None \
+    return bool(d.get("resolve")) and d["where"].endswith(("].cluster", "].queue")) and d.get("ref") is None \
         and isinstance(d.get("ours"), str) and "pure-daskserver" in argv
 
 
