@@ -153,7 +153,7 @@ def locate_service(
         "subproject": sp,
         "stage": stage,
         "substage": substage,
-        "queue": q,
+        "queue": (ld.get("meta") or {}).get("queue", q) if service == "pure-daskserver" else q,  # (the key's)
         "key": key,
         "ssh_hostname": ld.get("ssh_hostname"),
         "workdir": ld.get("workdir"),

@@ -83,6 +83,8 @@ def test_daskserver_queue(cli):
 def test_pure_daskserver_needs_no_project(cli):
     out = ok(cli("--service", "pure-daskserver", "--cluster", "there"))
     assert (out["key"], out["project"]) == ("pure-daskserver-there-q1", None)
+    # docs/differences.md: 0.3.2 prints null for both; the contract's fields name them
+    assert (out["cluster"], out["queue"]) == ("there", "q1")
 
 
 def test_arguments_override_config(cli):

@@ -328,3 +328,18 @@ def test_get_seamless_cache_unset(home):
     assert seamless_config.get_seamless_cache() is None
 
 
+
+
+def test_set_stage_activates_again_when_only_the_substage_changes(project, monkeypatch):
+    """docs/differences.md: 0.3.2 activates nothing when set_stage()/set_substage() keep the stage; here each
+    call activates its selection (a substage has its own jobserver/daskserver keys)."""
+    from seamless_config import activation
+
+    project({"proj/seamless.yaml": "- project: p\n- execution: process\n"})
+    calls = []
+    monkeypatch.setattr(activation, "activate", lambda: calls.append(seamless_config.select.get_substage()))
+    seamless_config.init()
+    seamless_config.set_stage("s", "a")
+    seamless_config.set_substage("b")
+    seamless_config.set_stage("s", "b")
+    assert calls == [None, "a", "b", "b"]

@@ -160,7 +160,8 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
     is_local = cluster.name == local
     services: list[ServicePlan] = []
     storage = [s for s in ("hashserver", "database") if s not in disabled] if persistent else []
-    if storage or (execution == "remote" and not {"jobserver", "daskserver"} <= disabled):
+    # (the pure-daskserver of persistent: false serves no project: its key names the queue)
+    if storage or (execution == "remote" and persistent and not {"jobserver", "daskserver"} <= disabled):
         if sel.project is None:
             return Failure(ConfigError("No project defined", None, "add '- project: NAME' to seamless.yaml"))
     scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)

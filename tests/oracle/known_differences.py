@@ -375,6 +375,10 @@ class Facts:
                     out.append(str(cname))
         return out
 
+    def block_clusters(self) -> list[str]:
+        """Stage blocks with a ``clusters`` command (0.3.2 reads them only while their stage is active)."""
+        return [str(st) for n, _v, st in self.commands if n == "clusters" and st is not None]
+
     def jobservers_without_conda(self) -> list[str]:
         return [repr(svc) for s, svc in self.services() if s == "jobserver" and "conda" not in svc]
 
@@ -433,7 +437,8 @@ def _stage_leftover(d: dict, facts: Facts) -> bool:
     if r == o or isinstance(r, (dict, list)):
         return False
     ops = facts.layout.get("ops") or []
-    entered = {str((op.get("args") or [None])[0]) for op in ops[: d["seq"]] if op.get("op") in ("set_stage", "init")}
+    entered = {str((op.get("args") or [None])[0]) for op in ops[: d["seq"]]
+               if op.get("op") in ("set_stage", "init") or (op.get("op") == "select" and op.get("fn") == "select_stage")}
     return any(n in _STICKY and v == r and st in entered for n, v, st in facts.commands if st is not None)
 
 
@@ -450,6 +455,67 @@ def _number_as_name(d: dict, facts: Facts) -> bool:
     r, o = d.get("ref"), d.get("ours")
     return isinstance(r, (int, float)) and not isinstance(r, bool) and isinstance(o, str) and o == str(r) \
         and any(m.endswith(f"={r!r}") for m in facts.type_mismatches())
+
+
+def _stage_before(ops: list, seq: int) -> tuple[Any, bool]:
+    """(the selected stage, whether init/set_stage ran) before operation ``seq``, as 0.3.2 tracks them."""
+    stage, initialized = None, False
+    for op in ops[:seq]:
+        kind, args = op.get("op"), op.get("args") or [None]
+        if kind == "set_stage":
+            stage, initialized = args[0], True
+        elif kind == "init" and not initialized:
+            stage, initialized = None, True
+        elif kind == "select" and op.get("fn") == "select_stage":
+            stage = args[0]
+    return stage, initialized
+
+
+def _block_inactive(d: dict, facts: Facts) -> bool:
+    """At this operation, no stage block with a ``clusters`` command is active."""
+    seq = d.get("seq")
+    ops = facts.layout.get("ops") or []
+    if not isinstance(seq, int) or not 0 <= seq < len(ops):
+        return True
+    stage, _ = _stage_before(ops, seq + 1)
+    return stage is None or str(stage) not in {str(st) for n, _v, st in facts.commands if n == "clusters" and st}
+
+
+def _same_stage_again(d: dict, facts: Facts) -> bool:
+    """``set_stage``/``set_substage`` after ``init``, the stage unchanged: 0.3.2 reloads but activates nothing."""
+    seq = d.get("seq")
+    ops = facts.layout.get("ops") or []
+    if not isinstance(seq, int) or not 0 <= seq < len(ops) or d.get("resolve"):
+        return False
+    stage, initialized = _stage_before(ops, seq)
+    op = ops[seq]
+    same = op.get("op") == "set_substage" or (op.get("op") == "set_stage" and (op.get("args") or [None])[0] == stage)
+    return initialized and same
+
+
+def _scalar_as_typed(d: dict, facts: Facts) -> bool:
+    """A quoted number (``workers: "7"``: 0.3.2 keeps the string) or an unquoted YAML 1.1 boolean written
+    where a name is expected (``conda: true``): read here by the field's type."""
+    r, o = d.get("ref"), d.get("ours")
+    if isinstance(r, str) and isinstance(o, int) and not isinstance(o, bool):
+        return r.strip() == str(o) and any(m.endswith(f"={r!r}") for m in facts.type_mismatches())
+    if isinstance(r, bool) and isinstance(o, str):
+        return o.lower() in (("true", "yes", "on") if r else ("false", "no", "off")) \
+            and any(m.endswith(f"={r!r}") for m in facts.type_mismatches())
+    return False
+
+
+def _launcher_type_refusal(d: dict, facts: Facts) -> bool:
+    """0.3.2's resolver hands remote-http-launcher a number or boolean where a string belongs; it refuses."""
+    return bool(d.get("resolve")) and d.get("shape") == "ref_refuses" and bool(facts.type_mismatches()) \
+        and "must be a string" in _message(d.get("ref"))
+
+
+def _resolve_unknown_queue(d: dict, facts: Facts) -> bool:
+    """``seamless-service-resolve --queue Q`` naming no queue of the cluster: refused here."""
+    argv = d.get("argv") or []
+    return bool(d.get("resolve")) and d.get("shape") == "ours_refuses" and "--queue" in argv \
+        and "has no queue" in _message(d.get("ours"))
 
 
 def _key_line(keys: Any) -> str:
@@ -473,6 +539,8 @@ KNOWN: list[Known] = [
     # (0.3.2's launch dicts then fail in remote-http-launcher: what follows differs too)
     Known("number_as_name", "value types", "cascade", lambda f: f.type_mismatches(), refuses="neither",
           onset=_number_as_name),
+    Known("scalar_as_typed", "value types", "value", lambda f: f.type_mismatches(), value=_scalar_as_typed),
+    Known("launcher_type_refusal", "value types", "value", lambda f: f.type_mismatches(), value=_launcher_type_refusal),
     Known("names", "names", "cascade", lambda f: f.names(), message=r"(?i)name",
           line=lambda f: _value_line(f.names())),
     Known("empty_project", "an empty project name", "cascade", lambda f: f.empty_projects(),
@@ -494,6 +562,8 @@ KNOWN: list[Known] = [
           message=r"above port_end", line=_key_line(("port_start",))),
     Known("inactive_blocks_checked", "inactive stage blocks", "cascade",
           lambda f: f.invalid_in_blocks() or f.block_cluster_problems(), in_block=True),
+    Known("inactive_block_clusters", "inactive stage blocks", "cascade", lambda f: f.block_clusters(),
+          in_block=True, onset=_block_inactive),
     Known("stage_key_prefix", "stage block keys", "cascade", lambda f: f.stage_keys_without_space(),
           line=r"^\s*(-\s+)?stage\S"),
     Known("job_script_prologue", "`job_script_prologue` queue field", "cascade", lambda f: f.prologues(),
@@ -504,6 +574,10 @@ KNOWN: list[Known] = [
           refuses="ref", message=r"ClusterFrontendJobserver.*'conda'"),
     Known("stage_leftovers", "leaving a stage", "cascade", lambda f: any(st for _n, _v, st in f.commands),
           refuses="neither", onset=_stage_leftover),
+    Known("same_stage_activates", "`set_stage()` / `set_substage()` after `init()`, the stage unchanged", "cascade",
+          lambda f: True, onset=_same_stage_again),
+    Known("resolve_unknown_queue", "`seamless-service-resolve --queue Q`, Q not a queue of the cluster", "value",
+          lambda f: True, value=_resolve_unknown_queue),
     Known("failed_read_atomic", "a failed read", "cascade", lambda f: True, refuses="both"),
     Known("resolve_pure_dask_cluster", "`seamless-service-resolve --service pure-daskserver`", "value",
           lambda f: True, value=_pure_dask_resolve_cluster,
@@ -579,11 +653,14 @@ def _in_stage_block(lines: list[str], idx: int) -> bool:
     return False
 
 
-def line_explained(kd: Known, line: str, facts: Facts) -> bool:
-    """Whether one mistake of a refusal (one line of the message) is this known difference."""
+def line_explained(kd: Known, line: str, facts: Facts, api: bool = False) -> bool:
+    """Whether one mistake of a refusal (one line of the message) is this known difference
+    (``api``: the refusal of a ``select_*`` call, whose message points at no file)."""
     rest, lines, idx = _pointed(line, facts)
     if kd.message is not None and not re.search(kd.message, rest or ""):
         return False
+    if api and _POINTER.match(line) is None:
+        return True
     if kd.line is not None or kd.in_block:
         if lines is None or not 0 <= idx < len(lines):
             return False  # our message must point at the line that holds the input
@@ -631,7 +708,8 @@ def classify(diffs: list[dict], facts: Facts) -> tuple[list[dict], dict[str, int
         lines = [line for line in message.split("\n") if line.strip()] or [""]
         owners = []
         for line in lines:
-            owner = next((k for k in kds if (k.onset is None or k.onset(d, facts)) and line_explained(k, line, facts)), None)
+            owner = next((k for k in kds if (k.onset is None or k.onset(d, facts))
+                          and line_explained(k, line, facts, api=_at_select(d))), None)
             if owner is None:
                 d["unexplained_line"] = line
                 return None

@@ -631,7 +631,11 @@ def run_impl(impl: str, args: argparse.Namespace) -> list[Result]:
     unpack_tests(sdist, root)
     write_files(root, FIXTURES)
     if not args.no_conftest:
-        write_files(root, {"tests/conftest.py": CONFTEST})
+        # plus the one adapter (tests/upstream/adapter_conftest.py) in its on-write mode: a test that resets
+        # 0.3.2's private globals (test_probe_cli.py) resets our session instead; against 0.3.2 it does nothing
+        adapter = (Path(__file__).parent / "adapter_conftest.py").read_text().replace(
+            "from __future__ import annotations\n", "")
+        write_files(root, {"tests/conftest.py": CONFTEST + "\n\n" + adapter})
     # pytest must not take this repository's pyproject.toml (addopts, doctests) as its configuration
     (root / "pytest.ini").write_text("[pytest]\n")
     files = list(SELECTED)
@@ -664,7 +668,7 @@ def run_impl(impl: str, args: argparse.Namespace) -> list[Result]:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(LEAKY_PREFIXES) and k not in LEAKY_NAMES}
     env.update(HOME=str(home), PATH=path, PYTHONPATH=str(root / "tests"), PYTHONUNBUFFERED="1",
-               TMPDIR=str(root / "tmp"))
+               TMPDIR=str(root / "tmp"), SEAMLESS_CONFIG_ADAPTER="on-write")
 
     results: list[Result] = []
     log(f"{impl}: {python} (seamless-config {_config_version(python)}), HOME={home}, {len(files)} test files")
