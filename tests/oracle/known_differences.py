@@ -451,10 +451,14 @@ def _pure_dask_resolve_cluster(d: dict, facts: Facts) -> bool:
 
 
 def _number_as_name(d: dict, facts: Facts) -> bool:
-    """A number written where a name is expected (``conda: 3``): 0.3.2 passes the int on, we the string."""
+    """A number or unquoted YAML 1.1 boolean written where a name is expected (``conda: 3``,
+    ``hostname: true``): 0.3.2 passes the int or bool on, we the string."""
     r, o = d.get("ref"), d.get("ours")
-    return isinstance(r, (int, float)) and not isinstance(r, bool) and isinstance(o, str) and o == str(r) \
-        and any(m.endswith(f"={r!r}") for m in facts.type_mismatches())
+    if not isinstance(o, str) or not any(m.endswith(f"={r!r}") for m in facts.type_mismatches()):
+        return False
+    if isinstance(r, bool):
+        return o.lower() in (("true", "yes", "on") if r else ("false", "no", "off"))
+    return isinstance(r, (int, float)) and o == str(r)
 
 
 def _stage_before(ops: list, seq: int) -> tuple[Any, bool]:
@@ -494,14 +498,10 @@ def _same_stage_again(d: dict, facts: Facts) -> bool:
 
 
 def _scalar_as_typed(d: dict, facts: Facts) -> bool:
-    """A quoted number (``workers: "7"``: 0.3.2 keeps the string) or an unquoted YAML 1.1 boolean written
-    where a name is expected (``conda: true``): read here by the field's type."""
+    """A quoted number where a number is expected (``workers: "7"``: 0.3.2 keeps the string)."""
     r, o = d.get("ref"), d.get("ours")
     if isinstance(r, str) and isinstance(o, int) and not isinstance(o, bool):
         return r.strip() == str(o) and any(m.endswith(f"={r!r}") for m in facts.type_mismatches())
-    if isinstance(r, bool) and isinstance(o, str):
-        return o.lower() in (("true", "yes", "on") if r else ("false", "no", "off")) \
-            and any(m.endswith(f"={r!r}") for m in facts.type_mismatches())
     return False
 
 
