@@ -101,11 +101,11 @@ def _warn_defaults() -> None:
 
     s = _session()
     notes = list(execution_notes(s.selection))
-    note = remote_target_note(Resolution(s.selection, s.clusters))
-    if note is not None:
+    target = remote_target_note(Resolution(s.selection, s.clusters))
+    if target is not None:
         from .session import rendered
 
-        notes.append(rendered(note))
+        notes.append(rendered(target))
     if notes:
         import warnings
 

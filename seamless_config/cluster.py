@@ -11,9 +11,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from .core.clusters import QUEUE_FIELDS, Cluster, Frontend, QueueDefinition, ServiceSpec
-from .core.errors import did_you_mean
-from .errors import ConfigurationError
-from .session import get_cluster_set
+from .core.errors import unknown_cluster
+from .session import get_cluster_set, raise_error
 
 
 def _service(spec: ServiceSpec | None) -> Any:
@@ -65,8 +64,7 @@ def get_cluster(cluster: str) -> Any:
     cs = get_cluster_set()
     c = cs.get(cluster)
     if c is None:
-        hint = did_you_mean(str(cluster), cs.names())
-        raise ConfigurationError(f"unknown cluster {cluster!r}" + (f" ({hint})" if hint else ""))
+        raise_error(unknown_cluster(cluster, cs.names()))
     return view(c)
 
 

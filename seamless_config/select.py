@@ -12,6 +12,7 @@ from typing import Any
 from returns.result import Failure
 
 from .core import selection as S
+from .core.errors import unknown_cluster
 from .core.selection import PROJECT_TOPLEVEL, api_origin
 from .errors import ConfigurationError, ConfigValueError
 from .session import SESSION, _invalidate_record_cache, check, get_cluster_set, raise_error
@@ -161,7 +162,7 @@ def check_remote_redundancy(cluster: str) -> str | None:
         return sel.remote
     c = get_cluster_set().get(cluster)
     if c is None:
-        raise ConfigurationError(f"unknown cluster {cluster!r}")
+        raise_error(unknown_cluster(cluster, get_cluster_set().names()))
     result = S.check_remote_redundancy(sel, c)
     if isinstance(result, Failure):
         raise_error(result.failure())

@@ -15,10 +15,10 @@ from returns.result import Failure
 
 from .core import launch, services
 from .core.clusters import Cluster
-from .core.errors import Origin, did_you_mean
+from .core.errors import Origin, unknown_cluster
 from .core.launch import LaunchDict, Scope
-from .core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
 from .core.names import SEAMLESS_CACHE_PROJECT_ALIAS
+from .core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
 from .errors import ConfigurationError
 from .session import SESSION, raise_error
 
@@ -121,10 +121,8 @@ def locate_service(
                  "seamless.profile.yaml of a project: without it they are not read)")
     cl = res.clusters.get(c)
     if cl is None:
-        hint = did_you_mean(c, res.clusters.names())
-        if not project_files:
-            hint = (f"{hint}; " if hint else "") + "a cluster defined in a project's files needs --workdir DIR"
-        raise ConfigurationError(f"unknown cluster {c!r}" + (f" ({hint})" if hint else ""))
+        raise_error(unknown_cluster(c, res.clusters.names(), extra="" if project_files else
+                                    "a cluster defined in a project's files needs --workdir DIR"))
     local = res.clusters.local_cluster == c
     p = project if project is not None else sel.project
     sp = subproject if subproject is not None else sel.subproject
@@ -175,8 +173,7 @@ def read_clusters(workdir: str | None = None) -> Resolution:
 def cluster_named(res: Resolution, name: str) -> Cluster:
     cl = res.clusters.get(name)
     if cl is None:
-        hint = did_you_mean(name, res.clusters.names())
-        raise ConfigurationError(f"unknown cluster {name!r}" + (f" ({hint})" if hint else ""))
+        raise_error(unknown_cluster(name, res.clusters.names()))
     return cl
 
 

@@ -12,7 +12,7 @@ from returns.result import Failure, Result
 
 from .core import launch
 from .core.clusters import Cluster
-from .core.errors import did_you_mean
+from .core.errors import unknown_cluster
 from .core.launch import LaunchDict, Scope
 from .errors import ConfigurationError
 from .select import get_current
@@ -23,8 +23,7 @@ def _cluster(name: str) -> tuple[Cluster, bool]:
     cs = get_cluster_set()
     c = cs.get(name)
     if c is None:
-        hint = did_you_mean(name, cs.names())
-        raise ConfigurationError(f"unknown cluster {name!r}" + (f" ({hint})" if hint else ""))
+        raise_error(unknown_cluster(name, cs.names()))
     return c, cs.local_cluster == name
 
 

@@ -55,7 +55,7 @@ far:
 # -- pure --------------------------------------------------------------------------------------
 
 def test_service_names_match_the_launch_dicts():
-    assert SERVICE_NAMES == launch.SERVICE_NAMES
+    assert SERVICE_NAMES is launch.SERVICE_NAMES  # one list (core.names)
 
 
 @pytest.mark.parametrize("scope", [

@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import sys
 
-from ._common import ArgumentParser, run, split_stage
+from seamless_config.core.names import SERVICE_NAMES as SERVICES  # noqa: E402
 
-SERVICES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
+from ._common import ArgumentParser, run, split_stage
 
 
 def add_scope_arguments(parser: ArgumentParser, *, service_required: bool) -> None:

@@ -109,7 +109,11 @@ def _row_filter(args, *, cluster: str | None, status: str | None = None):
     from seamless_config.core.services import RowFilter
 
     stage, substage = _stages(args)
-    from seamless_config.core.names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER, SEAMLESS_CACHE_PROJECT_ALIAS
+    from seamless_config.core.names import (
+        PROJECT_TOPLEVEL,
+        SEAMLESS_CACHE_CLUSTER,
+        SEAMLESS_CACHE_PROJECT_ALIAS,
+    )
 
     project = args.project
     if project == SEAMLESS_CACHE_PROJECT_ALIAS:  # the project of SEAMLESS_CACHE mode, as ps shows it

@@ -57,7 +57,7 @@ QUEUE_ALIASES = {name.replace("_", "-"): name for name in QUEUE_FIELDS if "_" in
 
 CLUSTER_FIELDS = ("type", "tunnel", "workers", "memory_per_core_property_name", "frontends", "queues", "default_queue")
 FRONTEND_FIELDS = ("hostname", "ssh_hostname", "hashserver", "database", "jobserver", "daskserver")
-SERVICES = ("hashserver", "database", "jobserver", "daskserver")
+SERVICES = names.SERVICE_SECTIONS
 SERVICE_FIELDS: dict[str, tuple[str, ...]] = {
     "hashserver": ("bufferdir", "conda", "network_interface", "port_start", "port_end"),
     "database": ("database_dir", "conda", "network_interface", "port_start", "port_end"),

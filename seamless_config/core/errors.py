@@ -53,6 +53,8 @@ class ConfigError:
     message: str
     origin: Origin | None = None
     hint: str = ""
+    #: what kind of mistake, for code that must tell kinds apart (never the message text): see KINDS
+    kind: str = attrs.field(default="", eq=False, kw_only=True)
 
     def __str__(self) -> str:
         where = f"{self.origin}: " if self.origin is not None else ""
@@ -98,6 +100,27 @@ def _shorten(e: ConfigError, cwd: str | None, home: str | None) -> ConfigError:
     if e.origin is None:
         return e
     return ConfigError(e.message, Origin(short_path(e.origin.file, cwd, home), e.origin.line), e.hint)
+
+
+#: a ``- cluster:`` (or ``--cluster``, ``select_cluster()``) naming no defined cluster
+UNKNOWN_CLUSTER = "unknown-cluster"
+KINDS = (UNKNOWN_CLUSTER,)
+
+
+def unknown_cluster(name: object, known: Iterable[str], origin: Origin | None = None, extra: str = "") -> ConfigError:
+    """The one "unknown cluster" mistake: the closest defined name, else where to define one.
+
+    >>> print(unknown_cluster("hcp", ["hpc", "lab"]))
+    unknown cluster 'hcp' (did you mean 'hpc'?)
+    >>> unknown_cluster("x", []).hint
+    "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"
+    """
+    hint = did_you_mean(str(name), known)
+    if extra:
+        hint = f"{hint}; {extra}" if hint else extra
+    elif not hint:
+        hint = "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"
+    return ConfigError(f"unknown cluster {name!r}", origin, hint, kind=UNKNOWN_CLUSTER)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

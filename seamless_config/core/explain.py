@@ -21,10 +21,11 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from .clusters import QUEUE_ALIASES, QUEUE_FIELDS, Cluster
+from .clusters import QUEUE_ALIASES, QUEUE_FIELDS, Cluster, InvalidCluster, built
 from .commands import Command
 from .errors import DEFAULT_ORIGIN, ConfigError, Origin, did_you_mean
 from .layout import COMMAND_LINE, Layout, StageResult, definitions, walk
+from .names import SERVICE_NAMES
 from .report import (
     SERVICE_FIELDS,
     SETTINGS,
@@ -38,7 +39,7 @@ from .report import (
 from .selection import Selection, apply_command
 
 CLUSTER_FIELDS = ("type", "tunnel", "workers", "memory_per_core_property_name", "default_queue")
-SERVICE_ROLES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
+SERVICE_ROLES = SERVICE_NAMES
 
 
 @attrs.frozen
@@ -212,8 +213,8 @@ def _built_definition(layout: Layout, stage: str | None, cluster: str, origin: O
 
     for cc in tuple(layout.home) + tuple(inline_clusters(layout, stage)):
         for c in cc.clusters:
-            if c.name == cluster and c.origin == origin:
-                return c.build() if hasattr(c, "build") else c  # definitions may be built lazily
+            if c.name == cluster and c.origin == origin and not isinstance(c, InvalidCluster):
+                return built(c)  # definitions may be built lazily
     return None
 
 

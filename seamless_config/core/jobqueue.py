@@ -17,7 +17,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster
-from .errors import ConfigError, Origin
+from .errors import ConfigError, Origin, unknown_cluster
 from .launch import Scope, choose_frontend, daskserver_launch_dict, node_directives, resolve_queue
 from .plan import runs_here
 from .selection import Resolution
@@ -76,8 +76,7 @@ def job_script_request(
             "add '- cluster: NAME' (a cluster of type slurm or oar) to seamless.profile.yaml"))
     cluster = res.clusters.get(sel.cluster)
     if cluster is None:
-        return Failure(ConfigError(f"unknown cluster {sel.cluster!r}", sel.origin("cluster"),
-                                   "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
+        return Failure(unknown_cluster(sel.cluster, res.clusters.names(), sel.origin("cluster")))
     if sel.node is not None:
         nd = node_directives(cluster, sel.node)
         if isinstance(nd, Failure):

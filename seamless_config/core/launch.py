@@ -27,7 +27,7 @@ CLUSTER_STRINGS = {
     "oar": "dask_jobqueue::OARCluster",
     "local": "distributed::LocalCluster",
 }
-SERVICE_NAMES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
+from .names import SERVICE_NAMES  # noqa: E402,F401 - re-exported
 
 
 def _blank_is_none(value: str | None) -> str | None:

@@ -20,6 +20,11 @@ PROJECT_TOPLEVEL = "__TOPLEVEL__"
 SEAMLESS_CACHE_CLUSTER = "__SEAMLESS_CACHE__"
 SEAMLESS_CACHE_PROJECT_ALIAS = "SEAMLESS_CACHE"
 
+#: the service sections of a frontend, in launch order
+SERVICE_SECTIONS = ("hashserver", "database", "jobserver", "daskserver")
+#: what may be launched: the sections, and the daskserver of ``persistent: false`` (one per queue)
+SERVICE_NAMES = SERVICE_SECTIONS + ("pure-daskserver",)
+
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 _SUBPROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z")
 # hostnames (RFC 1123 labels, as remote-http-launcher accepts them) for hostname / ssh_hostname / network_interface

@@ -14,7 +14,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster
-from .errors import ConfigError, Origin, did_you_mean
+from .errors import ConfigError, Origin, unknown_cluster
 from .launch import (
     LaunchDict,
     Scope,
@@ -153,9 +153,7 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
             # selected but not used: nothing runs on it (as the reference, which looks it up only when used)
             spawn = spawn_workers_of(res, None) if execution == "spawn" else None
             return Success(Plan(remote=None, spawn_workers=spawn, **base))  # type: ignore[arg-type]
-        return Failure(ConfigError(f"unknown cluster {sel.cluster!r}", sel.origin("cluster"),
-                                   did_you_mean(sel.cluster, res.clusters.names())
-                                   or "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"))
+        return Failure(unknown_cluster(sel.cluster, res.clusters.names(), sel.origin("cluster")))
     local = res.clusters.local_cluster
     is_local = cluster.name == local
     services: list[ServicePlan] = []

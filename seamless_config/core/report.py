@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from .clusters import Cluster
-from .errors import DEFAULT_ORIGIN, ConfigError, Origin, short_path
+from .errors import DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin, short_path
 from .launch import choose_frontend
 from .layout import (
     COMMAND_LINE,
@@ -336,7 +336,7 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     for s, r in results.items():
         if layout.broken_documents:
             break
-        if layout.errors and any(e.message.startswith("unknown cluster") for e in r.errors):
+        if layout.errors and any(e.kind == UNKNOWN_CLUSTER for e in r.errors):
             continue  # the selection went off track where a broken file's cluster was selected
         for e in r.errors:
             f = findings.get(str(e))

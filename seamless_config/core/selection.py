@@ -19,11 +19,19 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from . import names
-from .clusters import Cluster, ClustersCommand, Frontend, InvalidCluster, LazyCluster, ServiceSpec, built
+from .clusters import (
+    Cluster,
+    ClustersCommand,
+    Frontend,
+    InvalidCluster,
+    LazyCluster,
+    ServiceSpec,
+    built,
+)
 from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, StageBlock
-from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean
-
+from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean, unknown_cluster
 from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER  # noqa: E402 - re-exported
+
 #: settings a reload resets when a file command set them
 TRACKED = ("execution", "persistent", "record", "queue", "remote", "node")
 _INITIAL: dict[str, Any] = {
@@ -131,7 +139,7 @@ def check_queue(sel: Selection, queue: str, clusters: ClusterSet | dict[str, Clu
                            "put '- cluster: NAME' before '- queue: ...'")
     cluster = clusters.get(sel.cluster)
     if cluster is None:
-        return ConfigError(f"unknown cluster {sel.cluster!r}", origin, did_you_mean(sel.cluster, clusters))
+        return unknown_cluster(sel.cluster, clusters, origin)
     if not cluster.queues:
         return ConfigError(f"cluster {sel.cluster!r} has no queues", origin, "define them under 'queues:' in the cluster")
     if cluster.queue(queue) is None:

@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 # ``seamless-service-ps`` without --cluster needs only the rows: the configuration
 # stages (plan, launch dicts, returns) are imported by the functions that use them.
 
-#: as ``core.launch.SERVICE_NAMES`` (a test checks)
-SERVICE_NAMES = ("hashserver", "database", "jobserver", "daskserver", "pure-daskserver")
+from .names import SERVICE_NAMES  # noqa: E402
+
 #: the file that marks a directory as a service's persistent storage
 MARKERS = {"hashserver": ".HASHSERVER_PREFIX", "database": "seamless.db"}
 #: what a ``clear`` may never target, wherever the configuration points
