@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 from returns.result import Failure
 
@@ -139,7 +139,7 @@ def rendered(error: ConfigError | ConfigErrors) -> str:
     return render(error, cwd, os.path.expanduser("~"))
 
 
-def raise_error(error: ConfigError | ConfigErrors, *, value_error: bool = False) -> None:
+def raise_error(error: ConfigError | ConfigErrors, *, value_error: bool = False) -> NoReturn:
     """Raise a mistake as :class:`ConfigurationError`; with ``value_error``, as one that is also a
     ``ValueError`` (where the reference raised ``ValueError``: file contents, ``select_*`` checks)."""
     kind = ConfigValueError if value_error else ConfigurationError
