@@ -55,12 +55,8 @@ class Session:
         a ``SEAMLESS_CACHE`` directory to use instead of the variable's)."""
         where = work_directory(workdir if workdir is not None else self.get_workdir(), project_files)
         snapshot = read_snapshot(where, project_files=project_files)
-        if seamless_cache is not None:
-            import attrs
-
-            snapshot = attrs.evolve(snapshot, seamless_cache=seamless_cache)
-        if snapshot.seamless_cache is not None:
-            snapshot = _with_cache(snapshot)
+        if seamless_cache is not None or snapshot.seamless_cache is not None:
+            snapshot = _with_cache(snapshot, seamless_cache)
         cache = self.parse_cache
         cluster_files = {f.path for f in snapshot.cluster_files}
         result = resolve(
@@ -121,10 +117,12 @@ def _invalidate_record_cache() -> None:
         mod.invalidate_record_mode_cache()
 
 
-def _with_cache(snapshot: Any) -> Any:
+def _with_cache(snapshot: Any, override: str | None = None) -> Any:
+    """The snapshot with its ``SEAMLESS_CACHE`` directory (``override``, else the variable's) made
+    absolute; an empty value means none."""
     import attrs
 
-    value = snapshot.seamless_cache.strip()
+    value = (override if override is not None else snapshot.seamless_cache).strip()
     if not value:
         return attrs.evolve(snapshot, seamless_cache=None)
     return attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)))

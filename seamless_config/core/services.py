@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 # ``seamless-service-ps`` without --cluster needs only the rows: the configuration
 # stages (plan, launch dicts, returns) are imported by the functions that use them.
 
-from .names import SERVICE_NAMES  # noqa: E402
+from .names import (  # noqa: E402
+    PROJECT_TOPLEVEL,
+    SEAMLESS_CACHE_CLUSTER,
+    SEAMLESS_CACHE_PROJECT_ALIAS,
+    SERVICE_NAMES,
+)
 
 #: the file that marks a directory as a service's persistent storage
 MARKERS = {"hashserver": ".HASHSERVER_PREFIX", "database": "seamless.db"}
@@ -401,8 +406,6 @@ def cache_root_of(workdir: str, stage: str | None) -> str:
     >>> cache_root_of("/c/__TOPLEVEL__/STAGE-s", "s"), cache_root_of("/c/__TOPLEVEL__", None)
     ('/c', '/c')
     """
-    from .names import PROJECT_TOPLEVEL
-
     path = posixpath.normpath(workdir)
     if stage and posixpath.basename(path) == f"STAGE-{stage}":
         path = posixpath.dirname(path)
@@ -417,8 +420,6 @@ def display_project(project: str | None, cluster: str | None) -> str | None:
     >>> display_project("__TOPLEVEL__", "__SEAMLESS_CACHE__"), display_project("p", "c")
     ('SEAMLESS_CACHE', 'p')
     """
-    from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER, SEAMLESS_CACHE_PROJECT_ALIAS
-
     if project == PROJECT_TOPLEVEL and cluster == SEAMLESS_CACHE_CLUSTER:
         return SEAMLESS_CACHE_PROJECT_ALIAS
     return project
