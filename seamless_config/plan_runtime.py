@@ -7,10 +7,10 @@ from typing import Any
 from returns.result import Failure
 
 from .core.errors import Origin
-from .core.plan import Plan, ServicePlan, build_plan
+from .core.plan import Plan, ServicePlan, build_plan, remote_target_note
 from .core.selection import Resolution, with_stage
 from .errors import ConfigurationError
-from .session import SESSION, raise_error
+from .session import SESSION, raise_error, rendered
 
 
 class ServiceFailure(RuntimeError):
@@ -105,6 +105,10 @@ def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, r
     SESSION.workdir_set = True
     SESSION.update(with_stage(SESSION.selection, stage, substage, Origin("(command line)")))
     SESSION.load()
+    if reporter is not None:  # what init() warns of: storage only, transformations cannot run
+        note = remote_target_note(Resolution(SESSION.selection, SESSION.clusters))
+        if note is not None:
+            reporter.warning(rendered(note))
     return bring_up(reporter, activate=activate)
 
 

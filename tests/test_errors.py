@@ -373,3 +373,31 @@ def test_a_default_without_a_remote_target_warns_at_what_made_it(project, write_
         "'jobserver:' or 'daskserver:' section to a frontend)") in notes
     plan = current_plan()
     assert (plan.remote, [s.role for s in plan.services]) == (None, ["hashserver", "database"])
+
+
+def test_seamless_init_warns_of_a_missing_remote_target(project, write_clusters, monkeypatch):
+    """seamless-init's path (bring_up_current) hands the same note to its reporter; the storage services are
+    switched off with seamless-remote's own DISABLED flags, as seamless-run --dry-run does, so nothing starts."""
+    import os
+
+    import seamless_remote.buffer_remote as buffer_remote
+    import seamless_remote.database_remote as database_remote
+
+    from seamless_config.plan_runtime import bring_up_current
+
+    monkeypatch.setattr(buffer_remote, "DISABLED", True)
+    monkeypatch.setattr(database_remote, "DISABLED", True)
+    write_clusters("lab:\n  type: local\n  frontends:\n  - hashserver: {bufferdir: /b}\n    database: {database_dir: /d}\n")
+    project({"proj/seamless.yaml": "- project: p\n- cluster: lab\n"})
+
+    class Collect:
+        def __init__(self):
+            self.warnings = []
+
+        def warning(self, message):
+            self.warnings.append(message)
+
+    rep = Collect()
+    assert bring_up_current(None, None, workdir=os.getcwd(), reporter=rep, activate=False) == []
+    assert len(rep.warnings) == 1 and rep.warnings[0].startswith(
+        "seamless.yaml:2: execution defaults to 'remote' because cluster 'lab' is selected here")
