@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 import reliability  # noqa: E402
 
-from seamless_config.core.resolve import load_document  # noqa: E402
+from seamless_config.core.layout import load_document  # noqa: E402
 from seamless_config.core.sources import SourceBytes  # noqa: E402
 from seamless_config.core.yamltree import MAX_FILE_BYTES  # noqa: E402
 

@@ -215,7 +215,8 @@ def bench_large(tmp: Path, reps: int, ours: Path, oracles: dict[str, Path], nclu
 
     from effects.parse_cache import ParseCache
     from effects.snapshot import read_snapshot
-    from seamless_config.core.resolve import parse_bytes, resolve
+    from seamless_config.core.layout import parse_bytes
+    from seamless_config.core.resolve import resolve
     from seamless_config.core.selection import Selection
 
     t0 = time.perf_counter()

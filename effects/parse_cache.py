@@ -25,7 +25,7 @@ from typing import Any
 from returns.result import Result, Success
 
 from seamless_config.core.errors import ConfigError
-from seamless_config.core.resolve import Prevalidated
+from seamless_config.core.layout import Prevalidated
 from seamless_config.core.yamltree import PARSER_VERSION, Node, from_json, to_json
 
 from .inputs import cache_dir  # noqa: F401 - where the parse cache lives, re-exported

@@ -17,13 +17,14 @@ from . import statefiles, tunnels
 from .hosts import Host, LocalHost, state_row
 
 
-def host_for(destination: str | None) -> Host:
-    """The host that runs services for ``destination`` (``None``: this machine)."""
+def host_for(destination: str | None, where: str | None = None) -> Host:
+    """The host that runs services for ``destination`` (``None``: this machine); ``where`` says,
+    in messages, which frontend of which cluster it is."""
     if destination is None:
         return LocalHost()
     from .ssh import host_for_ssh
 
-    return host_for_ssh(destination)
+    return host_for_ssh(destination, where)
 
 
 def close_host(host: Host) -> None:
@@ -45,10 +46,6 @@ def client_files() -> list[tuple[str, dict[str, Any]]]:
         if data is not None:
             out.append((name[: -len(".json")], data))
     return out
-
-
-def read_client(key: str) -> dict[str, Any] | None:
-    return statefiles.read_json(statefiles.client_json(key))
 
 
 def local_server_rows(keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -76,7 +73,7 @@ def stop(host: Host, key: str) -> dict[str, Any]:
     """
     with statefiles.key_lock(key):
         outcome = host.stop_key(key)
-        client = read_client(key)
+        client = statefiles.read_client(key)
         if client is not None and client.get("status") != "stale":
             statefiles.write_json_atomic(statefiles.client_json(key), {**client, "status": "stale"})
         tunnel = tunnels.close_tunnel(client)
@@ -96,34 +93,24 @@ def remove_server_state(host: Host, key: str) -> tuple[str, int | None]:
     return "removed", None
 
 
-def remove_client(key: str) -> bool:
-    """Remove a client file (closing the tunnel it names); whether there was one."""
-    path = statefiles.client_json(key)
-    client = statefiles.read_json(path)
+def remove_client(key: str, client: dict[str, Any] | None = None) -> bool:
+    """Remove the client file of ``key`` (``client``: its content, when already read), closing
+    the tunnel it names; whether there was one."""
+    if client is None:
+        client = statefiles.read_client(key)
     if client is None:
         return False
     tunnels.close_tunnel(client)
-    statefiles.remove(path)
+    statefiles.remove(statefiles.client_json(key))
     return True
 
 
 def usage(host: Host, paths: list[str], file: str | None = None,
           marker: str | None = None) -> dict[str, dict[str, Any]]:
-    """``disk_usage`` rows by path (see :meth:`Host.disk_usage` for ``file`` and ``marker``).
-
-    A host whose ``disk_usage`` takes no ``marker`` counts the marker as content; one
-    that takes no ``file`` raises ``TypeError``.
-    """
+    """``disk_usage`` rows by path (see :meth:`Host.disk_usage` for ``file`` and ``marker``)."""
     if not paths:
         return {}
-    kwargs = {k: v for k, v in (("file", file), ("marker", marker)) if v is not None}
-    try:
-        rows = host.disk_usage(paths, **kwargs)
-    except TypeError:
-        if file is not None:
-            raise
-        rows = host.disk_usage(paths)
-    return {r["path"]: r for r in rows}
+    return {r["path"]: r for r in host.disk_usage(paths, file=file, marker=marker)}
 
 
 def escapes_locally(target: str, base: str) -> bool:

@@ -399,8 +399,10 @@ class SshHost:
     def clear_dir(self, path: str) -> None:
         self._check(["rhl-clear", path])
 
-    def disk_usage(self, paths: list[str], file: str | None = None) -> list[dict[str, Any]]:
-        """rhl-ps-persistent: absent/empty/populated; sizes only with ``file`` (else ``None``)."""
+    def disk_usage(self, paths: list[str], file: str | None = None,
+                   marker: str | None = None) -> list[dict[str, Any]]:
+        """rhl-ps-persistent: absent/empty/populated; sizes only with ``file`` (else ``None``).
+        It has no way to leave a ``marker`` out: over SSH a marker file counts as content."""
         if not paths:
             return []
         flags = ["--file", file] if file is not None else []

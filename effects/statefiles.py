@@ -99,6 +99,11 @@ def read_json(path: Path) -> dict[str, Any] | None:
     return data
 
 
+def read_client(key: str) -> dict[str, Any] | None:
+    """The client connection file of ``key`` on this machine (see :func:`read_json`)."""
+    return read_json(client_json(key))
+
+
 def remove(path: Path) -> None:
     try:
         path.unlink()

@@ -24,6 +24,8 @@ import os
 import time
 from typing import Any
 
+from seamless_config.core.clients import storage_clients
+
 from . import reuse, statefiles
 from .inputs import PROFILE_FILE, PROJECT_FILE, cache_dir, chain_dirs, cluster_paths, home_dir, read
 
@@ -109,11 +111,11 @@ def reuse_all(key: str) -> list[dict[str, Any]] | None:
             t0 = time.monotonic()
             wanted = s["parameters"]
             if s["role"] == "jobserver":  # its parameters hold the storage clients, as they are now
-                wanted = {**(wanted or {}), **reuse.storage_clients(facts)}
+                wanted = {**(wanted or {}), **storage_clients(facts)}
             with statefiles.key_lock(s["key"]):
-                existing = reuse.read_client(s["key"])
-                ok, _silent = reuse.answering_client(existing, lambda: wanted, s["port_field"], s["check_path"],  # noqa: B023
-                                                     s["facts"].get("workdir"))
+                existing = statefiles.read_client(s["key"])
+                ok = reuse.answering_client(existing, wanted, s["port_field"], s["check_path"],
+                                            s["facts"].get("workdir"))
             if not ok or existing is None:
                 return None
             rows.append({"role": s["role"], "key": s["key"], "host": s["host"], "hostname": existing["hostname"],

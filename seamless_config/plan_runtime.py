@@ -44,13 +44,9 @@ def current_plan() -> Plan:
 
 
 def _host_for(sp: ServicePlan):
-    from effects.hosts import LocalHost
+    from effects.services import host_for
 
-    if sp.ssh_host is None:
-        return LocalHost()
-    from effects.ssh import host_for_ssh
-
-    return host_for_ssh(sp.ssh_host, _where(sp))
+    return host_for(sp.ssh_host, None if sp.ssh_host is None else _where(sp))
 
 
 def _where(sp: ServicePlan) -> str:

@@ -132,13 +132,8 @@ def locate_service(
             "No project defined (pass --project, or add '- project: NAME' to seamless.yaml)" if project_files
             else "No project defined (pass --project NAME; or --workdir DIR to use a project's seamless.yaml)")
     scope = Scope(p, sp, stage, substage)
-    if service in ("hashserver", "database"):
-        result = launch.storage_launch_dict(cl, service, mode, scope, frontend_name, local=local)
-    elif service == "jobserver":
-        result = launch.jobserver_launch_dict(cl, scope, sel.record, frontend_name, local=local)
-    else:
-        result = launch.daskserver_launch_dict(
-            cl, scope, q, sel.node, sel.record, frontend_name, pure=(service == "pure-daskserver"), local=local)
+    result = launch.launch_dict(service, cl, scope, mode=mode, queue=q, node=sel.node, record=sel.record,
+                                frontend_name=frontend_name, local=local)
     if isinstance(result, Failure):
         raise_error(result.failure())
     ld = result.unwrap()

@@ -20,8 +20,10 @@ from effects.snapshot import read_snapshot
 
 from .core import selection as sel_mod
 from .core.errors import ConfigError, ConfigErrors, escape_path, render
-from .core.resolve import parse_bytes, resolve
+from .core.layout import Layout, gather, parse_bytes
+from .core.resolve import resolve_layout
 from .core.selection import ClusterSet, Resolution, Selection
+from .core.sources import Snapshot
 from .errors import ConfigurationError, ConfigValueError
 
 
@@ -56,24 +58,25 @@ class Session:
         where = work_directory(workdir if workdir is not None else self.get_workdir(), project_files)
         snapshot = read_snapshot(where, project_files=project_files)
         if seamless_cache is not None or snapshot.seamless_cache is not None:
-            snapshot = _with_cache(snapshot, seamless_cache)
-        cache = self.parse_cache
-        cluster_files = {f.path for f in snapshot.cluster_files}
-        result = resolve(
-            snapshot,
-            selection if selection is not None else self.selection,
-            lambda path, data: cache.parse(path, data, parse_bytes, prevalidated=path in cluster_files),
-        )
+            snapshot = with_seamless_cache(snapshot, seamless_cache)
+        if snapshot.seamless_cache is not None:  # no file counts: none is parsed
+            snapshot = Snapshot(snapshot.workdir, (), (), snapshot.seamless_cache)
+        result = resolve_layout(self.gather(snapshot), selection if selection is not None else self.selection)
         if isinstance(result, Failure):
             raise_error(result.failure(), value_error=True)
-        # the home cluster files validated (but those with a replaced definition that has mistakes):
-        # later runs need not check them again
-        res = result.unwrap()
-        flawed = {ic.origin.file for ic in res.clusters.replaced}
+        return result.unwrap()
+
+    def gather(self, snapshot: Snapshot) -> Layout:
+        """The layout of ``snapshot``, parsed through the parse cache; the home cluster files that
+        validated are marked so, and later runs need not check them again."""
+        cache = self.parse_cache
+        cluster_files = {f.path for f in snapshot.cluster_files}
+        layout = gather(snapshot, lambda path, data: cache.parse(path, data, parse_bytes,
+                                                                  prevalidated=path in cluster_files))
         for f in snapshot.cluster_files:
-            if f.data is not None and f.path not in flawed:
+            if f.data is not None and f.path in layout.flawless_home:
                 cache.mark_valid(f.data)
-        return res
+        return layout
 
     def load(self) -> None:
         """``load_config_files()``: apply the files to the session's selection."""
@@ -117,7 +120,7 @@ def _invalidate_record_cache() -> None:
         mod.invalidate_record_mode_cache()
 
 
-def _with_cache(snapshot: Any, override: str | None = None) -> Any:
+def with_seamless_cache(snapshot: Any, override: str | None = None) -> Any:
     """The snapshot with its ``SEAMLESS_CACHE`` directory (``override``, else the variable's) made
     absolute; an empty value means none."""
     import attrs

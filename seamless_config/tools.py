@@ -33,12 +33,29 @@ def _done(result: Result[LaunchDict, Any]) -> dict[str, Any]:
     return result.unwrap().as_dict()
 
 
+def _configure(service: str, cluster: str | None, scope: tuple[Any, ...], frontend_name: str | None,
+               mode: str = "rw", queue: str | None = None) -> dict[str, Any]:
+    """The launch dict of ``service`` for the current selection, each given argument overriding it
+    (``scope``: project, subproject, stage and, for the job services, substage)."""
+    sel = SESSION.selection
+    if service == "pure-daskserver":  # no project scope
+        c = cluster if cluster is not None else sel.cluster
+        if c is None:
+            raise ConfigurationError("No cluster defined")
+        where = Scope(None)
+    else:
+        c, p, sp, st, sst = get_current(cluster, *scope)
+        where = Scope(p, sp, st, sst if len(scope) == 4 else None)
+    cl, local = _cluster(c)
+    return _done(launch.launch_dict(service, cl, where, mode=mode,
+                                    queue=sel.effective_queue(c) if queue is None else queue, node=sel.node,
+                                    record=sel.record, frontend_name=frontend_name, local=local))
+
+
 def _storage(service: str, mode: str, cluster, project, subproject, stage, frontend_name) -> dict[str, Any]:
     if mode not in ("rw", "ro"):
         raise ConfigurationError(f"mode must be 'rw' or 'ro', not {mode!r}")
-    c, p, sp, st, _ = get_current(cluster, project, subproject, stage)
-    cl, local = _cluster(c)
-    return _done(launch.storage_launch_dict(cl, service, mode, Scope(p, sp, st), frontend_name, local=local))
+    return _configure(service, cluster, (project, subproject, stage), frontend_name, mode)
 
 
 def configure_hashserver(mode: str, *, cluster=None, project=None, subproject=None, stage=None, frontend_name=None) -> dict[str, Any]:
@@ -50,28 +67,15 @@ def configure_database(mode: str, *, cluster=None, project=None, subproject=None
 
 
 def configure_jobserver(*, cluster=None, project=None, subproject=None, stage=None, substage=None, frontend_name=None) -> dict[str, Any]:
-    c, p, sp, st, sst = get_current(cluster, project, subproject, stage, substage)
-    cl, local = _cluster(c)
-    record = SESSION.selection.record
-    return _done(launch.jobserver_launch_dict(cl, Scope(p, sp, st, sst), record, frontend_name, local=local))
+    return _configure("jobserver", cluster, (project, subproject, stage, substage), frontend_name)
 
 
 def configure_daskserver(*, cluster=None, project=None, subproject=None, stage=None, substage=None, frontend_name=None) -> dict[str, Any]:
-    c, p, sp, st, sst = get_current(cluster, project, subproject, stage, substage)
-    cl, local = _cluster(c)
-    sel = SESSION.selection
-    return _done(launch.daskserver_launch_dict(
-        cl, Scope(p, sp, st, sst), sel.effective_queue(c), sel.node, sel.record, frontend_name, local=local))
+    return _configure("daskserver", cluster, (project, subproject, stage, substage), frontend_name)
 
 
 def configure_pure_daskserver(*, cluster=None, queue: str | None = None, frontend_name=None) -> dict[str, Any]:
-    sel = SESSION.selection
-    c = cluster if cluster is not None else sel.cluster
-    if c is None:
-        raise ConfigurationError("No cluster defined")
-    cl, local = _cluster(c)
-    q = queue if queue is not None else sel.effective_queue(c)
-    return _done(launch.daskserver_launch_dict(cl, None, q, sel.node, sel.record, frontend_name, pure=True, local=local))
+    return _configure("pure-daskserver", cluster, (), frontend_name, queue=queue)
 
 
 __all__ = [

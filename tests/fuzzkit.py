@@ -16,15 +16,9 @@ from returns.result import Failure
 
 from seamless_config.core import report
 from seamless_config.core.errors import ConfigError, ConfigErrors, render
-from seamless_config.core.layout import gather, resolve_stage, stages_named
+from seamless_config.core.layout import gather, parse_bytes, resolve_stage, stages_named
 from seamless_config.core.plan import build_plan
-from seamless_config.core.resolve import (
-    home_cluster_order,
-    load_cluster_file,
-    load_document,
-    parse_bytes,
-    resolve,
-)
+from seamless_config.core.resolve import resolve
 from seamless_config.core.selection import Selection
 from seamless_config.core.sources import DirFiles, Snapshot, SourceBytes
 
@@ -95,7 +89,7 @@ def pure_outcome(snap: Snapshot) -> list[str]:
         plan = build_plan(r.unwrap())
         if isinstance(plan, Failure):
             messages += check_errors(plan.failure())
-    layout = gather(snap, lambda f: load_document(f, parse), lambda f: load_cluster_file(f, parse), home_cluster_order)
+    layout = gather(snap, parse)
     messages += check_errors(layout.errors)
     if not layout.errors:
         for stage in (None, *stages_named(layout.documents))[:4]:

@@ -22,9 +22,9 @@ import pytest
 import reliability
 from returns.result import Failure, Success
 
-from effects.launcher import evaluate_command
 from seamless_config import ConfigurationError, select
 from seamless_config import session as session_mod
+from seamless_config.core.bringup import evaluate_command
 from seamless_config.core.plan import build_plan
 from seamless_config.core.resolve import resolve
 from seamless_config.core.selection import Selection

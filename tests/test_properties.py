@@ -15,9 +15,9 @@ from returns.result import Failure, Success
 from effects.parse_cache import ParseCache
 from seamless_config.core import launch
 from seamless_config.core.commands import Command, Document, StageBlock, parse_document
-from seamless_config.core.discover import discover_sources
 from seamless_config.core.errors import DEFAULT_ORIGIN, Origin
-from seamless_config.core.resolve import load_document, parse_bytes, resolve
+from seamless_config.core.layout import gather, parse_bytes
+from seamless_config.core.resolve import resolve
 from seamless_config.core.selection import (
     active_items,
     load,
@@ -75,7 +75,9 @@ def test_inheritance_prepends_parents_in_order(levels):
         sbs = [None if f is None else SourceBytes(f[0], _text(f[1], f[2], f[3]).encode()) for f in files]
         chain.append(DirFiles(path, sbs[0], sbs[1]))
     snap = Snapshot(levels[0][0], tuple(chain))
-    docs = discover_sources(snap, load_document).unwrap()
+    layout = gather(snap)
+    assert layout.errors == ()
+    docs = layout.documents
     # by hand: walk up while a level's files carry the flag, then concatenate root-first
     included = []
     for _path, files in levels:
@@ -102,7 +104,7 @@ def test_n_level_chain_is_concatenation(n):
                               SourceBytes(path + "/seamless.profile.yaml", prof.encode())))
     # a level above the top that must never be read
     chain.append(DirFiles("/", SourceBytes("/seamless.yaml", b"- project: never\n"), None))
-    docs = discover_sources(Snapshot(chain[0].directory, tuple(chain)), load_document).unwrap()
+    docs = gather(Snapshot(chain[0].directory, tuple(chain))).documents
     expected = []
     for i in reversed(range(n)):
         expected += [("project", f"p{i}"), ("subproject", f"s{i}")]

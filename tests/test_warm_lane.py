@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from _http import http_server as serve
 
-from effects import reuse, statefiles, warm
+from effects import statefiles, warm
+from seamless_config.core.clients import storage_clients
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_reuse_all_checks_every_service_like_the_launcher(layout: dict[str, Path
     write_client("d", server)
     facts = [{**s["facts"], "hostname": "127.0.0.1", "port": server, "client": {"hostname": "127.0.0.1", "port": server}}
              for s in services[:2]]
-    wanted = {"record": False, **reuse.storage_clients(facts)}
+    wanted = {"record": False, **storage_clients(facts)}
     write_client("j", server, parameters=wanted)
     rows = warm.reuse_all(k)
     assert rows is not None

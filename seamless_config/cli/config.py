@@ -70,42 +70,13 @@ def _paths() -> tuple[str | None, str]:
 
 
 def _layout(workdir: str | None) -> Any:
-    import attrs
-    from returns.result import Success
-
-    from effects.parse_cache import ParseCache, cache_dir
     from effects.snapshot import read_snapshot
-    from seamless_config.core.layout import gather
-    from seamless_config.core.resolve import (
-        home_cluster_order,
-        load_cluster_file,
-        load_document,
-        parse_bytes,
-    )
-    from seamless_config.session import work_directory
+    from seamless_config.session import SESSION, with_seamless_cache, work_directory
 
     snapshot = read_snapshot(work_directory(workdir or None))
     if snapshot.seamless_cache is not None:
-        value = snapshot.seamless_cache.strip()
-        snapshot = attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)) if value else None)
-    cache = ParseCache(cache_dir())
-    cluster_files = {f.path for f in snapshot.cluster_files}
-
-    def parse(path: str, data: bytes) -> Any:
-        return cache.parse(path, data, parse_bytes, prevalidated=path in cluster_files)
-
-    valid: list[bytes] = []
-
-    def load_clusters(f: Any) -> Any:
-        r = load_cluster_file(f, parse)
-        if isinstance(r, Success) and f.data is not None and r.unwrap().flawless:
-            valid.append(f.data)
-        return r
-
-    layout = gather(snapshot, lambda f: load_document(f, parse), load_clusters, home_cluster_order)
-    for data in valid:  # each of these validated: later runs need not check it again
-        cache.mark_valid(data)
-    return layout
+        snapshot = with_seamless_cache(snapshot)
+    return SESSION.gather(snapshot)
 
 
 def _stage(value: str | None) -> tuple[str | None, str | None]:

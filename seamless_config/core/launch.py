@@ -423,3 +423,27 @@ def daskserver_launch_dict(
     fields.append(("handshake", {"path": "health", "port_name": "dashboard_port"}))
     fields.append(_meta(service, cluster.name, "rw", scope if not pure else Scope(None), q.name, True))
     return Success(LaunchDict(service, cluster.name, tuple(fields)))
+
+
+def launch_dict(
+    service: str,
+    cluster: Cluster,
+    scope: Scope,
+    *,
+    mode: str = "rw",
+    queue: str | None = None,
+    node: str | None = None,
+    record: bool = False,
+    frontend_name: str | None = None,
+    local: bool = False,
+) -> Result[LaunchDict, ConfigError]:
+    """The launch dict of any service (one of :data:`SERVICE_NAMES`), from its builder: ``mode``
+    for the storage services; ``queue`` and ``node`` for the daskservers; ``record`` for the job
+    services. A pure daskserver has no project scope."""
+    if service in ("hashserver", "database"):
+        return storage_launch_dict(cluster, service, mode, scope, frontend_name, local=local)
+    if service == "jobserver":
+        return jobserver_launch_dict(cluster, scope, record, frontend_name, local=local)
+    pure = service == "pure-daskserver"
+    return daskserver_launch_dict(cluster, None if pure else scope, queue, node, record, frontend_name,
+                                  pure=pure, local=local)

@@ -17,20 +17,89 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from .clusters import ClustersCommand, InvalidCluster
-from .commands import Command, Document, StageBlock
+from .clusters import ClustersCommand, InvalidCluster, parse_clusters_mapping, prevalidated_clusters
+from .commands import Command, Document, StageBlock, parse_document
+from .convert import Problems
 from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
 from .selection import Resolution, Selection, load, with_stage
 from .sources import Snapshot, SourceBytes
+from .yamltree import Map, Node, decode, from_json, parse_yaml
 
 _INHERIT_LINE = re.compile(rb"^-[ \t]*inherit_from_parent[ \t]*(#.*)?$", re.M)
 
 #: Where values given on the command line (``--stage``) come from.
 COMMAND_LINE = Origin("(command line)")
 
-DocumentLoader = Callable[[SourceBytes], Result[Document, ConfigErrors]]
-ClusterFileLoader = Callable[[SourceBytes], Result[ClustersCommand, ConfigErrors]]
+
+@attrs.frozen
+class Prevalidated:
+    """A cluster file's tree (in its JSON form) that passed validation before.
+
+    The parse cache hands these out for files whose exact bytes validated with
+    this exact validator, so that their clusters are built only when used.
+    """
+
+    raw: Any
+
+
+Parser = Callable[[str, bytes], Result["Node | Prevalidated | None", ConfigError]]
+
+
+def parse_bytes(path: str, data: bytes) -> Result[Node | None, ConfigError]:
+    """Decode and parse one file (the uncached parser)."""
+    return decode(path, data).bind(lambda text: parse_yaml(path, text))
+
+
+def _read_failure(f: SourceBytes) -> ConfigErrors:
+    # the reader's text says what the path is and how to fix it
+    return ConfigErrors((ConfigError(f"cannot use the file: {f.read_error}", Origin(f.path)),))
+
+
+def load_document(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Document, ConfigErrors]:
+    if f.data is None:
+        return Failure(_read_failure(f))
+    tree = parse(f.path, f.data)
+    if isinstance(tree, Failure):
+        return Failure(ConfigErrors((tree.failure(),)))
+    node = tree.unwrap()
+    if isinstance(node, Prevalidated):
+        node = from_json(node.raw)
+    return parse_document(f.path, node)
+
+
+def load_cluster_file(f: SourceBytes, parse: Parser = parse_bytes) -> Result[ClustersCommand, ConfigErrors]:
+    if f.data is None:
+        return Failure(_read_failure(f))
+    tree = parse(f.path, f.data)
+    if isinstance(tree, Failure):
+        return Failure(ConfigErrors((tree.failure(),)))
+    node = tree.unwrap()
+    origin = Origin(f.path, 1)
+    if isinstance(node, Prevalidated):
+        return Success(prevalidated_clusters(f.path, node.raw))
+    if node is None:
+        return Success(ClustersCommand((), origin))
+    p = Problems(f.path)
+    if not isinstance(node, Map):
+        p.add("a cluster file must be a mapping of cluster names to definitions", node,
+              "write 'NAME:' at the start of a line, the definition indented below it")
+        return Failure(ConfigErrors(tuple(p.errors)))
+    cc = parse_clusters_mapping(node, p, origin=origin)
+    if p.errors or cc is None:
+        return Failure(ConfigErrors(tuple(p.errors)))
+    return Success(cc)
+
+
+def home_cluster_order(files: Sequence[SourceBytes]) -> list[SourceBytes]:
+    """The order in which home cluster files apply (later wins).
+
+    ``clusters.yaml`` first, then ``clusters/*.yaml`` from the last name to the
+    first, so that the alphabetically first file wins, as in seamless-config 0.3.2.
+    """
+    main = [f for f in files if f.path.endswith("/clusters.yaml") and "/clusters/" not in f.path]
+    rest = sorted((f for f in files if f not in main), key=lambda f: f.path, reverse=True)
+    return main + rest
 
 
 @attrs.frozen
@@ -39,48 +108,68 @@ class Layout:
 
     ``documents`` run parents first (the inheritance chain); ``home`` holds
     the cluster files of ``~/.seamless`` in the order they apply (later wins);
-    ``errors`` every mistake found in any file.
+    :attr:`errors` every mistake found in any file.
     """
 
     workdir: str
     documents: tuple[Document, ...] = ()
     home: tuple[ClustersCommand, ...] = ()
-    errors: tuple[ConfigError, ...] = ()
+    #: the mistakes that stop a file from being read: of the home cluster files, of the project files
+    file_errors: tuple[ConfigError, ...] = ()
     files: tuple[str, ...] = ()
     seamless_cache: str | None = None
     #: project files that could not be read into commands
     broken_documents: tuple[str, ...] = ()
+    #: the home cluster files without a definition that has mistakes (the parse cache may mark them valid)
+    flawless_home: tuple[str, ...] = ()
+    #: the mistakes of home cluster definitions that nothing replaces in any stage
+    unreplaced: tuple[ConfigError, ...] = ()
+    #: how many of ``file_errors`` are the home cluster files'
+    n_home_errors: int = 0
+
+    @property
+    def errors(self) -> tuple[ConfigError, ...]:
+        """Every mistake of every file, in file order: the home cluster files (their definitions
+        that nothing replaces included), then the project files."""
+        n = self.n_home_errors
+        return self.file_errors[:n] + self.unreplaced + self.file_errors[n:]
 
 
-def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file: ClusterFileLoader,
-           home_order: Callable[[Sequence[SourceBytes]], Sequence[SourceBytes]]) -> Layout:
-    """Parse every file a resolution of ``snapshot`` reads; keep going past mistakes.
+def gather(snapshot: Snapshot, parse: Parser = parse_bytes) -> Layout:
+    """Discover, parse and order every file of ``snapshot``: the home cluster files in the order
+    they apply, then the inheritance chain, parents first. Keeps going past mistakes.
 
-    Unlike a plain resolution, a directory whose file has a mistake does not
-    end the inheritance chain when one of its files asks to inherit (a broken
-    file counts when it has a ``- inherit_from_parent`` line), so the parents'
-    mistakes are found in the same run.
+    In each directory ``seamless.yaml`` comes before ``seamless.profile.yaml``.
+    When either holds ``inherit_from_parent`` the parent directory's files come
+    first, and so on upwards until a directory without the flag (or without
+    files) or the filesystem root. A file with a mistake does not end the
+    chain when it asks to inherit (it counts when it has a
+    ``- inherit_from_parent`` line), so its parents' mistakes are found in the
+    same run. ``parse`` turns one file into a tree (the shell backs it with the
+    parse cache); only the files the chain reaches are parsed.
 
-    >>> from .resolve import load_document, load_cluster_file, home_cluster_order
     >>> from .sources import DirFiles
     >>> snap = Snapshot("/p/c", (
     ...     DirFiles("/p/c", SourceBytes("/p/c/seamless.yaml", b"- inherit_from_parent\\n"),
     ...              SourceBytes("/p/c/seamless.profile.yaml", b"- projct: c\\n")),
     ...     DirFiles("/p", SourceBytes("/p/seamless.yaml", b"- clustr: x\\n"), None)))
-    >>> for e in gather(snap, load_document, load_cluster_file, home_cluster_order).errors: print(e)
+    >>> for e in gather(snap).errors: print(e)
     /p/c/seamless.profile.yaml:1: unknown command 'projct' (did you mean 'project'?)
     /p/seamless.yaml:1: unknown command 'clustr' (did you mean 'cluster'?)
     """
     errors: list[ConfigError] = []
     files: list[str] = []
     home: list[ClustersCommand] = []
-    for f in home_order(snapshot.cluster_files):
+    flawless: list[str] = []
+    for f in home_cluster_order(snapshot.cluster_files):
         files.append(f.path)
-        r = load_cluster_file(f)
+        r = load_cluster_file(f, parse)
         if isinstance(r, Failure):
             errors.extend(r.failure().errors)
         else:
             home.append(r.unwrap())
+            if r.unwrap().flawless:
+                flawless.append(f.path)
     n_home = len(errors)
     broken: list[str] = []
     levels: list[list[Document]] = []
@@ -89,7 +178,7 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
         inherits = False
         for f in directory.files():
             files.append(f.path)
-            loaded = load_document(f)
+            loaded = load_document(f, parse)
             if isinstance(loaded, Failure):
                 errors.extend(loaded.failure().errors)
                 broken.append(f.path)
@@ -102,9 +191,8 @@ def gather(snapshot: Snapshot, load_document: DocumentLoader, load_cluster_file:
         if not inherits:
             break
     documents = tuple(d for level in reversed(levels) for d in level)
-    errors[n_home:n_home] = _never_replaced(home, documents)
     return Layout(snapshot.workdir, documents, tuple(home), tuple(errors), tuple(files), snapshot.seamless_cache,
-                  tuple(broken))
+                  tuple(broken), tuple(flawless), tuple(_never_replaced(home, documents)), n_home)
 
 
 def _never_replaced(home: Sequence[ClustersCommand], documents: Sequence[Document]) -> list[ConfigError]:
@@ -185,13 +273,18 @@ class StageResult:
     errors: tuple[ConfigError, ...] = ()
 
 
+def select(layout: Layout, start: Selection) -> Result[Resolution, ConfigErrors]:
+    """Stage filtering, clusters and selection: the resolution of ``layout`` from ``start`` (the
+    API's selections and overrides). Under ``SEAMLESS_CACHE`` no file counts."""
+    if layout.seamless_cache is not None:
+        return load(start, (), (), seamless_cache=layout.seamless_cache)
+    return load(start, layout.documents, layout.home)
+
+
 def resolve_stage(layout: Layout, stage: str | None, substage: str | None = None) -> StageResult:
     """Selection and plan of ``layout`` in ``stage`` (the files' mistakes not included)."""
     start = with_stage(Selection(), stage, substage, COMMAND_LINE) if stage is not None else Selection()
-    if layout.seamless_cache is not None:
-        res = load(start, (), (), seamless_cache=layout.seamless_cache)
-    else:
-        res = load(start, layout.documents, layout.home)
+    res = select(layout, start)
     if isinstance(res, Failure):
         return StageResult(stage, substage, None, None, res.failure().errors)
     resolution = res.unwrap()
@@ -237,7 +330,13 @@ __all__ = [
     "COMMAND_LINE",
     "Layout",
     "StageResult",
+    "Prevalidated",
+    "parse_bytes",
+    "load_document",
+    "load_cluster_file",
+    "home_cluster_order",
     "gather",
+    "select",
     "walk",
     "stage_blocks",
     "stages_named",

@@ -18,9 +18,7 @@ from .errors import ConfigError, Origin, unknown_cluster
 from .launch import (
     LaunchDict,
     Scope,
-    daskserver_launch_dict,
-    jobserver_launch_dict,
-    storage_launch_dict,
+    launch_dict,
 )
 from .selection import Resolution, check_remote_redundancy
 
@@ -165,7 +163,7 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
     scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
     if persistent:
         for service in storage:
-            r = storage_launch_dict(cluster, service, "rw", scope, local=is_local)
+            r = launch_dict(service, cluster, scope, local=is_local)
             if isinstance(r, Failure):
                 return r
             services.append(_service_plan(service, r.unwrap(), cluster, local))
@@ -186,12 +184,8 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
                 "remove 'persistent: false', or add '- remote: daskserver' and a 'daskserver:' section to a frontend"))
         role = "jobserver" if remote == "jobserver" else "pure-daskserver" if not persistent else "daskserver"
         if remote is not None and role not in disabled:
-            if role == "jobserver":
-                r = jobserver_launch_dict(cluster, scope, sel.record, local=is_local)
-            else:
-                pure = role == "pure-daskserver"
-                r = daskserver_launch_dict(cluster, None if pure else scope, sel.effective_queue(cluster.name),
-                                           sel.node, sel.record, pure=pure, local=is_local)
+            r = launch_dict(role, cluster, scope, queue=sel.effective_queue(cluster.name), node=sel.node,
+                            record=sel.record, local=is_local)
             if isinstance(r, Failure):
                 return r
             services.append(_service_plan(role, r.unwrap(), cluster, local))

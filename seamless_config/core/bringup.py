@@ -1,0 +1,311 @@
+"""Bringing one service up, as a pure protocol: every decision here, every effect in the shell.
+
+:func:`protocol` is a generator. It *yields a request* (a frozen record below:
+read this file, is this process alive, probe this port, launch, sleep...) and
+*receives the answer*; it *returns* how it ended (:class:`Ended`). It performs
+no I/O and reads no clock but through :class:`Clock`, so a test drives it with
+a simulated world, and :mod:`effects.launcher` drives it with the real one
+(files, processes, sockets, SSH), under the service's lock.
+
+The steps, for one service key:
+
+1. **Its client file.** Reused when it was written for the same storage and
+   parameters and the service answers there. Otherwise its tunnel is closed
+   and the file removed.
+2. **Its server state.** A proven-alive process (the shell proves a pid before
+   it says *alive*) that says ``running`` with the same parameters, and answers,
+   is reused. One that says ``starting`` is waited for. Anything else is stale:
+   its process is stopped, its state removed.
+3. **A launch**, after stopping what an interrupted launch of the key left
+   running. Then the state is read again as in step 2, but patiently: a
+   service may say ``running`` a moment before its port accepts connections
+   (uvicorn runs the start-up hook that writes the status before it binds),
+   so it is probed until it answers, dies, or :data:`START_TIMEOUT` passes.
+   A second failure ends it, with the cause the log makes plain.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Generator
+from typing import Any
+
+import attrs
+
+from .clients import CHECK_TIMEOUT, client_payload, port_of, same_parameters, usable
+from .plan import ServicePlan
+
+#: seconds for a launched service to say ``running`` and then to answer
+START_TIMEOUT = 120.0
+#: seconds for one health check while a launched service comes up
+PATIENT_CHECK_TIMEOUT = 2.0
+
+
+# -- requests (what the shell is asked to observe or do; the answer each expects) ---------------
+
+@attrs.frozen
+class ReadClient:
+    """-> the client connection file (``dict``), or ``None``."""
+
+
+@attrs.frozen
+class WantedParameters:
+    """-> the parameters this plan gives the service (may wait for other services), or ``None``."""
+
+
+@attrs.frozen
+class Probe:
+    """-> whether ``GET /path`` on ``hostname:port`` answers (any status below 500) in ``timeout`` s."""
+
+    hostname: str
+    port: int
+    timeout: float
+
+
+@attrs.frozen
+class Forget:
+    """Close the tunnel a client file names and remove the file. -> ``None``."""
+
+    client: dict[str, Any]
+
+
+@attrs.frozen
+class ReadState:
+    """-> the server state (``dict``; ``{"status": "corrupt"}`` when unreadable), or ``None``."""
+
+
+@attrs.frozen
+class Alive:
+    """-> whether the process ``state`` names is proven to be this service."""
+
+    state: dict[str, Any]
+
+
+@attrs.frozen
+class Stop:
+    """Stop the proven process of ``state`` and every other process of the key. -> ``None``."""
+
+    state: dict[str, Any]
+
+
+@attrs.frozen
+class StopOrphans:
+    """Stop the processes of the key that no state names. -> their pids (``list[int]``)."""
+
+
+@attrs.frozen
+class RemoveState:
+    """Remove the server state. -> ``None``."""
+
+
+@attrs.frozen
+class Tunnel:
+    """Open an SSH tunnel to a running service. -> the client file through it (``dict``)."""
+
+    remote_host: str
+    state: dict[str, Any]
+    plain: dict[str, Any]
+
+
+@attrs.frozen
+class CloseTunnel:
+    """-> ``None``."""
+
+    client: dict[str, Any]
+
+
+@attrs.frozen
+class WriteClient:
+    """Write the client connection file. -> ``None``."""
+
+    client: dict[str, Any]
+
+
+@attrs.frozen
+class Launch:
+    """Start ``argv`` (``{status_file}`` not yet filled in) and write its ``starting`` state.
+    -> ``None``, or the message of why it could not start."""
+
+    command: str
+
+
+@attrs.frozen
+class LogTail:
+    """-> the last lines of the service's log (``str``)."""
+
+
+@attrs.frozen
+class Warn:
+    """Tell the user something went wrong and was mended. -> ``None``."""
+
+    message: str
+
+
+@attrs.frozen
+class Clock:
+    """-> a monotonic time in seconds."""
+
+
+@attrs.frozen
+class Sleep:
+    """-> ``None`` after ``seconds``."""
+
+    seconds: float
+
+
+Request = (ReadClient | WantedParameters | Probe | Forget | ReadState | Alive | Stop | StopOrphans
+           | RemoveState | Tunnel | CloseTunnel | WriteClient | Launch | LogTail | Warn | Clock | Sleep)
+
+
+@attrs.frozen
+class Ended:
+    """How the protocol ended: ``reused`` or ``launched`` with the client file, or ``failed``."""
+
+    how: str
+    client: dict[str, Any] | None = None
+    message: str | None = None
+
+
+Protocol = Generator[Request, Any, Ended]
+
+
+# -- pure helpers -------------------------------------------------------------------------------
+
+def evaluate_command(template: str, status_file: str) -> list[str]:
+    """The argv of a launch dict's ``command``: ``{status_file}`` filled in, braces unescaped.
+
+    >>> evaluate_command("hashserver --status-file {status_file} /b/{{x}}", "/s.json")
+    ['hashserver', '--status-file', '/s.json', '/b/{x}']
+    """
+    parts = [p.replace("{{", "{").replace("}}", "}") for p in template.split("{status_file}")]
+    return shlex.split(shlex.quote(status_file).join(parts))
+
+
+def diagnose(log_tail: str, who: str) -> str | None:
+    """A one-line cause for the failures a service's log makes plain."""
+    m = re.search(r"No free port available in range (\d+)-(\d+)", log_tail)
+    if m:
+        return (f"{who}: every port of its range {m[1]}-{m[2]} is taken "
+                "(widen port_start/port_end in the cluster definition, or stop what uses them)")
+    return None
+
+
+def _moved(sp: ServicePlan, state: dict[str, Any]) -> str | None:
+    """The directory a running service was started in, when the plan now names another (a changed
+    ``bufferdir``/``database_dir``, another ``SEAMLESS_CACHE``)."""
+    running, wanted = state.get("workdir"), sp.launch.get("workdir")
+    if isinstance(running, str) and isinstance(wanted, str) and running != wanted:
+        return running
+    return None
+
+
+# -- the protocol -------------------------------------------------------------------------------
+
+def protocol(sp: ServicePlan, host: str) -> Protocol:
+    """Reuse or launch the service ``sp`` on ``host`` (a name, for messages); see the module docstring."""
+    who = f"{sp.role} {sp.key} on {host}"
+    wanted_known = False
+    wanted: dict[str, Any] | None = None
+
+    def parameters() -> Generator[Request, Any, dict[str, Any] | None]:
+        nonlocal wanted_known, wanted
+        if not wanted_known:
+            wanted = yield WantedParameters()
+            wanted_known = True
+        return wanted
+
+    # 1. a client file whose service answers
+    silent: tuple[Any, Any] | None = None
+    existing = yield ReadClient()
+    if existing is not None:
+        if usable(existing, sp.launch.get("workdir")) and same_parameters(existing, (yield from parameters())):
+            port, hostname = port_of(existing, sp.check_port_field), existing.get("hostname")
+            if isinstance(hostname, str) and port and (yield Probe(hostname, port, CHECK_TIMEOUT)):
+                return Ended("reused", existing)
+            silent = (hostname, port)
+        yield Forget(existing)
+
+    # 2. a server that runs or is starting; 3. else a launch, then the same check, patiently
+    for launched in (False, True):
+        state = yield ReadState()
+        if state is not None and state.get("status") == "corrupt" and not launched:
+            pids = yield StopOrphans()
+            stopped = f"; stopped its process {', '.join(map(str, pids))}" if pids else ""
+            yield Warn(f"the server state of {who} was corrupt{stopped}; launching it anew")
+        if state is not None:
+            alive = yield Alive(state)
+            moved = _moved(sp, state)
+            if alive and moved and not launched:
+                yield Warn(f"{who} runs in {moved}, but the configuration now says "
+                           f"{sp.launch.get('workdir')}: restarting it there")
+                yield Stop(state)
+                alive = False
+            waited = False
+            if alive and state.get("status") == "starting":
+                state, alive = yield from _until_running(state)
+                waited = True
+            if alive and state.get("status") == "running" and same_parameters(state, (yield from parameters())):
+                plain = client_payload(sp.launch, state)
+                payload = plain
+                if sp.tunnel:
+                    payload = yield Tunnel(sp.launch.get("hostname") or plain["hostname"], state, plain)
+                port = port_of(payload, sp.check_port_field)
+                hung = not launched and silent == (payload["hostname"], port)  # do not wait twice
+                if port and not hung:
+                    patient = launched or waited
+                    if (yield from _answers(payload["hostname"], port, state, patient)):
+                        yield WriteClient(payload)
+                        return Ended("launched" if launched else "reused", payload)
+                yield CloseTunnel(payload)
+            # stale: a dead process, a failed start, a server that does not answer, a pid not proven ours
+            if alive:
+                yield Stop(state)
+            if launched:
+                tail = yield LogTail()
+                yield RemoveState()
+                return Ended("failed", message=diagnose(tail, who) or (
+                    f"{who} did not come up" + (f"; its log ends with:\n{tail}" if tail else "")))
+            yield RemoveState()
+        if launched:
+            return Ended("failed", message=f"{who}: the launch wrote no server state")
+        orphans = yield StopOrphans()
+        if orphans:
+            yield Warn(f"{who}: stopped process {', '.join(map(str, orphans))} "
+                       "left by an interrupted launch (it had no server state)")
+        why = yield Launch(sp.launch.get("command"))
+        if why is not None:
+            return Ended("failed", message=f"{sp.role} on {host}: {why}")
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _until_running(state: dict[str, Any]) -> Generator[Request, Any, tuple[dict[str, Any], bool]]:
+    """Wait for a ``starting`` service to say ``running`` or ``failed``, or to die: the state last
+    read and whether its process is proven alive. Polls from 5 ms up to every 100 ms, for at most
+    :data:`START_TIMEOUT`."""
+    deadline = (yield Clock()) + START_TIMEOUT
+    delay = 0.005
+    while True:
+        yield Sleep(delay)
+        delay = min(delay * 1.5, 0.1)
+        state = (yield ReadState()) or {}
+        if not (yield Alive(state)):
+            return state, False
+        if state.get("status") in ("running", "failed") or (yield Clock()) > deadline:
+            return state, True
+
+
+def _answers(hostname: str, port: int, state: dict[str, Any], patient: bool) -> Generator[Request, Any, bool]:
+    """Whether the service answers: once, or (``patient``) until it does, its process dies, or
+    :data:`START_TIMEOUT` passes."""
+    if not patient:
+        return bool((yield Probe(hostname, port, CHECK_TIMEOUT)))
+    deadline = (yield Clock()) + START_TIMEOUT
+    delay = 0.01
+    while True:
+        if (yield Probe(hostname, port, PATIENT_CHECK_TIMEOUT)):
+            return True
+        if not (yield Alive(state)) or (yield Clock()) > deadline:
+            return False
+        yield Sleep(delay)
+        delay = min(delay * 2, 0.25)

@@ -1,0 +1,260 @@
+"""The launch protocol (:mod:`seamless_config.core.bringup`), driven through a simulated world.
+
+No process, file or socket: a small model of one service key (its client file,
+its server state, its process, when its port answers) answers the protocol's
+requests, with hypothesis choosing the world. The properties are the ones the
+real launcher must keep: it ends, it never stops a process it did not see
+proven alive, it launches at most once, it reports success only for a service
+that answered, and a service that comes up (even one that says ``running`` a
+moment before it listens) is never declared dead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seamless_config.core import bringup as b
+from seamless_config.core.launch import LaunchDict
+from seamless_config.core.plan import ServicePlan
+
+WORKDIR = "/buffers/p"
+WANTED = {"x": 1}
+
+
+def plan(tunnel: bool = False) -> ServicePlan:
+    fields = (("key", "hashserver-k"), ("workdir", WORKDIR), ("command", "hashserver --status-file {status_file}"),
+              ("file_parameters", WANTED))
+    return ServicePlan("hashserver", LaunchDict("hashserver", "c", fields), None, tunnel, "healthcheck", "port")
+
+
+@attrs.define
+class Proc:
+    """A service process: it says ``running`` after ``says_running`` sleeps of the protocol (or says
+    ``failed`` when ``fails``), accepts connections ``listen_lag`` probes after that, and exits
+    after ``dies_after`` requests (``None``: never)."""
+
+    says_running: int
+    listen_lag: int
+    fails: bool
+    dies_after: int | None
+    hung: bool = False  # its port accepts and never answers
+    alive: bool = True
+    sleeps: int = 0
+    probes_since_running: int = 0
+
+
+@attrs.define
+class World:
+    client: dict[str, Any] | None
+    client_answers: bool
+    state: dict[str, Any] | None
+    proc: Proc | None
+    launch_error: str | None
+    launched_proc: Proc
+    launch_writes_state: bool
+    now: float = 0.0
+    requests: list[Any] = attrs.field(factory=list)
+    answers: list[Any] = attrs.field(factory=list)
+    launches: int = 0
+    alive_seen: list[dict[str, Any]] = attrs.field(factory=list)
+    stopped_unproven: bool = False
+    written: dict[str, Any] | None = None
+
+    def _tick(self) -> None:
+        p = self.proc
+        if p is None or not p.alive:
+            return
+        if p.dies_after is not None:
+            p.dies_after -= 1
+            if p.dies_after <= 0:
+                p.alive = False
+                return
+        if self.state is not None and self.state.get("status") == "starting" and p.sleeps >= p.says_running:
+            self.state = {**self.state, "status": "failed" if p.fails else "running", "port": 4321}
+
+    def answer(self, r: Any) -> Any:
+        out = self._answer(r)
+        self.answers.append(out)
+        return out
+
+    def _answer(self, r: Any) -> Any:
+        self.requests.append(r)
+        assert len(self.requests) < 20_000, "the protocol does not end"
+        self._tick()
+        p = self.proc
+        if isinstance(r, b.ReadClient):
+            return None if self.client is None else dict(self.client)
+        if isinstance(r, b.WantedParameters):
+            return WANTED
+        if isinstance(r, b.Probe):
+            self.now += 0.001
+            if self.client is not None and (r.hostname, r.port) == (self.client.get("hostname"), self.client.get("port")) \
+                    and (p is None or r.port != 4321):
+                return self.client_answers
+            if p is None or not p.alive or self.state is None or self.state.get("status") != "running":
+                return False
+            if p.hung:
+                self.now += r.timeout
+                return False
+            p.probes_since_running += 1
+            return p.probes_since_running > p.listen_lag
+        if isinstance(r, b.Forget):
+            self.client = None
+            return None
+        if isinstance(r, b.ReadState):
+            return None if self.state is None else dict(self.state)
+        if isinstance(r, b.Alive):
+            alive = p is not None and p.alive and self.state is not None and r.state.get("pid") == self.state.get("pid") \
+                and r.state.get("status") != "corrupt"
+            if alive:
+                self.alive_seen.append(r.state)
+            return alive
+        if isinstance(r, b.Stop):
+            if r.state not in self.alive_seen:
+                self.stopped_unproven = True
+            if p is not None:
+                p.alive = False
+            return None
+        if isinstance(r, b.StopOrphans):
+            return []
+        if isinstance(r, b.RemoveState):
+            self.state = None
+            return None
+        if isinstance(r, b.Tunnel):
+            return {**r.plain, "tunnel-pid": 99}
+        if isinstance(r, (b.CloseTunnel, b.LogTail)):
+            return "" if isinstance(r, b.LogTail) else None
+        if isinstance(r, b.WriteClient):
+            self.written = r.client
+            return None
+        if isinstance(r, b.Launch):
+            self.launches += 1
+            if self.launch_error is not None:
+                return self.launch_error
+            self.proc = self.launched_proc
+            if self.launch_writes_state:
+                self.state = {"pid": 77, "status": "starting", "workdir": WORKDIR, "parameters": WANTED}
+            return None
+        if isinstance(r, b.Warn):
+            return None
+        if isinstance(r, b.Clock):
+            return self.now
+        if isinstance(r, b.Sleep):
+            self.now += r.seconds
+            if p is not None:
+                p.sleeps += 1
+            return None
+        raise AssertionError(f"unknown request {r!r}")
+
+
+def run(world: World, tunnel: bool = False) -> b.Ended:
+    proto = b.protocol(plan(tunnel), "localhost")
+    try:
+        request = next(proto)
+        while True:
+            request = proto.send(world.answer(request))
+    except StopIteration as stop:
+        return stop.value
+
+
+procs = st.builds(
+    Proc, says_running=st.integers(0, 30), listen_lag=st.integers(0, 40), fails=st.booleans(),
+    dies_after=st.none() | st.integers(1, 200), hung=st.booleans(),
+)
+clients = st.none() | st.fixed_dictionaries({
+    "hostname": st.just("localhost"), "port": st.sampled_from([1234, 0, True]),
+    "workdir": st.sampled_from([WORKDIR, "/elsewhere"]),
+    "parameters": st.sampled_from([WANTED, {"x": 2}]),
+    "status": st.sampled_from(["ok", "stale", "corrupt"]),
+})
+states = st.none() | st.just({"status": "corrupt"}) | st.fixed_dictionaries({
+    "pid": st.just(55), "status": st.sampled_from(["starting", "running", "failed"]), "port": st.just(4321),
+    "workdir": st.sampled_from([WORKDIR, "/elsewhere"]), "parameters": st.sampled_from([WANTED, {"x": 2}]),
+})
+worlds = st.builds(
+    World, client=clients, client_answers=st.booleans(), state=states, proc=st.none() | procs,
+    launch_error=st.none() | st.just("'hashserver' was not found"), launched_proc=procs,
+    launch_writes_state=st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(worlds, st.booleans())
+def test_the_protocol_keeps_its_promises(world: World, tunnel: bool) -> None:
+    ended = run(world, tunnel)
+    assert ended.how in ("reused", "launched", "failed")
+    assert not world.stopped_unproven, "stopped a process not seen proven alive"
+    assert world.launches <= 1
+    if ended.how == "failed":
+        assert ended.client is None and ended.message and "hashserver" in ended.message
+        assert world.state is None, "a failure leaves a server state behind"
+    else:
+        assert ended.client is not None
+        probed = [(i, r, a) for i, (r, a) in enumerate(zip(world.requests, world.answers, strict=True)) if isinstance(r, b.Probe)]
+        assert probed and probed[-1][2] is True, "success without an answer"
+        last, probe, _ = probed[-1]
+        assert probe.port == ended.client["port"]
+        after = world.requests[last + 1:]
+        if ended.how == "launched":
+            assert world.launches == 1 and world.written == ended.client
+            assert [type(r) for r in after] == [b.WriteClient]
+        elif ended.client == world.client:
+            assert after == [], "a reused client file is left as it is"
+    if world.launches:
+        assert not any(isinstance(r, b.ReadClient) for r in world.requests[1:]), "the client file is read once"
+
+
+@settings(max_examples=300, deadline=None)
+@given(says_running=st.integers(0, 50), listen_lag=st.integers(0, 60))
+def test_a_service_that_comes_up_late_is_not_declared_dead(says_running: int, listen_lag: int) -> None:
+    """The intermittent "did not come up": uvicorn writes ``running`` from its start-up hook and
+    binds its port after it. A launched service that answers before the deadline is kept."""
+    world = World(client=None, client_answers=False, state=None, proc=None, launch_error=None,
+                  launched_proc=Proc(says_running, listen_lag, fails=False, dies_after=None),
+                  launch_writes_state=True)
+    ended = run(world)
+    assert ended.how == "launched", ended.message
+    assert world.written == {"hostname": "localhost", "port": 4321, "workdir": WORKDIR, "parameters": WANTED}
+
+
+def test_a_service_that_never_answers_fails_within_the_start_timeout() -> None:
+    world = World(client=None, client_answers=False, state=None, proc=None, launch_error=None,
+                  launched_proc=Proc(0, 0, fails=False, dies_after=None, hung=True), launch_writes_state=True)
+    ended = run(world)
+    assert ended.how == "failed" and ended.message == "hashserver hashserver-k on localhost did not come up"
+    assert b.START_TIMEOUT <= world.now <= b.START_TIMEOUT + 2 * b.PATIENT_CHECK_TIMEOUT + 1
+    assert world.state is None and not world.launched_proc.alive
+
+
+def test_an_answering_client_file_is_reused_without_touching_the_server() -> None:
+    client = {"hostname": "localhost", "port": 1234, "workdir": WORKDIR, "parameters": WANTED}
+    world = World(client=client, client_answers=True, state=None, proc=None, launch_error=None,
+                  launched_proc=Proc(0, 0, False, None), launch_writes_state=True)
+    assert run(world) == b.Ended("reused", client)
+    assert [type(r) for r in world.requests] == [b.ReadClient, b.WantedParameters, b.Probe]
+
+
+def test_a_hung_client_endpoint_is_not_waited_for_twice() -> None:
+    """The client file's service did not answer; the running server behind it is the same
+    endpoint: it is replaced without a second wait."""
+    client = {"hostname": "localhost", "port": 4321, "workdir": WORKDIR, "parameters": WANTED}
+    state = {"pid": 55, "status": "running", "port": 4321, "workdir": WORKDIR, "parameters": WANTED}
+    world = World(client=client, client_answers=False, state=state,
+                  proc=Proc(0, 10**6, False, None, hung=True), launch_error=None,
+                  launched_proc=Proc(0, 0, False, None), launch_writes_state=True)
+    ended = run(world)
+    assert ended.how == "launched"
+    assert sum(isinstance(r, b.Probe) and r.port == 4321 for r in world.requests[:4]) == 1
+    assert any(isinstance(r, b.Stop) for r in world.requests)
+
+
+def test_a_launch_error_is_reported_with_where() -> None:
+    world = World(client=None, client_answers=False, state=None, proc=None,
+                  launch_error="'hashserver' was not found on the PATH of this machine",
+                  launched_proc=Proc(0, 0, False, None), launch_writes_state=True)
+    assert run(world) == b.Ended("failed", message="hashserver on localhost: 'hashserver' was not found on the "
+                                                   "PATH of this machine")
