@@ -6,6 +6,7 @@
 #   make upstream-tests  seamless-config 0.3.2's own test suite, run against this project
 #   make transformer-tests  seamless-transformer 0.6.1's tests that use seamless.config (IMPL=ours|ref|both)
 #   make bench    the benchmarks (this project and the reference side by side)
+#   make docs     regenerate the field tables of docs/ from the schema table (core/schema.py)
 #   make clean    remove virtual environments, caches and build output
 #
 # Installs are recorded in stamp files inside the venvs, so a second `make test`
@@ -34,7 +35,7 @@ comma := ,
 VENV_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 ORACLE_STAMP := $(ORACLE_VENV)/.installed-$(ORACLE_VERSION)
 
-.PHONY: venv oracle-venv lint test oracle upstream-tests transformer-tests bench demo clean slurm-deps sshd-deps
+.PHONY: venv oracle-venv lint test oracle upstream-tests transformer-tests bench demo clean slurm-deps sshd-deps docs
 
 venv: $(VENV_STAMP)
 
@@ -46,6 +47,10 @@ $(VENV_STAMP): pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/python -m pip install $(PIP) -e '.[$(EXTRAS)]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
+
+# the field tables of docs/configuration.md and docs/clusters.md, from the schema table (core/schema.py)
+docs: $(VENV_STAMP)
+	$(VENV)/bin/python tests/test_schema.py --write
 
 oracle-venv: $(ORACLE_STAMP)
 

@@ -27,3 +27,16 @@ def test_the_files_and_functions_named_exist() -> None:
         if fn and not re.search(rf"^\s*(?:def|class) {re.escape(fn)}\b", _path(f).read_text(), re.M):
             undefined.append(f"{f} {fn}")
     assert undefined == [], f"functions named in the pictures but not defined there: {undefined}"
+
+
+def test_the_core_exports_its_stages_in_order_without_loading_them() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, seamless_config.core as c, seamless_config.core.clients; "
+            "print(sorted(m for m in sys.modules if m.startswith('seamless_config.core.'))); "
+            "print([getattr(c, n).__module__ for n in c.__all__])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    loaded, modules = out.splitlines()
+    assert loaded == "['seamless_config.core.clients']", "importing the core loads its stages"
+    assert modules == str([f"seamless_config.core.{m}" for m in ("layout", "layout", "launch", "plan", "bringup")])

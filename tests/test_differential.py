@@ -6,7 +6,7 @@ through our implementation; see tests/oracle/run_differential.py for what is
 compared. Differences explained by the known-difference table
 (tests/oracle/known_differences.py, the rows of docs/differences.md) are
 allowed; any other difference fails the test. The reference lives in its own
-venv: ``$SEAMLESS_ORACLE_PYTHON`` (default /work/main/.venv-oracle/bin/python;
+venv: ``$SEAMLESS_ORACLE_PYTHON`` (default .venv-oracle/bin/python of the repository;
 create it with ``python3 -m venv .venv-oracle && .venv-oracle/bin/pip install seamless-config==0.3.2``).
 Without it the test fails in CI (``CI=true``) and is skipped elsewhere.
 """

@@ -13,7 +13,7 @@ from conftest import STANDARD_CLUSTERS
 
 BIN = Path(sys.executable).parent / "seamless-service-resolve"
 if not BIN.exists():  # the project's dev venv
-    BIN = Path("/work/main/.venv/bin/seamless-service-resolve")
+    BIN = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "seamless-service-resolve"
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from . import names
+from . import names, schema
 from .convert import (
     Problems,
     check_fields,
@@ -26,50 +26,18 @@ from .convert import (
 from .errors import ConfigError, Origin, did_you_mean
 from .yamltree import Map, Node, Scalar
 
-CLUSTER_TYPES = ("local", "slurm", "oar")
-
-# queue field -> kind of value
-QUEUE_FIELDS: dict[str, str] = {
-    "conda": "conda",
-    "walltime": "str",
-    "cores": "int",
-    "job_cores": "int",
-    "memory": "str",
-    "tmpdir": "path",
-    "partition": "str",
-    "project": "str",
-    "exclusive": "bool",
-    "interactive": "bool",
-    "job_extra_directives": "list",
-    "job_script_prologue": "list",
-    "worker_threads": "int",
-    "processes": "int",
-    "lifetime": "str",
-    "lifetime_stagger": "str",
-    "unknown_task_duration": "str",
-    "target_duration": "str",
-    "dask_resources": "mapping",
-    "extra_dask_config": "mapping",
-    "maximum_jobs": "int",
-}
+# the field lists and value kinds come from the schema table
+CLUSTER_TYPES = schema.choices("cluster", "type")
+#: queue field -> kind of value
+QUEUE_FIELDS: dict[str, str] = schema.kinds("queue")
 #: Spellings accepted for queue fields besides the canonical one.
 QUEUE_ALIASES = {name.replace("_", "-"): name for name in QUEUE_FIELDS if "_" in name}
 
-CLUSTER_FIELDS = ("type", "tunnel", "workers", "memory_per_core_property_name", "frontends", "queues", "default_queue")
-FRONTEND_FIELDS = ("hostname", "ssh_hostname", "hashserver", "database", "jobserver", "daskserver")
+CLUSTER_FIELDS = schema.names("cluster")
+FRONTEND_FIELDS = schema.names("frontend")
 SERVICES = names.SERVICE_SECTIONS
-SERVICE_FIELDS: dict[str, tuple[str, ...]] = {
-    "hashserver": ("bufferdir", "conda", "network_interface", "port_start", "port_end"),
-    "database": ("database_dir", "conda", "network_interface", "port_start", "port_end"),
-    "jobserver": ("conda", "network_interface", "port_start", "port_end"),
-    "daskserver": ("network_interface", "port_start", "port_end"),
-}
-SERVICE_REQUIRED: dict[str, tuple[str, ...]] = {
-    "hashserver": ("bufferdir",),
-    "database": ("database_dir",),
-    "jobserver": ("network_interface", "port_start", "port_end"),
-    "daskserver": ("network_interface", "port_start", "port_end"),
-}
+SERVICE_FIELDS: dict[str, tuple[str, ...]] = {s: schema.names(s) for s in SERVICES}
+SERVICE_REQUIRED: dict[str, tuple[str, ...]] = {s: schema.required(s) for s in SERVICES}
 
 
 @attrs.frozen

@@ -7,36 +7,24 @@ holds a list of commands that apply only in that stage.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import attrs
 from returns.result import Failure, Result, Success
 
-from . import names
+from . import names, schema
 from .clusters import ClustersCommand, parse_clusters_mapping
 from .convert import Problems, is_null, to_bool, to_int, to_str
 from .errors import ConfigError, ConfigErrors, Origin, did_you_mean
 from .yamltree import Map, Node, Scalar, Seq, kind_name
 
-EXECUTION_MODES = ("process", "spawn", "remote")
-REMOTE_TARGETS = (None, "daskserver", "jobserver")
+EXECUTION_MODES = schema.choices("command", "execution")
+REMOTE_TARGETS = schema.allowed("command", "remote")
 INHERIT = "inherit_from_parent"
 
-#: The commands and the values they take (``clusters`` is handled apart).
-COMMANDS = (
-    "project",
-    "subproject",
-    "cluster",
-    "execution",
-    "queue",
-    "remote",
-    "persistent",
-    "record",
-    "node",
-    "nparallel",
-    "clusters",
-    INHERIT,
-)
+#: The command names (``clusters`` is handled apart), from the schema table.
+COMMANDS = schema.names("command")
 
 
 @attrs.frozen
@@ -67,6 +55,42 @@ class Document:
     path: str
     items: tuple[Item, ...]
     inherits: bool
+
+
+# -- stage filtering -------------------------------------------------------------------------
+
+def walk(documents: Iterable[Document], stage: str | None) -> Iterator[tuple[Command | ClustersCommand, str | None]]:
+    """The items that apply in ``stage``, in order, each with the stage block it sits in (or ``None``).
+
+    >>> from .yamltree import parse_yaml
+    >>> d = parse_document("s", parse_yaml("s", "- project: a\\n- stage prod:\\n    - project: b\\n").unwrap()).unwrap()
+    >>> [(c.value, block) for c, block in walk([d], "prod")], [c.value for c, _ in walk([d], None)]
+    ([('a', None), ('b', 'prod')], ['a'])
+    """
+
+    def items(seq: Iterable[Any], block: str | None) -> Iterator[tuple[Any, str | None]]:
+        for item in seq:
+            if isinstance(item, StageBlock):
+                if item.stage == stage:
+                    yield from items(item.items, item.stage)
+            else:
+                yield item, block
+
+    for doc in documents:
+        yield from items(doc.items, None)
+
+
+def stage_blocks(documents: Iterable[Document]) -> Iterator[StageBlock]:
+    """Every stage block, nested ones included, in file order."""
+
+    def blocks(seq: Iterable[Any]) -> Iterator[StageBlock]:
+        for item in seq:
+            if isinstance(item, StageBlock):
+                yield item
+                yield from blocks(item.items)
+
+    for doc in documents:
+        yield from blocks(doc.items)
 
 
 EXAMPLE = "- project: myproject"

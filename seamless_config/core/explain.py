@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
+from . import schema
 from .clusters import QUEUE_ALIASES, QUEUE_FIELDS, Cluster, InvalidCluster, built
 from .commands import Command
 from .errors import DEFAULT_ORIGIN, ConfigError, Origin, did_you_mean
@@ -38,7 +39,8 @@ from .report import (
 )
 from .selection import Selection, apply_command
 
-CLUSTER_FIELDS = ("type", "tunnel", "workers", "memory_per_core_property_name", "default_queue")
+#: the cluster fields that hold one value (frontends and queues are explained by their own names)
+CLUSTER_FIELDS = tuple(f.name for f in schema.fields("cluster") if f.kind not in ("frontends", "queues"))
 SERVICE_ROLES = SERVICE_NAMES
 
 

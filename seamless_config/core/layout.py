@@ -18,7 +18,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import ClustersCommand, InvalidCluster, parse_clusters_mapping, prevalidated_clusters
-from .commands import Command, Document, StageBlock, parse_document
+from .commands import Command, Document, StageBlock, parse_document, stage_blocks, walk
 from .convert import Problems
 from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
@@ -207,37 +207,6 @@ def _never_replaced(home: Sequence[ClustersCommand], documents: Sequence[Documen
                 out.extend(c.errors)
         later.update(c.name for c in cc.clusters)
     return out
-
-
-def walk(documents: Iterable[Document], stage: str | None) -> Iterator[tuple[Command | ClustersCommand, str | None]]:
-    """The items that apply in ``stage``, in order, each with the stage block it sits in (or ``None``).
-
-    The same order as :func:`selection.active_items`.
-    """
-
-    def items(seq: Iterable[Any], block: str | None) -> Iterator[tuple[Any, str | None]]:
-        for item in seq:
-            if isinstance(item, StageBlock):
-                if item.stage == stage:
-                    yield from items(item.items, item.stage)
-            else:
-                yield item, block
-
-    for doc in documents:
-        yield from items(doc.items, None)
-
-
-def stage_blocks(documents: Iterable[Document]) -> Iterator[StageBlock]:
-    """Every stage block, nested ones included, in file order."""
-
-    def blocks(seq: Iterable[Any]) -> Iterator[StageBlock]:
-        for item in seq:
-            if isinstance(item, StageBlock):
-                yield item
-                yield from blocks(item.items)
-
-    for doc in documents:
-        yield from blocks(doc.items)
 
 
 def stages_named(documents: Iterable[Document]) -> tuple[str, ...]:

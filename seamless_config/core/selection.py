@@ -28,7 +28,7 @@ from .clusters import (
     ServiceSpec,
     built,
 )
-from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, StageBlock
+from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, walk
 from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean, unknown_cluster
 from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER  # noqa: E402 - re-exported
 
@@ -255,19 +255,7 @@ def active_items(documents: Sequence[Document], stage: str | None) -> list[Comma
     >>> [c.value for c in active_items([d], "prod")], [c.value for c in active_items([d], None)]
     (['a', 'b'], ['a'])
     """
-    out: list[Command | ClustersCommand] = []
-
-    def walk(items: Iterable[Any]) -> None:
-        for item in items:
-            if isinstance(item, StageBlock):
-                if item.stage == stage:
-                    walk(item.items)
-            else:
-                out.append(item)
-
-    for doc in documents:
-        walk(doc.items)
-    return out
+    return [item for item, _ in walk(documents, stage)]
 
 
 # -- folding file commands --------------------------------------------------------------------

@@ -46,7 +46,7 @@ RESERVED = {"yes", "no", "on", "off", "true", "false", "null", "y", "n", "nan", 
 STAGES = ("prod", "dev", "s1", "gpu-run")
 SUBSTAGES = ("gpu", "big", "a1")
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_ORACLE = "/work/main/.venv-oracle/bin/python"
+DEFAULT_ORACLE = os.path.join(os.path.dirname(os.path.dirname(HERE)), ".venv-oracle", "bin", "python")
 
 # ----------------------------------------------------------------------------- the reference's schema
 

@@ -6,7 +6,7 @@
 Generates ``--count`` layouts (``layouts.py``, whose input space is introspected
 from the reference by ``ref_schema.py``), dumps each with the reference
 (``ref_dump.py``, run by ``$SEAMLESS_ORACLE_PYTHON``, default
-``/work/main/.venv-oracle/bin/python``) and with ours (``our_dump.py``, run by
+``.venv-oracle/bin/python`` of the repository) and with ours (``our_dump.py``, run by
 ``$SEAMLESS_OUR_PYTHON``, default: this interpreter if it imports our package,
 else the repository's ``.venv/bin/python``), and compares them:
 
@@ -53,11 +53,7 @@ sys.path.insert(0, HERE)
 import known_differences  # noqa: E402
 import layouts as layout_gen  # noqa: E402
 
-DEFAULT_ORACLE = "/work/main/.venv-oracle/bin/python"
-
-
-def oracle_python() -> str:
-    return os.environ.get("SEAMLESS_ORACLE_PYTHON") or DEFAULT_ORACLE
+oracle_python = layout_gen.oracle_python
 
 
 def our_python() -> str:

@@ -1,0 +1,234 @@
+"""Every command and every cluster, frontend, service and queue field, as data.
+
+One :class:`Field` per name: the section it belongs to, the kind of value the
+validator checks it as, whether it is required or may be null, its allowed
+values, its default and a one-line description. The validators
+(:mod:`.commands`, :mod:`.clusters`) take their field lists and value kinds from
+here. So do the reference tables of ``docs/configuration.md`` and
+``docs/clusters.md``, which :func:`markdown_table` writes (``make docs``;
+``tests/test_schema.py`` fails when a page drifts from this table), and the test
+that compares these fields with seamless-config 0.3.2's own classes.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .names import SERVICE_SECTIONS
+
+#: the sections, in the order the pages show them
+SECTIONS = ("command", "cluster", "frontend", *SERVICE_SECTIONS, "queue")
+
+#: value kinds the validators know: each becomes one check (see :mod:`.convert`, :mod:`.names`)
+KINDS = ("name", "subproject", "cluster", "enum", "bool", "int", "str", "path", "host", "conda", "port",
+         "list", "mapping", "section", "frontends", "queues", "queue", "flag", "clusters", "stage", "template")
+#: kinds that are not fields of the result: a block of commands, a queue's TEMPLATE (expanded away)
+NOT_FIELDS = ("stage", "template")
+
+
+@attrs.frozen
+class Field:
+    """One command or field."""
+
+    section: str
+    name: str
+    kind: str
+    #: the value as a user writes it (for the pages)
+    value: str
+    doc: str
+    default: str = "none"
+    required: bool = False
+    nullable: bool = False
+    allowed: tuple[str | None, ...] = ()
+    #: whether seamless-config 0.3.2 knows it (every field here does; a field of our own would say False)
+    reference: bool = True
+
+
+def _f(section: str, name: str, kind: str, value: str, doc: str, **kw: object) -> Field:
+    return Field(section, name, kind, value, doc, **kw)  # type: ignore[arg-type]
+
+
+_PORTS = "`port_start` and `port_end`: a port range; the service takes a free port in it"
+_NI = "the address the service listens on"
+
+FIELDS: tuple[Field, ...] = (
+    # -- commands (seamless.yaml, seamless.profile.yaml) ----------------------------------------
+    _f("command", "project", "name", "name",
+       "the project: the first component of every storage path and service key"),
+    _f("command", "subproject", "subproject", "name, parts separated by `/`",
+       "a sub-path inside the project's storage"),
+    _f("command", "cluster", "cluster", "cluster name, or null",
+       "the cluster that hosts the services; null deselects", nullable=True),
+    _f("command", "execution", "enum", "`process`, `spawn` or `remote`",
+       "where transformations run: in this process, in local worker processes, or on the cluster",
+       default="`remote` when a cluster is selected, else `process`", allowed=("process", "spawn", "remote")),
+    _f("command", "queue", "name", "queue name",
+       "the queue of the selected cluster for the daskserver (select the cluster first)"),
+    _f("command", "remote", "enum", "`jobserver`, `daskserver` or null",
+       "which remote backend `execution: remote` uses, when a frontend offers both",
+       nullable=True, allowed=(None, "daskserver", "jobserver")),
+    _f("command", "persistent", "bool", "`true` / `false`",
+       "whether buffers and results go to the cluster's hashserver and database",
+       default="on when a cluster is selected"),
+    _f("command", "record", "bool", "`true` / `false`", "full execution records instead of minimal ones",
+       default="`false`"),
+    _f("command", "node", "name", "node name, or null",
+       "ask the batch system for this node (slurm and oar clusters)", nullable=True),
+    _f("command", "nparallel", "int", "whole number ≥ 1",
+       "how many transformations may run at once in this process"),
+    _f("command", "clusters", "clusters", "mapping",
+       "cluster definitions, inline (see [clusters.md](clusters.md)); they apply before all other commands",
+       default="—"),
+    _f("command", "inherit_from_parent", "flag", "—", "also read the parent directory's files, before these",
+       default="—"),
+    _f("command", "stage NAME:", "stage", "list of commands", "commands that apply only in stage `NAME`",
+       default="—"),
+    # -- a cluster ------------------------------------------------------------------------------
+    _f("cluster", "type", "enum", "`local`, `slurm`, `oar`",
+       "what runs the Dask workers: `distributed.LocalCluster`, or dask-jobqueue's SLURMCluster / OARCluster. "
+       "A daskserver needs it.", nullable=True, allowed=("local", "slurm", "oar")),
+    _f("cluster", "tunnel", "bool", "boolean", "reach the services through SSH tunnels", default="`false`",
+       nullable=True),
+    _f("cluster", "workers", "int", "whole number ≥ 1",
+       "worker processes for `execution: spawn` and for the jobserver (which needs it); the default `cores` of "
+       "queues of a local cluster", nullable=True),
+    _f("cluster", "memory_per_core_property_name", "str", "string", "passed on to the daskserver", nullable=True),
+    _f("cluster", "frontends", "frontends", "list", "the machines that host services, below", default="—",
+       required=True),
+    _f("cluster", "queues", "queues", "mapping of queue name to queue", "batch queues for the daskserver, below",
+       nullable=True),
+    _f("cluster", "default_queue", "queue", "queue name",
+       "the queue used when none is selected; must be one of `queues`", nullable=True),
+    # -- a frontend -----------------------------------------------------------------------------
+    _f("frontend", "hostname", "host", "hostname or IP address",
+       "where the services listen, as the cluster reaches them",
+       default="— (in a `type: local` cluster: `localhost`)", required=True),
+    _f("frontend", "ssh_hostname", "host", "hostname or SSH alias",
+       "how this machine reaches the frontend over SSH, when it differs from `hostname`", nullable=True),
+    _f("frontend", "hashserver", "section", "mapping", "the buffer store (fields below)", nullable=True),
+    _f("frontend", "database", "section", "mapping", "the result database (fields below)", nullable=True),
+    _f("frontend", "jobserver", "section", "mapping", "the job server (fields below)", nullable=True),
+    _f("frontend", "daskserver", "section", "mapping",
+       "the Dask scheduler (fields below); its conda environment comes from the queue", nullable=True),
+    # -- the service sections of a frontend -----------------------------------------------------
+    _f("hashserver", "bufferdir", "path", "absolute path, or `~/...`",
+       "where the buffers go, in `<dir>/<project>[/<subproject>][/STAGE-<stage>]`", default="—", required=True),
+    _f("hashserver", "conda", "conda", "environment name", "the conda environment that has `hashserver`; "
+       "`\"\"` means none", nullable=True),
+    _f("hashserver", "network_interface", "host", "hostname or IP address", _NI, default="the service's own",
+       nullable=True),
+    _f("hashserver", "port_start", "port", "port number", _PORTS, default="a random free port", nullable=True),
+    _f("hashserver", "port_end", "port", "port number", _PORTS, default="a random free port", nullable=True),
+    _f("database", "database_dir", "path", "absolute path, or `~/...`",
+       "where the result database goes, in `<dir>/<project>[/<subproject>][/STAGE-<stage>]`", default="—",
+       required=True),
+    _f("database", "conda", "conda", "environment name", "the conda environment that has `seamless-database`; "
+       "`\"\"` means none", nullable=True),
+    _f("database", "network_interface", "host", "hostname or IP address", _NI, default="the service's own",
+       nullable=True),
+    _f("database", "port_start", "port", "port number", _PORTS, default="a random free port", nullable=True),
+    _f("database", "port_end", "port", "port number", _PORTS, default="a random free port", nullable=True),
+    _f("jobserver", "conda", "conda", "environment name", "the conda environment that has `seamless-jobserver`; "
+       "`\"\"` means none", nullable=True),
+    _f("jobserver", "network_interface", "host", "hostname or IP address", _NI, default="—", required=True),
+    _f("jobserver", "port_start", "port", "port number", _PORTS, default="—", required=True),
+    _f("jobserver", "port_end", "port", "port number", _PORTS, default="—", required=True),
+    _f("daskserver", "network_interface", "host", "hostname or IP address", _NI, default="—", required=True),
+    _f("daskserver", "port_start", "port", "port number", _PORTS, default="—", required=True),
+    _f("daskserver", "port_end", "port", "port number", _PORTS, default="—", required=True),
+    # -- a queue (dask-jobqueue parameters) -----------------------------------------------------
+    _f("queue", "TEMPLATE", "template", "queue name",
+       "start from that queue (defined above, in the same cluster) and override only the fields written here; "
+       "a field written as null is unset", default="—"),
+    _f("queue", "conda", "conda", "environment name", "conda environment of the daskserver and its workers"),
+    _f("queue", "walltime", "str", "string, e.g. `\"01:00:00\"` (quote it)", "job walltime"),
+    _f("queue", "cores", "int", "whole number",
+       "cores per worker job; required unless `exclusive` (or on a local cluster, where it defaults to `workers`)"),
+    _f("queue", "job_cores", "int", "whole number",
+       "cores requested from the batch system, when more than `cores`; not with `exclusive`"),
+    _f("queue", "memory", "str", "string, e.g. `32GB`", "memory per job"),
+    _f("queue", "tmpdir", "path", "path", "local scratch directory of the workers"),
+    _f("queue", "partition", "str", "string", "SLURM partition"),
+    _f("queue", "project", "str", "string", "accounting project"),
+    _f("queue", "exclusive", "bool", "boolean",
+       "whole-node jobs: with `cores`, `job_cores` becomes `cores`; without, `--exclusive` (SLURM) or "
+       "`/nodes=1` (OAR)", default="`false`"),
+    _f("queue", "interactive", "bool", "boolean", "interactive jobs", default="`false`"),
+    _f("queue", "job_extra_directives", "list", "list of strings", "extra `#SBATCH` / `#OAR` lines"),
+    _f("queue", "job_script_prologue", "list", "list of strings", "shell lines run before the worker starts "
+       "(0.3.2 reads queues without it: see differences.md)", reference=False),
+    _f("queue", "worker_threads", "int", "whole number", "threads per worker",
+       default="none; 2 for pure Dask"),
+    _f("queue", "processes", "int", "whole number", "worker processes per job"),
+    _f("queue", "lifetime", "str", "duration, e.g. `50m`", "worker lifetime before renewal"),
+    _f("queue", "lifetime_stagger", "str", "duration, e.g. `4m`", "spread of the lifetimes, so that workers "
+       "do not all renew at once"),
+    _f("queue", "unknown_task_duration", "str", "duration", "Dask adaptive scaling parameter"),
+    _f("queue", "target_duration", "str", "duration", "Dask adaptive scaling parameter"),
+    _f("queue", "dask_resources", "mapping", "mapping, e.g. `{GPU: 1}`", "Dask worker resources"),
+    _f("queue", "extra_dask_config", "mapping", "mapping", "extra Dask configuration"),
+    _f("queue", "maximum_jobs", "int", "whole number", "most jobs at once"),
+)
+
+
+def fields(section: str) -> tuple[Field, ...]:
+    """The fields of one section, in the table's order."""
+    return tuple(f for f in FIELDS if f.section == section)
+
+
+def names(section: str) -> tuple[str, ...]:
+    """The names of a section's fields (for commands: the command names; not ``stage NAME:`` blocks
+    or a queue's ``TEMPLATE``)."""
+    return tuple(f.name for f in fields(section) if f.kind not in NOT_FIELDS)
+
+
+def required(section: str) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(section) if f.required)
+
+
+def kinds(section: str) -> dict[str, str]:
+    return {f.name: f.kind for f in fields(section) if f.kind not in NOT_FIELDS}
+
+
+def allowed(section: str, name: str) -> tuple[str | None, ...]:
+    """The values a field allows (``None``: null), in the table's order."""
+    return next(f.allowed for f in fields(section) if f.name == name)
+
+
+def choices(section: str, name: str) -> tuple[str, ...]:
+    """The written values a field allows (null left out)."""
+    return tuple(v for v in allowed(section, name) if v is not None)
+
+
+_TABLE_HEAD = {
+    "command": ("command", "value", "default", "effect"),
+    "queue": ("field", "value", "default", "meaning (dask-jobqueue parameter)"),
+}
+
+
+def markdown_table(section: str) -> str:
+    """The reference table of one section, as the pages show it (service sections: ``section.field``)."""
+    head = _TABLE_HEAD.get(section, ("field", "value", "default", "meaning"))
+    rows = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    for f in fields(section):
+        value = f.value + (" (required)" if f.required else "")
+        rows.append(f"| `{f.name}` | {value} | {f.default} | {f.doc} |")
+    return "\n".join(rows) + "\n"
+
+
+#: where each generated table goes: ``<!-- schema:SECTION -->`` ... ``<!-- /schema -->`` in these pages
+PAGES = {"command": "configuration.md", **{s: "clusters.md" for s in SECTIONS if s != "command"}}
+
+
+def render_page(text: str) -> str:
+    """``text`` with every ``<!-- schema:SECTION -->`` block replaced by the table of that section."""
+    import re
+
+    def table(m: re.Match[str]) -> str:
+        return f"<!-- schema:{m[1]} -->\n{markdown_table(m[1])}<!-- /schema -->"
+
+    return re.sub(r"<!-- schema:([a-z]+) -->\n.*?<!-- /schema -->", table, text, flags=re.S)
+
+
+__all__ = ["Field", "FIELDS", "SECTIONS", "KINDS", "fields", "names", "required", "kinds", "allowed", "choices", "markdown_table",
+           "render_page", "PAGES"]
