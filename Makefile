@@ -6,7 +6,7 @@
 #   make upstream-tests  seamless-config 0.3.2's own test suite, run against this project
 #   make transformer-tests  seamless-transformer 0.6.1's tests that use seamless.config (IMPL=ours|ref|both)
 #   make bench    the benchmarks (this project and the reference side by side)
-#   make docs     regenerate the field tables of docs/ from the schema table (core/schema.py)
+#   make docs     regenerate docs/errors.md and the field tables of docs/ from core/errors.py and core/schema.py
 #   make clean    remove virtual environments, caches and build output
 #
 # Installs are recorded in stamp files inside the venvs, so a second `make test`
@@ -51,6 +51,7 @@ $(VENV_STAMP): pyproject.toml | $(VENV)/bin/python
 # the field tables of docs/configuration.md and docs/clusters.md, from the schema table (core/schema.py)
 docs: $(VENV_STAMP)
 	$(VENV)/bin/python tests/test_schema.py --write
+	$(VENV)/bin/python tests/test_errors_doc.py --write
 
 oracle-venv: $(ORACLE_STAMP)
 

@@ -467,7 +467,7 @@ def test_check_json(layered, capsys, home):
     assert doc["errors"] == [{
         "file": str(home / "work/rna/seamless.profile.yaml"), "line": 2,
         "message": "cluster 'hpc' has no queue 'bigmme'", "hint": "did you mean 'bigmem'?",
-        "strict": False, "warning": False, "stages": ["prod"]}]
+        "code": "SC202", "kind": "unknown-queue", "strict": False, "warning": False, "stages": ["prod"]}]
 
 
 # -- the command line ------------------------------------------------------------------------

@@ -23,7 +23,17 @@ from .convert import (
     to_str,
     to_str_list,
 )
-from .errors import ConfigError, Origin, did_you_mean
+from .errors import (
+    CONFLICT,
+    INVALID_CHOICE,
+    MISSING,
+    UNKNOWN_FIELD,
+    UNKNOWN_QUEUE,
+    WRONG_TYPE,
+    ConfigError,
+    Origin,
+    did_you_mean,
+)
 from .yamltree import Map, Node, Scalar
 
 # the field lists and value kinds come from the schema table
@@ -243,7 +253,7 @@ def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin, defer: bo
     {'cores': 32, 'walltime': '01:00:00'}
     """
     if not isinstance(node, Map):
-        p.add("cluster definitions must be a mapping of cluster names to definitions", node,
+        p.add(WRONG_TYPE, "cluster definitions must be a mapping of cluster names to definitions", node,
               "write 'NAME:' followed by the indented definition")
         return None
     clusters: list[Cluster | LazyCluster | InvalidCluster] = []
@@ -275,7 +285,7 @@ def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin, defer: bo
 def _parse_cluster(name: str, key: Scalar, node: Node, p: Problems) -> Cluster | None:
     what = f"cluster {name!r}"
     if not isinstance(node, Map):
-        p.add(f"{what} must be a mapping of fields, not {_kind(node)}", node,
+        p.add(WRONG_TYPE, f"{what} must be a mapping of fields, not {_kind(node)}", node,
               "give at least 'type' and 'frontends'")
         return None
     n_before = len(p.errors)
@@ -286,7 +296,7 @@ def _parse_cluster(name: str, key: Scalar, node: Node, p: Problems) -> Cluster |
     if "type" in fields:
         ctype = to_str(fields["type"], f"field 'type' of {what}", p, nullable=True)  # null: no type
         if ctype is not None and ctype not in CLUSTER_TYPES:
-            p.add(f"unknown cluster type {ctype!r} in {what}", fields["type"], did_you_mean(ctype, CLUSTER_TYPES))
+            p.add(INVALID_CHOICE, f"unknown cluster type {ctype!r} in {what}", fields["type"], did_you_mean(ctype, CLUSTER_TYPES))
             ctype = None
     tunnel = False
     if "tunnel" in fields and not is_null(fields["tunnel"]):
@@ -299,13 +309,13 @@ def _parse_cluster(name: str, key: Scalar, node: Node, p: Problems) -> Cluster |
         mpc = to_str(fields["memory_per_core_property_name"], f"field 'memory_per_core_property_name' of {what}", p, nullable=True)
     frontends: list[Frontend] = []
     if "frontends" not in fields:
-        p.add(f"{what} has no 'frontends'", key, "add 'frontends:' with at least one '- hostname: ...' entry")
+        p.add(MISSING, f"{what} has no 'frontends'", key, "add 'frontends:' with at least one '- hostname: ...' entry")
     else:
         fnode = fields["frontends"]
         from .yamltree import Seq
 
         if not isinstance(fnode, Seq):
-            p.add(f"'frontends' of {what} must be a list, not {_kind(fnode)}", fnode,
+            p.add(WRONG_TYPE, f"'frontends' of {what} must be a list, not {_kind(fnode)}", fnode,
                   "start each frontend with '- hostname: ...'")
         else:
             for i, fe in enumerate(fnode.items):
@@ -320,7 +330,7 @@ def _parse_cluster(name: str, key: Scalar, node: Node, p: Problems) -> Cluster |
         default_queue = to_str(fields["default_queue"], f"field 'default_queue' of {what}", p, nullable=True)
         if default_queue is not None and (queues is None or default_queue not in {q.name for q in queues}):
             known = [q.name for q in queues or ()]
-            p.add(f"default_queue {default_queue!r} of {what} is not one of its queues", fields["default_queue"],
+            p.add(UNKNOWN_QUEUE, f"default_queue {default_queue!r} of {what} is not one of its queues", fields["default_queue"],
                   did_you_mean(default_queue, known) if known else "define it under 'queues:'")
     if len(p.errors) > n_before:
         return None
@@ -350,7 +360,7 @@ LOCAL_HOSTNAME_ORIGIN = Origin("(default: local cluster)")
 
 def _parse_frontend(node: Node, what: str, p: Problems, ctype: str | None = None) -> Frontend | None:
     if not isinstance(node, Map):
-        p.add(f"{what} must be a mapping, not {_kind(node)}", node, "write '- hostname: ...' with its services indented below")
+        p.add(WRONG_TYPE, f"{what} must be a mapping, not {_kind(node)}", node, "write '- hostname: ...' with its services indented below")
         return None
     check_fields(node, set(FRONTEND_FIELDS), what, p)
     fields = {k.value: v for k, v in node.items}
@@ -362,7 +372,7 @@ def _parse_frontend(node: Node, what: str, p: Problems, ctype: str | None = None
     elif ctype == "local":
         hostname = "localhost"  # as the reference: a local cluster's services are on this machine
     else:
-        p.add(f"{what} has no 'hostname'", node, "add 'hostname: <where the services listen>', e.g. 'hostname: localhost'")
+        p.add(MISSING, f"{what} has no 'hostname'", node, "add 'hostname: <where the services listen>', e.g. 'hostname: localhost'")
     ssh_hostname = None
     if "ssh_hostname" in fields:
         ssh_hostname = to_str(fields["ssh_hostname"], f"'ssh_hostname' of {what}", p, nullable=True)
@@ -380,7 +390,7 @@ def _parse_frontend(node: Node, what: str, p: Problems, ctype: str | None = None
 
 def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceSpec | None:
     if not isinstance(node, Map):
-        p.add(f"{what} must be a mapping, not {_kind(node)}", node)
+        p.add(WRONG_TYPE, f"{what} must be a mapping, not {_kind(node)}", node)
         return None
     n_before = len(p.errors)
     allowed = SERVICE_FIELDS[service]
@@ -388,7 +398,7 @@ def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceS
     fields = {k.value: v for k, v in node.items if not is_null(v)}
     for req in SERVICE_REQUIRED[service]:
         if req not in fields:
-            p.add(f"{what} needs '{req}'", node, _required_hint(service, req))
+            p.add(MISSING, f"{what} needs '{req}'", node, _required_hint(service, req))
     values: dict[str, Any] = {}
     for fname, fnode in fields.items():
         if fname not in allowed:
@@ -412,9 +422,9 @@ def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceS
     ps, pe = values.get("port_start"), values.get("port_end")
     if ("port_start" in fields) != ("port_end" in fields):
         have, miss = ("port_start", "port_end") if "port_start" in fields else ("port_end", "port_start")
-        p.add(f"{what} sets '{have}' without '{miss}'", fields[have], f"set both '{have}' and '{miss}', or neither")
+        p.add(CONFLICT, f"{what} sets '{have}' without '{miss}'", fields[have], f"set both '{have}' and '{miss}', or neither")
     elif ps is not None and pe is not None and ps > pe:
-        p.add(f"{what} has port_start {ps} above port_end {pe}", fields["port_start"], "swap them")
+        p.add(CONFLICT, f"{what} has port_start {ps} above port_end {pe}", fields["port_start"], "swap them")
     if len(p.errors) > n_before:
         return None
     directory = values.pop("bufferdir", None) or values.pop("database_dir", None)
@@ -435,7 +445,7 @@ def _required_hint(service: str, field: str) -> str:
 
 def _parse_queues(node: Node, cluster: str, ctype: str | None, p: Problems) -> tuple[QueueDefinition, ...] | None:
     if not isinstance(node, Map):
-        p.add(f"'queues' of cluster {cluster!r} must be a mapping of queue names to fields, not {_kind(node)}", node)
+        p.add(WRONG_TYPE, f"'queues' of cluster {cluster!r} must be a mapping of queue names to fields, not {_kind(node)}", node)
         return None
     done: dict[str, QueueDefinition] = {}
     for key, qnode in node.items:
@@ -447,7 +457,7 @@ def _parse_queues(node: Node, cluster: str, ctype: str | None, p: Problems) -> t
         if is_null(qnode):
             qnode = Map((), key.line)
         if not isinstance(qnode, Map):
-            p.add(f"queue {qname!r} of cluster {cluster!r} must be a mapping of fields, not {_kind(qnode)}", qnode)
+            p.add(WRONG_TYPE, f"queue {qname!r} of cluster {cluster!r} must be a mapping of fields, not {_kind(qnode)}", qnode)
             continue
         q = _parse_queue(qname, key, qnode, what, done, cluster, ctype, p, frozenset(node.keys()))
         if q is not None:
@@ -476,19 +486,19 @@ def _parse_queue(
             if tname is None:
                 continue
             if tname == qname:
-                p.add(f"queue {qname!r} of cluster {cluster!r} names itself as TEMPLATE", fnode, "name a queue defined above it")
+                p.add(CONFLICT, f"queue {qname!r} of cluster {cluster!r} names itself as TEMPLATE", fnode, "name a queue defined above it")
             elif tname not in done:
                 hint = (
                     f"define queue {tname!r} above {qname!r}"
                     if tname in all_queues
                     else did_you_mean(tname, list(done)) or "name a queue defined above it in the same cluster"
                 )
-                p.add(f"unknown TEMPLATE {tname!r} for queue {qname!r} of cluster {cluster!r}", fnode, hint)
+                p.add(UNKNOWN_QUEUE, f"unknown TEMPLATE {tname!r} for queue {qname!r} of cluster {cluster!r}", fnode, hint)
             else:
                 template = done[tname]
             continue
         if fname not in QUEUE_FIELDS:
-            p.add(f"unknown queue field {fkey.value!r} in {what}", fkey, did_you_mean(fkey.value, list(QUEUE_FIELDS) + ["TEMPLATE"]))
+            p.add(UNKNOWN_FIELD, f"unknown queue field {fkey.value!r} in {what}", fkey, did_you_mean(fkey.value, list(QUEUE_FIELDS) + ["TEMPLATE"]))
             continue
         origin = p.origin(fkey)
         if is_null(fnode):
@@ -532,7 +542,7 @@ def _queue_value(fname: str, node: Node, what: str, p: Problems) -> Any:
         value = list(value) if value is not None else None
     elif kind == "mapping":
         if not isinstance(node, Map):
-            p.add(f"{what} must be a mapping, not {_kind(node)}", node, f"write e.g. '{fname}: {{GPU: 1}}'")
+            p.add(WRONG_TYPE, f"{what} must be a mapping, not {_kind(node)}", node, f"write e.g. '{fname}: {{GPU: 1}}'")
             return _INVALID
         value = plain(node)
     else:
@@ -547,12 +557,12 @@ def _check_exclusive_rules(q: QueueDefinition, what: str, ctype: str | None, key
     cores = q.get("cores")
     where = q.origin_of("exclusive") or q.origin_of("job_cores") or p.origin(key)
     if exclusive and q.get("job_cores") is not None:
-        p.errors.append(ConfigError(f"'job_cores' must not be set in exclusive mode ({what})",
+        p.errors.append(CONFLICT(f"'job_cores' must not be set in exclusive mode ({what})",
                                     q.origin_of("job_cores") or where,
                                     "remove 'job_cores': an exclusive job takes the whole node, or 'cores' of it"))
     elif not exclusive and cores is None and ctype != "local":
-        p.errors.append(ConfigError(f"'cores' is required when 'exclusive' is not set ({what})", p.origin(key),
+        p.errors.append(MISSING(f"'cores' is required when 'exclusive' is not set ({what})", p.origin(key),
                                     "add 'cores: N', or 'exclusive: true' for whole-node jobs"))
     elif exclusive and cores is None and ctype == "local":
-        p.errors.append(ConfigError(f"'cores' is required for an exclusive queue of a local cluster ({what})",
+        p.errors.append(MISSING(f"'cores' is required for an exclusive queue of a local cluster ({what})",
                                     q.origin_of("exclusive") or p.origin(key), "add 'cores: N'"))

@@ -16,7 +16,16 @@ from returns.result import Failure, Result, Success
 from . import names, schema
 from .clusters import ClustersCommand, parse_clusters_mapping
 from .convert import Problems, is_null, to_bool, to_int, to_str
-from .errors import ConfigError, ConfigErrors, Origin, did_you_mean
+from .errors import (
+    INVALID_CHOICE,
+    MISSING,
+    UNKNOWN_COMMAND,
+    WRONG_TYPE,
+    ConfigError,
+    ConfigErrors,
+    Origin,
+    did_you_mean,
+)
 from .yamltree import Map, Node, Scalar, Seq, kind_name
 
 EXECUTION_MODES = schema.choices("command", "execution")
@@ -111,6 +120,7 @@ def parse_document(path: str, tree: Node | None) -> Result[Document, ConfigError
         where = 1 if tree is None else tree.line
         found = "an empty file" if tree is None else kind_name(tree)
         p.add(
+            WRONG_TYPE,
             f"expected a YAML list of commands, found {found}",
             where,
             f"write one command per line, starting with '- ', e.g. '{EXAMPLE}'",
@@ -135,6 +145,7 @@ def _parse_items(seq: Seq, p: Problems, *, top: bool) -> tuple[tuple[Item, ...],
         else:
             what = "a mapping with several keys" if isinstance(node, Map) and node.items else kind_name(node)
             p.add(
+                WRONG_TYPE,
                 f"each command must be a name or a mapping with one key, found {what}",
                 node,
                 f"write one command per list item, e.g. '{EXAMPLE}'",
@@ -151,11 +162,11 @@ def _parse_items(seq: Seq, p: Problems, *, top: bool) -> tuple[tuple[Item, ...],
                 inherits = True
             continue
         if name not in COMMANDS:
-            p.add(f"unknown command {name!r}", key_node, did_you_mean(name, COMMANDS + ("stage NAME",)))
+            p.add(UNKNOWN_COMMAND, f"unknown command {name!r}", key_node, did_you_mean(name, COMMANDS + ("stage NAME",)))
             continue
         if name == "clusters":
             if value is None or is_null(value):
-                p.add("'clusters' command needs a mapping of cluster names to definitions", key_node,
+                p.add(MISSING, "'clusters' command needs a mapping of cluster names to definitions", key_node,
                       "write 'clusters:' followed by indented cluster definitions")
                 continue
             # in stage blocks every definition is checked (docs/differences.md: inactive stage blocks)
@@ -175,20 +186,20 @@ _BAD = object()
 def _parse_stage_block(name: str, key_node: Node, value: Node | None, p: Problems) -> StageBlock | None:
     stage = name[len("stage ") :].strip() if name.startswith("stage ") else ""
     if not stage:
-        p.add("a stage block needs a stage name", key_node, "write '- stage prod:' followed by an indented list")
+        p.add(MISSING, "a stage block needs a stage name", key_node, "write '- stage prod:' followed by an indented list")
         return None
     err = names.check_name("stage", stage, p.origin(key_node))
     if err is not None:
         p.errors.append(err)
         return None
     if value is None:
-        p.add(f"unknown command {name!r}", key_node,
+        p.add(UNKNOWN_COMMAND, f"unknown command {name!r}", key_node,
               f"a stage block is a mapping: write '- {name}:' followed by an indented list of commands")
         return None
     if is_null(value):
         return StageBlock(stage, (), p.origin(key_node))
     if not isinstance(value, Seq):
-        p.add(f"'{name}' must hold a list of commands, not {kind_name(value)}", value,
+        p.add(WRONG_TYPE, f"'{name}' must hold a list of commands, not {kind_name(value)}", value,
               f"indent the commands under '- {name}:', each starting with '- '")
         return None
     items, _ = _parse_items(value, p, top=False)
@@ -200,7 +211,7 @@ def _command_value(name: str, key_node: Node, value: Node | None, p: Problems) -
     if value is None:  # bare command name
         if name in ("cluster", "remote", "node"):
             return None
-        p.add(f"{what} needs a value", key_node, f"write '- {name}: <value>'")
+        p.add(MISSING, f"{what} needs a value", key_node, f"write '- {name}: <value>'")
         return _BAD
     n_before = len(p.errors)
     result: Any
@@ -219,11 +230,11 @@ def _command_value(name: str, key_node: Node, value: Node | None, p: Problems) -
     elif name == "execution":
         result = to_str(value, what, p)
         if result is not None and result not in EXECUTION_MODES:
-            p.add(f"invalid execution mode {result!r}", value, did_you_mean(result, EXECUTION_MODES))
+            p.add(INVALID_CHOICE, f"invalid execution mode {result!r}", value, did_you_mean(result, EXECUTION_MODES))
     elif name == "remote":
         result = to_str(value, what, p, nullable=True)
         if result is not None and result not in REMOTE_TARGETS:
-            p.add(f"invalid remote {result!r}", value, "expected one of 'jobserver', 'daskserver' or null")
+            p.add(INVALID_CHOICE, f"invalid remote {result!r}", value, "expected one of 'jobserver', 'daskserver' or null")
     elif name in ("persistent", "record"):
         result = to_bool(value, what, p)
     elif name == "nparallel":

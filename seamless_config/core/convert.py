@@ -11,7 +11,16 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ConfigError, Origin
+from .errors import (
+    INVALID_NAME,
+    MISSING,
+    OUT_OF_RANGE,
+    UNKNOWN_FIELD,
+    WRONG_TYPE,
+    ConfigError,
+    Diagnostic,
+    Origin,
+)
 from .yamltree import Map, Node, Scalar, Seq, kind_name
 
 NULLS = frozenset({"", "~", "null", "Null", "NULL"})
@@ -38,8 +47,8 @@ class Problems:
             o = self._origins[line] = Origin(self.path, line)
         return o
 
-    def add(self, message: str, where: Node | int, hint: str = "") -> None:
-        self.errors.append(ConfigError(message, self.origin(where), hint))
+    def add(self, kind: Diagnostic, message: str, where: Node | int, hint: str = "") -> None:
+        self.errors.append(kind(message, self.origin(where), hint))
 
     def extend(self, errors: list[ConfigError] | tuple[ConfigError, ...]) -> None:
         self.errors.extend(errors)
@@ -55,12 +64,12 @@ def to_str(node: Node, what: str, p: Problems, *, nullable: bool = False) -> str
         if node.value in NULLS and not node.quoted:
             if nullable:
                 return None
-            p.add(f"{what} needs a value", node, f"write '{_short(what)}: <value>'")
+            p.add(MISSING, f"{what} needs a value", node, f"write '{_short(what)}: <value>'")
             return None
         if not _one_line(node, what, p):
             return None
         return node.value
-    p.add(f"{what} must be a string, not {kind_name(node)}", node)
+    p.add(WRONG_TYPE, f"{what} must be a string, not {kind_name(node)}", node)
     return None
 
 
@@ -75,7 +84,7 @@ def _one_line(node: Scalar, what: str, p: Problems, *, multiline: bool = False) 
     if m is None:
         return True
     found = "a line break" if m.group() in "\n\r\x85\u2028\u2029" else "a control character"
-    p.add(f"{what} contains {found} (U+{ord(m.group()):04X}): {kind_name(node)}", node,
+    p.add(INVALID_NAME, f"{what} contains {found} (U+{ord(m.group()):04X}): {kind_name(node)}", node,
           "write the value on one line, without control characters")
     return False
 
@@ -87,24 +96,24 @@ def to_bool(node: Node, what: str, p: Problems) -> bool | None:
             return True
         if v in FALSE:
             return False
-    p.add(f"{what} must be true or false, not {kind_name(node)}", node, f"write '{_short(what)}: true' or '{_short(what)}: false'")
+    p.add(WRONG_TYPE, f"{what} must be true or false, not {kind_name(node)}", node, f"write '{_short(what)}: true' or '{_short(what)}: false'")
     return None
 
 
 def to_int(node: Node, what: str, p: Problems, *, minimum: int | None = None, maximum: int | None = None) -> int | None:
     if isinstance(node, Scalar) and _INT.match(node.value):
         if len(node.value.lstrip("+-").lstrip("0")) > _MAX_DIGITS:
-            p.add(f"{what} is too large, not {kind_name(node)}", node)
+            p.add(OUT_OF_RANGE, f"{what} is too large, not {kind_name(node)}", node)
             return None
         value = int(node.value)
         if minimum is not None and value < minimum:
-            p.add(f"{what} must be at least {minimum}, not {value}", node)
+            p.add(OUT_OF_RANGE, f"{what} must be at least {minimum}, not {value}", node)
             return None
         if maximum is not None and value > maximum:
-            p.add(f"{what} must be at most {maximum}, not {value}", node)
+            p.add(OUT_OF_RANGE, f"{what} must be at most {maximum}, not {value}", node)
             return None
         return value
-    p.add(f"{what} must be a whole number, not {kind_name(node)}", node)
+    p.add(WRONG_TYPE, f"{what} must be a whole number, not {kind_name(node)}", node)
     return None
 
 
@@ -114,7 +123,7 @@ def to_number(node: Node, what: str, p: Problems) -> int | float | None:
             return int(node.value)
         if _FLOAT.match(node.value) and len(node.value) <= 64:
             return float(node.value)
-    p.add(f"{what} must be a number, not {kind_name(node)}", node)
+    p.add(WRONG_TYPE, f"{what} must be a number, not {kind_name(node)}", node)
     return None
 
 
@@ -130,13 +139,13 @@ def to_str_list(node: Node, what: str, p: Problems, *, multiline: bool = False) 
         out = []
         for item in node.items:
             if not isinstance(item, Scalar):
-                p.add(f"{what} must be a list of strings; found {kind_name(item)}", item)
+                p.add(WRONG_TYPE, f"{what} must be a list of strings; found {kind_name(item)}", item)
                 return None
             if not _one_line(item, what, p, multiline=multiline):
                 return None
             out.append(item.value)
         return tuple(out)
-    p.add(f"{what} must be a list of strings, not a mapping", node)
+    p.add(WRONG_TYPE, f"{what} must be a list of strings, not a mapping", node)
     return None
 
 
@@ -173,7 +182,7 @@ def plain(node: Node) -> Any:
 def to_mapping(node: Node, what: str, p: Problems) -> Map | None:
     if isinstance(node, Map):
         return node
-    p.add(f"{what} must be a mapping, not {kind_name(node)}", node)
+    p.add(WRONG_TYPE, f"{what} must be a mapping, not {kind_name(node)}", node)
     return None
 
 
@@ -189,7 +198,7 @@ def check_fields(
     ok = True
     for key, _ in node.items:
         if key.value not in allowed:
-            p.add(f"unknown field {key.value!r} in {what}", key, did_you_mean(key.value, allowed))
+            p.add(UNKNOWN_FIELD, f"unknown field {key.value!r} in {what}", key, did_you_mean(key.value, allowed))
             ok = False
     return ok
 

@@ -53,8 +53,15 @@ class ConfigError:
     message: str
     origin: Origin | None = None
     hint: str = ""
-    #: what kind of mistake, for code that must tell kinds apart (never the message text): see KINDS
+    #: what kind of mistake (a :class:`Diagnostic`'s ``kind``): code tells kinds apart by this,
+    #: never by the message text
     kind: str = attrs.field(default="", eq=False, kw_only=True)
+
+    @property
+    def code(self) -> str:
+        """The stable code of its kind (``SC103``), documented in docs/errors.md; ``""`` when unknown."""
+        d = BY_KIND.get(self.kind)
+        return d.code if d is not None else ""
 
     def __str__(self) -> str:
         where = f"{self.origin}: " if self.origin is not None else ""
@@ -99,12 +106,67 @@ def short_path(path: str, cwd: str | None = None, home: str | None = None) -> st
 def _shorten(e: ConfigError, cwd: str | None, home: str | None) -> ConfigError:
     if e.origin is None:
         return e
-    return ConfigError(e.message, Origin(short_path(e.origin.file, cwd, home), e.origin.line), e.hint)
+    return attrs.evolve(e, origin=Origin(short_path(e.origin.file, cwd, home), e.origin.line))
 
 
-#: a ``- cluster:`` (or ``--cluster``, ``select_cluster()``) naming no defined cluster
-UNKNOWN_CLUSTER = "unknown-cluster"
-KINDS = (UNKNOWN_CLUSTER,)
+# -- the kinds of mistake ------------------------------------------------------------------------
+
+@attrs.frozen
+class Diagnostic:
+    """One kind of mistake: a stable code, a title and the general fix (docs/errors.md is made from
+    these). Calling it makes a :class:`ConfigError` of its kind: the one constructor per kind."""
+
+    kind: str
+    code: str
+    title: str
+    fix: str
+
+    def __call__(self, message: str, origin: Origin | None = None, hint: str = "") -> ConfigError:
+        return ConfigError(message, origin, hint, kind=self.kind)
+
+
+UNREADABLE = Diagnostic("unreadable", "SC001", "A configuration file cannot be used",
+                        "make it a readable UTF-8 text file within the size limits, or remove it")
+YAML = Diagnostic("yaml", "SC002", "Not YAML that seamless-config reads",
+                  "correct the YAML at the line shown: each key once, no anchors, aliases or tags, "
+                  "plain names as keys")
+UNKNOWN_COMMAND = Diagnostic("unknown-command", "SC101", "Unknown command",
+                             "use one of the commands of docs/configuration.md (the message suggests the closest)")
+UNKNOWN_FIELD = Diagnostic("unknown-field", "SC102", "Unknown field",
+                           "use one of the fields of docs/clusters.md for that section (the message suggests "
+                           "the closest)")
+WRONG_TYPE = Diagnostic("wrong-type", "SC103", "A value of the wrong type",
+                        "write the value as the field's type: a string, a whole number, true/false, a list "
+                        "or a mapping, as the tables of docs/ say")
+OUT_OF_RANGE = Diagnostic("out-of-range", "SC104", "A number out of range",
+                          "give a number within the range the message names")
+MISSING = Diagnostic("missing", "SC105", "A required value is missing",
+                     "add the field or command the message names (the hint shows an example)")
+INVALID_NAME = Diagnostic("invalid-name", "SC106", "A name, host, path or environment the rules refuse",
+                          "use letters, digits, '_', '.' and '-' (names), a hostname or IP address (hosts), an "
+                          "absolute path (directories), on one line")
+INVALID_CHOICE = Diagnostic("invalid-choice", "SC107", "A value that is not one of the allowed ones",
+                            "use one of the values the message lists")
+CONFLICT = Diagnostic("conflict", "SC108", "Settings that do not go together",
+                      "change one of the settings the message names, as its hint says")
+UNKNOWN_CLUSTER = Diagnostic("unknown-cluster", "SC201", "Unknown cluster",
+                             "define the cluster in ~/.seamless/clusters.yaml or with a 'clusters' command, or "
+                             "fix the name (the message suggests the closest)")
+UNKNOWN_QUEUE = Diagnostic("unknown-queue", "SC202", "Unknown queue",
+                           "name one of the cluster's queues, or define it under 'queues:'")
+NO_FRONTEND = Diagnostic("no-frontend", "SC203", "No frontend offers the service",
+                         "add the service's section to a frontend of the cluster, or name a frontend that has it")
+NOTHING_SELECTED = Diagnostic("nothing-selected", "SC204", "Nothing selected to act on",
+                              "select what the message names first (a cluster, a queue), in the files or on the "
+                              "command line")
+CHECK = Diagnostic("check", "SC301", "A warning of seamless-config check",
+                   "nothing stops a load; the hint says how to make the warning go")
+
+#: every kind, in code order
+DIAGNOSTICS = (UNREADABLE, YAML, UNKNOWN_COMMAND, UNKNOWN_FIELD, WRONG_TYPE, OUT_OF_RANGE, MISSING, INVALID_NAME,
+               INVALID_CHOICE, CONFLICT, UNKNOWN_CLUSTER, UNKNOWN_QUEUE, NO_FRONTEND, NOTHING_SELECTED, CHECK)
+BY_KIND = {d.kind: d for d in DIAGNOSTICS}
+KINDS = tuple(BY_KIND)
 
 
 def unknown_cluster(name: object, known: Iterable[str], origin: Origin | None = None, extra: str = "") -> ConfigError:
@@ -120,7 +182,7 @@ def unknown_cluster(name: object, known: Iterable[str], origin: Origin | None = 
         hint = f"{hint}; {extra}" if hint else extra
     elif not hint:
         hint = "define it in ~/.seamless/clusters.yaml or with a 'clusters' command"
-    return ConfigError(f"unknown cluster {name!r}", origin, hint, kind=UNKNOWN_CLUSTER)
+    return UNKNOWN_CLUSTER(f"unknown cluster {name!r}", origin, hint)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -24,7 +24,14 @@ from returns.result import Failure, Result, Success
 from . import schema
 from .clusters import QUEUE_ALIASES, QUEUE_FIELDS, Cluster, InvalidCluster, built
 from .commands import Command
-from .errors import DEFAULT_ORIGIN, ConfigError, Origin, did_you_mean
+from .errors import (
+    DEFAULT_ORIGIN,
+    NOTHING_SELECTED,
+    UNKNOWN_FIELD,
+    ConfigError,
+    Origin,
+    did_you_mean,
+)
 from .layout import COMMAND_LINE, Layout, StageResult, definitions, walk
 from .names import SERVICE_NAMES
 from .report import (
@@ -85,7 +92,7 @@ def explain(layout: Layout, r: StageResult, name: str, show_secrets: bool = Fals
         return explain_cluster_field(layout, r, field)
     if head in SERVICE_ROLES and field:
         return explain_service_field(layout, r, head, field)
-    return Failure(ConfigError(f"unknown name {name!r}", None,
+    return Failure(UNKNOWN_FIELD(f"unknown name {name!r}", None,
                                did_you_mean(name, known_names()) or
                                "expected a setting such as 'cluster', or queue.FIELD, cluster.FIELD, SERVICE.FIELD"))
 
@@ -144,21 +151,21 @@ def _definition_section(layout: Layout, r: StageResult, cluster: str) -> Section
 def _need_cluster(r: StageResult, name: str) -> Result[Cluster, ConfigError]:
     c = effective_cluster(r)
     if c is None:
-        return Failure(ConfigError(f"{name}: no cluster is selected", None, "add '- cluster: NAME' to seamless.profile.yaml"))
+        return Failure(NOTHING_SELECTED(f"{name}: no cluster is selected", None, "add '- cluster: NAME' to seamless.profile.yaml"))
     return Success(c)
 
 
 def explain_queue_field(layout: Layout, r: StageResult, field: str, show_secrets: bool) -> Result[Explanation, ConfigError]:
     name = f"queue.{field}"
     if field not in QUEUE_FIELDS:
-        return Failure(ConfigError(f"unknown queue field {field!r}", None, did_you_mean(field, QUEUE_FIELDS)))
+        return Failure(UNKNOWN_FIELD(f"unknown queue field {field!r}", None, did_you_mean(field, QUEUE_FIELDS)))
     cr = _need_cluster(r, name)
     if isinstance(cr, Failure):
         return cr
     cluster = cr.unwrap()
     qe = show_report(layout, r).entry("queue")
     if qe.value is None:
-        return Failure(ConfigError(f"{name}: no queue is in effect for cluster {cluster.name!r}", None,
+        return Failure(NOTHING_SELECTED(f"{name}: no queue is in effect for cluster {cluster.name!r}", None,
                                    "select one with '- queue: NAME', or set 'default_queue' of the cluster"))
     q = cluster.queue(qe.value)
     assert q is not None
@@ -187,7 +194,7 @@ def explain_queue_field(layout: Layout, r: StageResult, field: str, show_secrets
 def explain_cluster_field(layout: Layout, r: StageResult, field: str) -> Result[Explanation, ConfigError]:
     name = f"cluster.{field}"
     if field not in CLUSTER_FIELDS:
-        return Failure(ConfigError(f"unknown cluster field {field!r}", None,
+        return Failure(UNKNOWN_FIELD(f"unknown cluster field {field!r}", None,
                                    did_you_mean(field, CLUSTER_FIELDS) or "frontends and queues have their own names: "
                                    "SERVICE.FIELD, queue.FIELD"))
     cr = _need_cluster(r, name)
@@ -223,12 +230,12 @@ def _built_definition(layout: Layout, stage: str | None, cluster: str, origin: O
 def explain_service_field(layout: Layout, r: StageResult, role: str, field: str) -> Result[Explanation, ConfigError]:
     name = f"{role}.{field}"
     if field not in SERVICE_FIELDS:
-        return Failure(ConfigError(f"unknown service field {field!r}", None, did_you_mean(field, SERVICE_FIELDS)))
+        return Failure(UNKNOWN_FIELD(f"unknown service field {field!r}", None, did_you_mean(field, SERVICE_FIELDS)))
     report = show_report(layout, r)
     s = report.service(role)
     if s is None:
         roles = ", ".join(sv.role for sv in report.services) or "none"
-        return Failure(ConfigError(f"{name}: the plan has no {role} (its services: {roles})", None, ""))
+        return Failure(NOTHING_SELECTED(f"{name}: the plan has no {role} (its services: {roles})", None, ""))
     value: Any = s.value(field)
     if field == "ports" and value is not None:
         value = f"{value[0]}-{value[1]}"

@@ -17,7 +17,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster
-from .errors import ConfigError, Origin, unknown_cluster
+from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin, unknown_cluster
 from .launch import Scope, choose_frontend, daskserver_launch_dict, node_directives, resolve_queue
 from .plan import runs_here
 from .selection import Resolution
@@ -71,7 +71,7 @@ def job_script_request(
     """
     sel = res.selection
     if sel.cluster is None:
-        return Failure(ConfigError(
+        return Failure(NOTHING_SELECTED(
             "No cluster selected, so there is no batch queue to show", None,
             "add '- cluster: NAME' (a cluster of type slurm or oar) to seamless.profile.yaml"))
     cluster = res.clusters.get(sel.cluster)
@@ -82,7 +82,7 @@ def job_script_request(
         if isinstance(nd, Failure):
             return Failure(attrs.evolve(nd.failure(), origin=sel.origin("node")))
     if cluster.type not in JOB_SYSTEMS:
-        return Failure(ConfigError(
+        return Failure(CONFLICT(
             f"cluster {cluster.name!r} is of type {cluster.type!r}: its Dask workers are not batch jobs, "
             "so there is no job script", cluster.origin,
             "select a cluster of type slurm or oar ('- cluster: NAME'), or give its 'type: slurm' / 'type: oar'"))
@@ -95,7 +95,7 @@ def job_script_request(
         return Failure(problem)
     pure = not sel.effective_persistent()
     if not pure and sel.project is None:
-        return Failure(ConfigError("No project defined", sel.origin("project"),
+        return Failure(MISSING("No project defined", sel.origin("project"),
                                    "add '- project: NAME' to seamless.yaml"))
     scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
     ld = daskserver_launch_dict(cluster, None if pure else scope, qname, sel.node, sel.record, pure=pure,
@@ -123,13 +123,13 @@ def _wrapper_requirements(cluster: Cluster, queue: str, fields: dict[str, Any]) 
     where = cluster.queue(queue)
     origin = where.origin if where is not None else cluster.origin
     if fields.get("memory") is None:
-        return ConfigError(f"queue {queue!r} of cluster {cluster.name!r} has no 'memory', which the Dask workers need",
+        return MISSING(f"queue {queue!r} of cluster {cluster.name!r} has no 'memory', which the Dask workers need",
                            origin, f"add e.g. 'memory: 4GB' to queue {queue!r}: the memory of one job")
     if fields.get("walltime") is None and fields.get("lifetime") is None:
-        return ConfigError(f"queue {queue!r} of cluster {cluster.name!r} has no 'walltime'", origin,
+        return MISSING(f"queue {queue!r} of cluster {cluster.name!r} has no 'walltime'", origin,
                            f"add 'walltime: \"01:00:00\"' to queue {queue!r}")
     if cluster.type == "oar" and cluster.memory_per_core_property_name is None:
-        return ConfigError(
+        return MISSING(
             f"cluster {cluster.name!r} is of type oar and has no 'memory_per_core_property_name', "
             "which seamless-dask-wrapper requires for OAR", cluster.origin,
             "add 'memory_per_core_property_name: memcore' to the cluster (the property `oarnodes` lists; "

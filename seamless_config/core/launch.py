@@ -16,7 +16,15 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster, Frontend, QueueDefinition, ServiceSpec
-from .errors import ConfigError, Origin
+from .errors import (
+    CONFLICT,
+    MISSING,
+    NO_FRONTEND,
+    NOTHING_SELECTED,
+    UNKNOWN_QUEUE,
+    ConfigError,
+    Origin,
+)
 
 TIMEOUT = 600
 LOG_LEVEL = "minimal"
@@ -139,11 +147,11 @@ def choose_frontend(cluster: Cluster, service: str, frontend_name: str | None) -
         candidates = [f for f in candidates if f.hostname == frontend_name]
         if not candidates:
             known = ", ".join(repr(f.hostname) for f in cluster.frontends if f.service(section) is not None)
-            return Failure(ConfigError(
+            return Failure(NO_FRONTEND(
                 f"No frontend of cluster {cluster.name!r} with name {frontend_name!r} can support a {section}",
                 cluster.origin, f"frontends with a {section}: {known}" if known else f"add a '{section}:' section to a frontend"))
     if not candidates:
-        return Failure(ConfigError(f"No frontend of cluster {cluster.name!r} can support a {section}", cluster.origin,
+        return Failure(NO_FRONTEND(f"No frontend of cluster {cluster.name!r} can support a {section}", cluster.origin,
                                    f"add a '{section}:' section to one of its frontends"))
     return Success(candidates[0])
 
@@ -252,7 +260,7 @@ def jobserver_launch_dict(
     if isinstance(fe, Failure):
         return fe
     if cluster.workers is None:
-        return Failure(ConfigError(f"cluster {cluster.name!r} has no 'workers', which a jobserver needs", cluster.origin,
+        return Failure(MISSING(f"cluster {cluster.name!r} has no 'workers', which a jobserver needs", cluster.origin,
                                    "add 'workers: N' to the cluster definition"))
     frontend = fe.unwrap()
     spec = frontend.jobserver
@@ -278,16 +286,16 @@ def resolve_queue(cluster: Cluster, queue: str | None, origin: Origin | None = N
     """The queue named, else the cluster's ``default_queue``."""
     name = queue if queue is not None else cluster.default_queue
     if not cluster.queues:
-        return Failure(ConfigError(f"cluster {cluster.name!r} has no queues, which a daskserver needs", cluster.origin,
+        return Failure(MISSING(f"cluster {cluster.name!r} has no queues, which a daskserver needs", cluster.origin,
                                    "add a 'queues:' mapping to the cluster definition"))
     if name is None:
-        return Failure(ConfigError(f"No queue selected and cluster {cluster.name!r} has no default queue",
+        return Failure(NOTHING_SELECTED(f"No queue selected and cluster {cluster.name!r} has no default queue",
                                    cluster.origin, f"add '- queue: {cluster.queues[0].name}' or set 'default_queue'"))
     q = cluster.queue(name)
     if q is None:
         from .errors import did_you_mean
 
-        return Failure(ConfigError(f"Cluster {cluster.name!r} has no queue {name!r}", origin or cluster.origin,
+        return Failure(UNKNOWN_QUEUE(f"Cluster {cluster.name!r} has no queue {name!r}", origin or cluster.origin,
                                    did_you_mean(name, cluster.queue_names())))
     return Success(q)
 
@@ -299,7 +307,7 @@ def node_directives(cluster: Cluster, node: str | None) -> Result[list[str], Con
         return Success([f"--nodelist={node}"])
     if cluster.type == "oar":
         return Success(["-p", f"host='{node}'"])
-    return Failure(ConfigError(f"Node selection is not supported for cluster type {cluster.type!r}", cluster.origin,
+    return Failure(CONFLICT(f"Node selection is not supported for cluster type {cluster.type!r}", cluster.origin,
                                "remove the 'node' command, or select a slurm or oar cluster"))
 
 
@@ -380,7 +388,7 @@ def daskserver_launch_dict(
     """The daskserver launch dict; with ``pure`` the pure-Dask scheduler (no project scope)."""
     service = "pure-daskserver" if pure else "daskserver"
     if cluster.type not in CLUSTER_STRINGS:
-        return Failure(ConfigError(f"cluster {cluster.name!r} has no 'type', which a daskserver needs", cluster.origin,
+        return Failure(MISSING(f"cluster {cluster.name!r} has no 'type', which a daskserver needs", cluster.origin,
                                    "add 'type: local', 'type: slurm' or 'type: oar'"))
     fe = choose_frontend(cluster, "daskserver", frontend_name)
     if isinstance(fe, Failure):

@@ -20,7 +20,7 @@ from returns.result import Failure, Result, Success
 from .clusters import ClustersCommand, InvalidCluster, parse_clusters_mapping, prevalidated_clusters
 from .commands import Command, Document, StageBlock, parse_document, stage_blocks, walk
 from .convert import Problems
-from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin
+from .errors import DEFAULT_ORIGIN, UNREADABLE, WRONG_TYPE, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
 from .selection import Resolution, Selection, load, with_stage
 from .sources import Snapshot, SourceBytes
@@ -53,7 +53,7 @@ def parse_bytes(path: str, data: bytes) -> Result[Node | None, ConfigError]:
 
 def _read_failure(f: SourceBytes) -> ConfigErrors:
     # the reader's text says what the path is and how to fix it
-    return ConfigErrors((ConfigError(f"cannot use the file: {f.read_error}", Origin(f.path)),))
+    return ConfigErrors((UNREADABLE(f"cannot use the file: {f.read_error}", Origin(f.path)),))
 
 
 def load_document(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Document, ConfigErrors]:
@@ -82,7 +82,7 @@ def load_cluster_file(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Clu
         return Success(ClustersCommand((), origin))
     p = Problems(f.path)
     if not isinstance(node, Map):
-        p.add("a cluster file must be a mapping of cluster names to definitions", node,
+        p.add(WRONG_TYPE, "a cluster file must be a mapping of cluster names to definitions", node,
               "write 'NAME:' at the start of a line, the definition indented below it")
         return Failure(ConfigErrors(tuple(p.errors)))
     cc = parse_clusters_mapping(node, p, origin=origin)

@@ -14,7 +14,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster
-from .errors import ConfigError, Origin, unknown_cluster
+from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin, unknown_cluster
 from .launch import (
     LaunchDict,
     Scope,
@@ -136,11 +136,11 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
     )
     if sel.cluster is None:
         if execution == "remote":
-            return Failure(ConfigError(
+            return Failure(NOTHING_SELECTED(
                 "Execution is 'remote' but no cluster was defined", sel.origin("execution"),
                 "add '- cluster: NAME' to seamless.profile.yaml, or use '- execution: process'"))
         if persistent and sel.source("persistent") is not None:
-            return Failure(ConfigError(
+            return Failure(NOTHING_SELECTED(
                 "Persistence was explicitly enabled but no cluster was defined", sel.origin("persistent"),
                 "select a cluster whose hashserver and database keep the results, or remove 'persistent: true'"))
         spawn = spawn_workers_of(res, None) if execution == "spawn" else None
@@ -159,7 +159,7 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
     # (the pure-daskserver of persistent: false serves no project: its key names the queue)
     if storage or (execution == "remote" and persistent and not {"jobserver", "daskserver"} <= disabled):
         if sel.project is None:
-            return Failure(ConfigError("No project defined", None, "add '- project: NAME' to seamless.yaml"))
+            return Failure(MISSING("No project defined", None, "add '- project: NAME' to seamless.yaml"))
     scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
     if persistent:
         for service in storage:
@@ -177,7 +177,7 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
         # no more); remote_target_note() warns that transformations cannot run
         if remote != "daskserver" and not persistent:
             target = "the jobserver, which needs both" if remote == "jobserver" else "neither"
-            return Failure(ConfigError(
+            return Failure(CONFLICT(
                 f"persistent is false, so nothing stores buffers or results; only a daskserver can work without "
                 f"storage, but the remote target of cluster {cluster.name!r} is {target}",
                 sel.origin("persistent") if sel.source("persistent") is not None else sel.origin("cluster"),
@@ -203,13 +203,13 @@ def remote_target_note(res: Resolution) -> ConfigError | None:
     if isinstance(rr, Failure) or rr.unwrap() is not None:
         return None
     if sel.source("execution") is None:  # the default: point at what made it
-        return ConfigError(
+        return CONFLICT(
             f"execution defaults to 'remote' because cluster {cluster.name!r} is selected here, but it offers "
             "neither a jobserver nor a daskserver: only storage is brought up, and transformations cannot run",
             sel.origin("cluster"),
             "for storage only add '- execution: process' (or spawn) to seamless.profile.yaml; for remote "
             "work add a 'jobserver:' or 'daskserver:' section to a frontend")
-    return ConfigError(
+    return CONFLICT(
         f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver: only "
         "storage is brought up, and transformations cannot run", sel.origin("execution"),
         "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'")

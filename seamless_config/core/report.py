@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from .clusters import Cluster
-from .errors import DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin, short_path
+from .errors import CHECK, DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin, short_path
 from .launch import choose_frontend
 from .layout import (
     COMMAND_LINE,
@@ -336,7 +336,7 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     for s, r in results.items():
         if layout.broken_documents:
             break
-        if layout.errors and any(e.kind == UNKNOWN_CLUSTER for e in r.errors):
+        if layout.errors and any(e.kind == UNKNOWN_CLUSTER.kind for e in r.errors):
             continue  # the selection went off track where a broken file's cluster was selected
         for e in r.errors:
             f = findings.get(str(e))
@@ -363,7 +363,7 @@ def replaced_with_mistakes(results: dict[str | None, StageResult]) -> list[Findi
         for ic in r.resolution.clusters.replaced:
             if ic.origin not in seen:
                 first = ic.errors[0]
-                e = ConfigError(f"cluster {ic.name!r} is replaced by a later definition, and this one has mistakes: "
+                e = CHECK(f"cluster {ic.name!r} is replaced by a later definition, and this one has mistakes: "
                                 f"{first.message}" + (f" (and {len(ic.errors) - 1} more)" if len(ic.errors) > 1 else ""),
                                 ic.origin, "fix or remove this definition")
                 seen[ic.origin] = Finding(e, (), warning=True)
@@ -383,7 +383,7 @@ def undefined_overridden(layout: Layout, results: dict[str | None, StageResult],
         if not stages or len(stages) != len(results) or c.origin in reported:
             continue
         final = any(r.resolution is not None and r.resolution.selection.cluster == c.value for r in results.values())
-        e = ConfigError(f"cluster {c.value!r} is not defined on this machine; "
+        e = CHECK(f"cluster {c.value!r} is not defined on this machine; "
                         + ("it stays selected, but nothing here uses it" if final else "a later command selects another"),
                         c.origin, "fine where the project is shared with machines that define it")
         out.append(Finding(e, (), warning=True))
@@ -403,7 +403,7 @@ def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> l
                     continue
                 seen.add((c.name, c.origin))
                 if c.name not in selected and c.name not in local:
-                    out.append(Finding(ConfigError(f"cluster {c.name!r} is defined but no stage selects it", c.origin,
+                    out.append(Finding(CHECK(f"cluster {c.name!r} is defined but no stage selects it", c.origin,
                                                    f"remove it, or select it with '- cluster: {c.name}'"), strict=True))
     checked: set[str] = set()
     for r in results.values():
@@ -415,7 +415,7 @@ def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> l
                 continue
             checked.add(name)
             if used.queues and not any(fe.daskserver is not None for fe in used.frontends):
-                out.append(Finding(ConfigError(
+                out.append(Finding(CHECK(
                     f"cluster {name!r} defines queues, but none of its frontends has a daskserver: "
                     "no queue of it can ever be used", used.origin,
                     "add a 'daskserver:' section to a frontend, or remove 'queues:'"), strict=True))
@@ -425,7 +425,7 @@ def strict_findings(layout: Layout, results: dict[str | None, StageResult]) -> l
             continue
         if _same(base, r):
             first = next(b for b in stage_blocks(layout.documents) if b.stage == stage)
-            out.append(Finding(ConfigError(
+            out.append(Finding(CHECK(
                 f"stage {stage!r} changes nothing: its blocks select the same as no stage "
                 f"(only the storage differs, under STAGE-{stage})", first.origin,
                 "add the commands that make the stage differ, or remove its blocks"), strict=True))
@@ -633,6 +633,8 @@ def check_json(report: CheckReport) -> dict[str, Any]:
                 "line": (f.error.origin.line or None) if f.error.origin else None,
                 "message": f.error.message,
                 "hint": f.error.hint or None,
+                "code": f.error.code or None,
+                "kind": f.error.kind or None,
                 "strict": f.strict,
                 "warning": f.warning,
                 "stages": list(f.stages) if f.stages and set(f.stages) != set(report.stages) else None,

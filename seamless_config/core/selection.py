@@ -29,7 +29,20 @@ from .clusters import (
     built,
 )
 from .commands import EXECUTION_MODES, REMOTE_TARGETS, Command, Document, walk
-from .errors import DEFAULT_ORIGIN, ConfigError, ConfigErrors, Origin, did_you_mean, unknown_cluster
+from .errors import (
+    CONFLICT,
+    DEFAULT_ORIGIN,
+    INVALID_CHOICE,
+    NOTHING_SELECTED,
+    UNKNOWN_CLUSTER,
+    UNKNOWN_QUEUE,
+    WRONG_TYPE,
+    ConfigError,
+    ConfigErrors,
+    Origin,
+    did_you_mean,
+    unknown_cluster,
+)
 from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER  # noqa: E402 - re-exported
 
 #: settings a reload resets when a file command set them
@@ -135,15 +148,15 @@ def select_queue_unchecked(sel: Selection, queue: str, origin: Origin, source: A
 def check_queue(sel: Selection, queue: str, clusters: ClusterSet | dict[str, Cluster], origin: Origin | None) -> ConfigError | None:
     """Why ``queue`` cannot be selected now, or ``None``."""
     if sel.cluster is None:
-        return ConfigError("cannot select a queue without selecting a cluster first", origin,
+        return NOTHING_SELECTED("cannot select a queue without selecting a cluster first", origin,
                            "put '- cluster: NAME' before '- queue: ...'")
     cluster = clusters.get(sel.cluster)
     if cluster is None:
         return unknown_cluster(sel.cluster, clusters, origin)
     if not cluster.queues:
-        return ConfigError(f"cluster {sel.cluster!r} has no queues", origin, "define them under 'queues:' in the cluster")
+        return UNKNOWN_QUEUE(f"cluster {sel.cluster!r} has no queues", origin, "define them under 'queues:' in the cluster")
     if cluster.queue(queue) is None:
-        return ConfigError(f"cluster {sel.cluster!r} has no queue {queue!r}", origin,
+        return UNKNOWN_QUEUE(f"cluster {sel.cluster!r} has no queue {queue!r}", origin,
                            did_you_mean(queue, cluster.queue_names()))
     return None
 
@@ -225,7 +238,7 @@ def merge_cluster_sets(sets: Sequence[ClustersCommand]) -> Result[ClusterSet, Co
             local, local_origin = cc.local_cluster, cc.local_cluster_origin
     errors = [e for c in merged.values() if isinstance(c, InvalidCluster) for e in c.errors]
     if local is not None and local not in merged:
-        errors.append(ConfigError(f"local_cluster names unknown cluster {local!r}", local_origin,
+        errors.append(UNKNOWN_CLUSTER(f"local_cluster names unknown cluster {local!r}", local_origin,
                                   did_you_mean(local, merged)))
     if errors:
         return Failure(ConfigErrors(tuple(errors)))
@@ -353,28 +366,28 @@ def validate_api_name(kind: str, value: Any) -> ConfigError | None:
     if value is None and kind != "project":
         return None
     if not isinstance(value, str):
-        return ConfigError(f"{kind} must be a string, not {type(value).__name__}")
+        return WRONG_TYPE(f"{kind} must be a string, not {type(value).__name__}")
     return names.check_name(kind, value, None)
 
 
 def validate_api_value(name: str, value: Any) -> ConfigError | None:
     if name == "execution":
         if not isinstance(value, str) or value not in EXECUTION_MODES:
-            return ConfigError(f"execution must be one of: {', '.join(EXECUTION_MODES)} (got {value!r})")
+            return INVALID_CHOICE(f"execution must be one of: {', '.join(EXECUTION_MODES)} (got {value!r})")
     elif name == "remote":
         if value not in REMOTE_TARGETS:
-            return ConfigError(f"remote must be one of: None, daskserver, jobserver (got {value!r})")
+            return INVALID_CHOICE(f"remote must be one of: None, daskserver, jobserver (got {value!r})")
     elif name in ("persistent", "record"):
         if not isinstance(value, bool):
-            return ConfigError(f"{name} must be a boolean (got {value!r})")
+            return WRONG_TYPE(f"{name} must be a boolean (got {value!r})")
     elif name == "node":
         if value is not None and not isinstance(value, str):
-            return ConfigError(f"node must be a string or null (got {value!r})")
+            return WRONG_TYPE(f"node must be a string or null (got {value!r})")
         if value is not None and (err := names.check_name("node", value, None)) is not None:
             return err
     elif name == "nparallel":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            return ConfigError(f"nparallel must be a positive integer (got {value!r})")
+            return WRONG_TYPE(f"nparallel must be a positive integer (got {value!r})")
     return None
 
 
@@ -395,13 +408,13 @@ def check_remote_redundancy(sel: Selection, cluster: Cluster) -> Result[str | No
     has_job = has_dask = False
     for fe in cluster.frontends:
         if fe.jobserver is not None and fe.daskserver is not None:
-            return Failure(ConfigError(
+            return Failure(CONFLICT(
                 f"cluster {cluster.name!r}, frontend {fe.hostname!r} offers both a jobserver and a daskserver",
                 cluster.origin, "choose one with '- remote: jobserver' or '- remote: daskserver' in seamless.profile.yaml"))
         has_job |= fe.jobserver is not None
         has_dask |= fe.daskserver is not None
     if has_job and has_dask:
-        return Failure(ConfigError(
+        return Failure(CONFLICT(
             f"cluster {cluster.name!r} offers both a jobserver and a daskserver",
             cluster.origin, "choose one with '- remote: jobserver' or '- remote: daskserver' in seamless.profile.yaml"))
     return Success("jobserver" if has_job else "daskserver" if has_dask else None)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 # ``seamless-service-ps`` without --cluster needs only the rows: the configuration
 # stages (plan, launch dicts, returns) are imported by the functions that use them.
 
+from .errors import NO_FRONTEND  # noqa: E402
 from .names import (  # noqa: E402
     PROJECT_TOPLEVEL,
     SEAMLESS_CACHE_CLUSTER,
@@ -311,14 +312,13 @@ def cluster_destinations(cluster: Cluster, local_cluster: str | None,
     """
     from returns.result import Failure, Success
 
-    from .errors import ConfigError
 
     frontends = cluster.frontends
     if frontend_name is not None:
         frontends = tuple(f for f in frontends if f.hostname == frontend_name)
         if not frontends:
             known = ", ".join(repr(f.hostname) for f in cluster.frontends)
-            return Failure(ConfigError(f"cluster {cluster.name!r} has no frontend {frontend_name!r}", None,
+            return Failure(NO_FRONTEND(f"cluster {cluster.name!r} has no frontend {frontend_name!r}", None,
                                        f"its frontends: {known}" if known else "it has no frontends"))
     out: list[str | None] = []
     for f in frontends:

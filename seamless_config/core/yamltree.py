@@ -15,7 +15,7 @@ from returns.result import Failure, Result, Success
 
 #: Files larger than this are refused: strictyaml needs seconds per megabyte.
 from ..limits import MAX_FILE_BYTES  # noqa: E402 (one fact, one place)
-from .errors import ConfigError, Origin
+from .errors import UNREADABLE, YAML, ConfigError, Origin
 
 #: Files with more lines and flow-list items than this are refused before parsing: the YAML
 #: parser needs about 0.4 ms per line, so this keeps any accepted file to a couple of seconds.
@@ -77,7 +77,7 @@ def decode(path: str, data: bytes) -> Result[str, ConfigError]:
     """
     if len(data) > MAX_FILE_BYTES:
         return Failure(
-            ConfigError(
+            UNREADABLE(
                 f"the file is larger than the {MAX_FILE_BYTES} bytes allowed",
                 Origin(path),
                 "split cluster definitions over several files in ~/.seamless/clusters/",
@@ -89,7 +89,7 @@ def decode(path: str, data: bytes) -> Result[str, ConfigError]:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         return Failure(
-            ConfigError(
+            UNREADABLE(
                 f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} at column {col})",
                 Origin(path, line),
                 "save it as UTF-8",
@@ -131,7 +131,7 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
         return Success(None)
     items = text.count("\n") + text.count(",")
     if items > MAX_ITEMS:
-        return Failure(ConfigError(f"the file has {items} lines and list items, more than the {MAX_ITEMS} allowed",
+        return Failure(UNREADABLE(f"the file has {items} lines and list items, more than the {MAX_ITEMS} allowed",
                                    Origin(path), "split cluster definitions over several files in ~/.seamless/clusters/"))
     too_deep = _flow_too_deep(text) or _indent_too_deep(text)
     if too_deep:
@@ -152,10 +152,10 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
             root = Scalar(root.value.rstrip("\\n"), root.line)
         return Success(root)
     except _Duplicate as dup:
-        return Failure(ConfigError(f"duplicate key {dup.key!r}", Origin(path, dup.line),
+        return Failure(YAML(f"duplicate key {dup.key!r}", Origin(path, dup.line),
                                    "each key may appear once in a mapping; keep one"))
     except _ComplexKey as ck:
-        return Failure(ConfigError("a mapping key must be a plain name, not a list or mapping",
+        return Failure(YAML("a mapping key must be a plain name, not a list or mapping",
                                    Origin(path, ck.line), "write 'name: value'"))
     except sx.AnchorTokenDisallowed as exc:
         return Failure(_marked(path, exc, "YAML anchors and aliases are not allowed", "write the values out in full"))
@@ -170,7 +170,7 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
             return Failure(_reader_error(path, exc, text))
         problem = getattr(exc, "problem", None)
         if problem is None:
-            return Failure(ConfigError(f"invalid YAML: {_one_line(str(exc))}", Origin(path), "check the YAML syntax"))
+            return Failure(YAML(f"invalid YAML: {_one_line(str(exc))}", Origin(path), "check the YAML syntax"))
         return Failure(_marked(path, exc, f"invalid YAML: {_one_line(str(problem))}",
                                "check the YAML syntax near this line", text))
     finally:
@@ -183,7 +183,7 @@ class _TooDeep(Exception):
 
 
 def _too_deep(path: str, line: int) -> ConfigError:
-    return ConfigError(f"the YAML is nested more than {MAX_DEPTH} levels deep", Origin(path, line),
+    return YAML(f"the YAML is nested more than {MAX_DEPTH} levels deep", Origin(path, line),
                        "flatten the structure")
 
 
@@ -200,7 +200,7 @@ def _reader_error(path: str, exc: Exception, text: str) -> ConfigError:
     what = f"character U+{char:04X}" if isinstance(char, int) else "a character"
     if isinstance(char, str) and len(char) == 1:
         what = f"character U+{ord(char):04X}"
-    return ConfigError(f"{what} is not allowed in YAML", Origin(path, line),
+    return YAML(f"{what} is not allowed in YAML", Origin(path, line),
                        "remove control characters; write the file as plain UTF-8 text")
 
 
@@ -291,7 +291,7 @@ def _marked(path: str, exc: Exception, message: str, hint: str, text: str = "") 
     # An error found at the end of the text (an unclosed bracket) is better shown where it began.
     if text and context is not None and line > len(text.rstrip("\n").splitlines()):
         line = context.line + 1
-    return ConfigError(message, Origin(path, line), hint)
+    return YAML(message, Origin(path, line), hint)
 
 
 def to_json(node: Node | None) -> object:
