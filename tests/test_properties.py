@@ -180,8 +180,8 @@ def test_template_expansion_equals_writing_fields_out(ctype, base, child, middle
 def test_parsed_queue_fields_are_canonical(q):
     from seamless_config.core.clusters import QUEUE_FIELDS
 
-    assert all(k in QUEUE_FIELDS for k, _ in q.fields)
-    assert all(v is not None for _, v in q.fields)
+    assert all(k in QUEUE_FIELDS for k in q.fields)
+    assert all(v is not None for v in q.fields.values())
 
 
 # -- selection: queue reset on cluster change ------------------------------------------------

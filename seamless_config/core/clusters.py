@@ -34,6 +34,7 @@ from .errors import (
     Origin,
     did_you_mean,
 )
+from .frozen import EMPTY, FrozenDict, frozen_map, thaw
 from .yamltree import Map, Node, Scalar
 
 # the field lists and value kinds come from the schema table
@@ -62,7 +63,7 @@ class ServiceSpec:
     port_end: int | None = None
     origin: Origin | None = attrs.field(default=None, eq=False)
     #: where each field was written
-    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
+    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
     # names used by the runtime (seamless_config.cluster compatibility)
     @property
@@ -84,7 +85,7 @@ class Frontend:
     daskserver: ServiceSpec | None = None
     origin: Origin | None = attrs.field(default=None, eq=False)
     #: where each field was written
-    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
+    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
     def service(self, name: str) -> ServiceSpec | None:
         return getattr(self, name)  # type: ignore[no-any-return]
@@ -99,25 +100,20 @@ class QueueDefinition:
     """
 
     name: str
-    fields: tuple[tuple[str, Any], ...]
-    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
+    fields: FrozenDict = attrs.field(converter=frozen_map)
+    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
     chain: tuple[str, ...] = ()
     origin: Origin | None = attrs.field(default=None, eq=False)
 
     def get(self, field: str, default: Any = None) -> Any:
-        for k, v in self.fields:
-            if k == field:
-                return v
-        return default
+        """One field as plain data (a new copy of a mapping or list), or ``default``."""
+        return thaw(self.fields[field]) if field in self.fields else default
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.fields)
+        return thaw(self.fields)  # type: ignore[no-any-return]
 
     def origin_of(self, field: str) -> Origin | None:
-        for k, o in self.origins:
-            if k == field:
-                return o
-        return None
+        return self.origins.get(field)  # type: ignore[no-any-return]
 
 
 @attrs.frozen
@@ -131,7 +127,7 @@ class Cluster:
     queues: tuple[QueueDefinition, ...] | None = None
     default_queue: str | None = None
     origin: Origin | None = attrs.field(default=None, eq=False)
-    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
+    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
     def queue(self, name: str) -> QueueDefinition | None:
         for q in self.queues or ():
@@ -519,7 +515,7 @@ def _parse_queue(
             fields[fname] = value
             origins[fname] = origin
     chain = ((template.name,) + template.chain) if template else ()
-    q = QueueDefinition(qname, tuple(fields.items()), tuple(origins.items()), chain, p.origin(key))
+    q = QueueDefinition(qname, fields, origins, chain, p.origin(key))
     _check_exclusive_rules(q, what, ctype, key, p)
     if len(p.errors) > n_before:
         return None

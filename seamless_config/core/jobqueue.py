@@ -10,7 +10,6 @@ module :mod:`effects.jobscript`'s work.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import attrs
@@ -18,6 +17,7 @@ from returns.result import Failure, Result, Success
 
 from .clusters import Cluster
 from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin, unknown_cluster
+from .frozen import FrozenDict, frozen_map, thaw
 from .launch import Scope, choose_frontend, daskserver_launch_dict, node_directives, resolve_queue
 from .plan import runs_here
 from .selection import Resolution
@@ -41,12 +41,12 @@ class JobScriptRequest:
     host: str
     port_range: tuple[int, int]
     #: the launch dict's ``file_parameters``: what the wrapper reads from its state file
-    file_parameters: tuple[tuple[str, Any], ...]
+    file_parameters: FrozenDict = attrs.field(converter=frozen_map)
     #: the daskserver runs on this machine (no SSH)
     runs_here: bool = True
 
     def parameters(self) -> dict[str, Any]:
-        return copy.deepcopy(dict(self.file_parameters))
+        return thaw(self.file_parameters)  # type: ignore[no-any-return]
 
 
 def job_script_request(
@@ -113,7 +113,7 @@ def job_script_request(
         cluster_string=launch.get("cluster_string"),
         host=spec.network_interface or "0.0.0.0",
         port_range=(spec.port_start, spec.port_end),
-        file_parameters=tuple(launch.get("file_parameters").items()),
+        file_parameters=launch.get("file_parameters"),
         runs_here=runs_here(cluster, launch, res.clusters.local_cluster),
     ))
 

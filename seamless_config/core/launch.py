@@ -25,6 +25,7 @@ from .errors import (
     ConfigError,
     Origin,
 )
+from .frozen import FrozenDict, frozen_map, thaw
 
 TIMEOUT = 600
 LOG_LEVEL = "minimal"
@@ -83,18 +84,20 @@ class LaunchDict:
 
     service: str
     cluster: str
-    fields: tuple[tuple[str, Any], ...]
+    #: the fields in remote-http-launcher's order (frozen: a launch dict can be shared and hashed)
+    fields: FrozenDict = attrs.field(converter=frozen_map)
 
     def as_dict(self) -> dict[str, Any]:
-        import copy
-
-        return copy.deepcopy(dict(self.fields))
+        """The launch dict as the runtime takes it: plain dicts and lists, a new copy each time, with
+        ``meta`` hashable (seamless-remote keys caches on ``frozendict(launch_dict)``)."""
+        d = thaw(self.fields)
+        if "meta" in d:
+            d["meta"] = Meta(d["meta"])
+        return d  # type: ignore[no-any-return]
 
     def get(self, name: str, default: Any = None) -> Any:
-        for k, v in self.fields:
-            if k == name:
-                return v
-        return default
+        """One field as plain data (a new copy of a mapping or list), or ``default``."""
+        return thaw(self.fields[name]) if name in self.fields else default
 
     @property
     def key(self) -> str:
@@ -199,7 +202,7 @@ def _port_and_host_args(spec: ServiceSpec) -> str:
 def _meta(service: str, cluster: str, mode: str, scope: Scope, queue: str | None, substage: bool) -> tuple[str, Any]:
     return (
         "meta",
-        Meta({
+        FrozenDict({
             "service": service,
             "cluster": cluster,
             "mode": mode,

@@ -9,13 +9,14 @@ for home) or into the stable JSON documented in ``docs/cli/seamless-config.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from .clusters import Cluster
 from .errors import CHECK, DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin, short_path
+from .frozen import EMPTY, FrozenDict, frozen_map
 from .launch import choose_frontend
 from .layout import (
     COMMAND_LINE,
@@ -87,11 +88,8 @@ def block_of(layout: Layout, stage: str | None) -> dict[Origin, str]:
     return {item.origin: block for item, block in walk(layout.documents, stage) if block is not None}
 
 
-def _origin_of(origins: Iterable[tuple[str, Origin]], field: str) -> Origin | None:
-    for k, o in origins:
-        if k == field:
-            return o
-    return None
+def _origin_of(origins: Mapping[str, Origin], field: str) -> Origin | None:
+    return origins.get(field)
 
 
 def selection_entries(layout: Layout, r: StageResult) -> tuple[Entry, ...]:
@@ -149,7 +147,7 @@ class ServiceReport:
     key: str
     ports: tuple[int, int] | None
     tunnel: bool
-    origins: tuple[tuple[str, Origin], ...]
+    origins: FrozenDict = attrs.field(converter=frozen_map)
 
     def origin(self, field: str) -> Origin:
         return _origin_of(self.origins, field) or DEFAULT_ORIGIN
@@ -163,8 +161,8 @@ def service_report(sp: ServicePlan, cluster: Cluster) -> ServiceReport:
     section = "daskserver" if sp.role == "pure-daskserver" else sp.role
     frontend = choose_frontend(cluster, sp.role, None).value_or(None)
     spec = frontend.service(section) if frontend is not None else None
-    fo = frontend.origins if frontend is not None else ()
-    so = spec.origins if spec is not None else ()
+    fo = frontend.origins if frontend is not None else EMPTY
+    so = spec.origins if spec is not None else EMPTY
     origins: dict[str, Origin] = {"key": DERIVED}
     host = sp.launch.get("hostname") or "localhost"
     if sp.launch.get("hostname") is not None:
@@ -179,8 +177,7 @@ def service_report(sp: ServicePlan, cluster: Cluster) -> ServiceReport:
         origins["ports"] = _origin_of(so, "port_start") or DEFAULT_ORIGIN
     if sp.tunnel:
         origins["tunnel"] = _origin_of(cluster.origins, "tunnel") or DEFAULT_ORIGIN
-    return ServiceReport(sp.role, host, sp.ssh_host, sp.launch.get("workdir"), sp.key, ports, sp.tunnel,
-                         tuple(origins.items()))
+    return ServiceReport(sp.role, host, sp.ssh_host, sp.launch.get("workdir"), sp.key, ports, sp.tunnel, origins)
 
 
 @attrs.frozen
@@ -228,7 +225,7 @@ def show_report(layout: Layout, r: StageResult, show_secrets: bool = False) -> S
         if q is not None:
             chain = (q.name,) + q.chain
             qfields = tuple(Entry(f"queue.{k}", mask(v, k, show_secrets), q.origin_of(k) or DEFAULT_ORIGIN)
-                            for k, v in q.fields)
+                            for k, v in q.as_dict().items())
     return ShowReport(layout.workdir, entries, services, qfields, chain, plan.spawn_workers)
 
 

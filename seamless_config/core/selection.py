@@ -43,6 +43,7 @@ from .errors import (
     did_you_mean,
     unknown_cluster,
 )
+from .frozen import EMPTY, FrozenDict, frozen_map
 from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER  # noqa: E402 - re-exported
 
 #: settings a reload resets when a file command set them
@@ -77,21 +78,15 @@ class Selection:
     node: str | None = None
     nparallel: int | None = None
     #: source per tracked setting (absent: None)
-    sources: tuple[tuple[str, Any], ...] = ()
+    sources: FrozenDict = attrs.field(default=EMPTY, converter=frozen_map)
     #: where each setting was last set (absent: default)
-    origins: tuple[tuple[str, Origin], ...] = attrs.field(default=(), eq=False)
+    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
     def source(self, name: str) -> Any:
-        for k, v in self.sources:
-            if k == name:
-                return v
-        return None
+        return self.sources.get(name)
 
     def origin(self, name: str) -> Origin:
-        for k, v in self.origins:
-            if k == name:
-                return v
-        return DEFAULT_ORIGIN
+        return self.origins.get(name, DEFAULT_ORIGIN)  # type: ignore[no-any-return]
 
     # -- the getters, with their defaults -------------------------------------------------
     def effective_execution(self) -> str:
@@ -120,10 +115,10 @@ def _set(sel: Selection, name: str, value: Any, origin: Origin, source: Any = ..
             sources.pop(name, None)
         else:
             sources[name] = source
-        changes["sources"] = tuple(sources.items())
+        changes["sources"] = sources
     origins = dict(sel.origins)
     origins[name] = origin
-    changes["origins"] = tuple(origins.items())
+    changes["origins"] = origins
     return attrs.evolve(sel, **changes)
 
 
@@ -196,10 +191,9 @@ class ClusterSet:
     local_cluster: str | None = None
     #: definitions with mistakes that a later definition of the same name replaced (never used)
     replaced: tuple[InvalidCluster, ...] = attrs.field(default=(), eq=False)
-    _index: dict[str, Cluster | LazyCluster] = attrs.field(init=False, eq=False, repr=False)
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_index", {c.name: c for c in self.clusters})
+    #: the clusters by name, built once with the record
+    _index: FrozenDict = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(
+        lambda self: FrozenDict((c.name, c) for c in self.clusters), takes_self=True))
 
     def names(self) -> tuple[str, ...]:
         return tuple(self._index)
