@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from returns.result import Failure
-
 from .core.errors import Origin
 from .core.plan import Plan, ServicePlan, build_plan, remote_target_note
 from .core.selection import Resolution, with_stage
 from .errors import ConfigurationError
-from .session import SESSION, raise_error, rendered
+from .session import SESSION, rendered, settled
 
 
 class ServiceFailure(RuntimeError):
@@ -37,10 +35,7 @@ def disabled_services() -> frozenset[str]:
 
 def current_plan() -> Plan:
     res = Resolution(SESSION.selection, SESSION.clusters)
-    plan = build_plan(res, disabled_services())
-    if isinstance(plan, Failure):
-        raise_error(plan.failure())
-    return plan.unwrap()
+    return settled(build_plan(res, disabled_services()))
 
 
 def _host_for(sp: ServicePlan):

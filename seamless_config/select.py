@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from returns.result import Failure
-
 from .core import selection as S
 from .core.errors import unknown_cluster
 from .core.selection import PROJECT_TOPLEVEL, api_origin
 from .errors import ConfigurationError, ConfigValueError
-from .session import SESSION, _invalidate_record_cache, check, get_cluster_set, raise_error
+from .session import SESSION, _invalidate_record_cache, check, get_cluster_set, raise_error, settled
 
 EXECUTION_MODES = ("process", "spawn", "remote")
 REMOTE_TARGETS = (None, "daskserver", "jobserver")
@@ -163,10 +161,7 @@ def check_remote_redundancy(cluster: str) -> str | None:
     c = get_cluster_set().get(cluster)
     if c is None:
         raise_error(unknown_cluster(cluster, get_cluster_set().names()))
-    result = S.check_remote_redundancy(sel, c)
-    if isinstance(result, Failure):
-        raise_error(result.failure())
-    return result.unwrap()
+    return settled(S.check_remote_redundancy(sel, c))
 
 
 def _reset(name: str) -> None:

@@ -11,7 +11,6 @@ import os
 from typing import Any
 
 import attrs
-from returns.result import Failure
 
 from .core import launch, services
 from .core.clusters import Cluster
@@ -20,7 +19,7 @@ from .core.launch import LaunchDict, Scope
 from .core.names import SEAMLESS_CACHE_PROJECT_ALIAS
 from .core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
 from .errors import ConfigurationError
-from .session import SESSION, raise_error
+from .session import SESSION, raise_error, settled
 
 
 @attrs.frozen
@@ -52,11 +51,11 @@ def _running_cache_root(service: str, mode: str, stage: str | None, substage: st
     for svc in dict.fromkeys((service, "hashserver")):
         if svc not in ("hashserver", "database"):
             continue
-        ld = launch.storage_launch_dict(cache, svc, mode, scope, local=True)
-        if isinstance(ld, Failure):
+        ld = launch.storage_launch_dict(cache, svc, mode, scope, local=True).value_or(None)
+        if ld is None:
             continue
         try:
-            state = read_json(server_json(ld.unwrap().key))
+            state = read_json(server_json(ld.key))
         except OSError:  # (StateError is one) an unusable state directory: as if no state
             continue
         workdir = state.get("workdir") if isinstance(state, dict) else None
@@ -134,9 +133,7 @@ def locate_service(
     scope = Scope(p, sp, stage, substage)
     result = launch.launch_dict(service, cl, scope, mode=mode, queue=q, node=sel.node, record=sel.record,
                                 frontend_name=frontend_name, local=local)
-    if isinstance(result, Failure):
-        raise_error(result.failure())
-    ld = result.unwrap()
+    ld = settled(result)
     key = ld.key
     info = {
         "service": service,
@@ -174,13 +171,9 @@ def cluster_named(res: Resolution, name: str) -> Cluster:
 
 def cluster_destinations(res: Resolution, name: str, frontend_name: str | None = None) -> tuple[str | None, ...]:
     """The hosts that run cluster ``name``'s services (``None``: this machine)."""
-    from .session import check
 
     cl = cluster_named(res, name)
-    result = services.cluster_destinations(cl, res.clusters.local_cluster, frontend_name)
-    if isinstance(result, Failure):
-        check(result.failure())
-    return result.unwrap()
+    return settled(services.cluster_destinations(cl, res.clusters.local_cluster, frontend_name), value_error=True)
 
 
 __all__ = ["resolve_service", "locate_service", "ServiceLocation", "PROJECT_TOPLEVEL"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
-from returns.result import Failure
+from returns.result import Failure, Result
 
 from effects.parse_cache import ParseCache, cache_dir
 from effects.snapshot import read_snapshot
@@ -25,6 +25,8 @@ from .core.resolve import resolve_layout
 from .core.selection import ClusterSet, Resolution, Selection
 from .core.sources import Snapshot
 from .errors import ConfigurationError, ConfigValueError
+
+T = TypeVar("T")
 
 
 class Session:
@@ -61,10 +63,8 @@ class Session:
             snapshot = with_seamless_cache(snapshot, seamless_cache)
         if snapshot.seamless_cache is not None:  # no file counts: none is parsed
             snapshot = Snapshot(snapshot.workdir, (), (), snapshot.seamless_cache)
-        result = resolve_layout(self.gather(snapshot), selection if selection is not None else self.selection)
-        if isinstance(result, Failure):
-            raise_error(result.failure(), value_error=True)
-        return result.unwrap()
+        return settled(resolve_layout(self.gather(snapshot), selection if selection is not None else self.selection),
+                       value_error=True)
 
     def gather(self, snapshot: Snapshot) -> Layout:
         """The layout of ``snapshot``, parsed through the parse cache; the home cluster files that
@@ -145,6 +145,14 @@ def raise_error(error: ConfigError | ConfigErrors, *, value_error: bool = False)
     ``ValueError`` (where the reference raised ``ValueError``: file contents, ``select_*`` checks)."""
     kind = ConfigValueError if value_error else ConfigurationError
     raise kind(rendered(error)) from None
+
+
+def settled(result: Result[T, ConfigError | ConfigErrors], *, value_error: bool = False) -> T:
+    """A pure stage's value, or its mistake raised (see :func:`raise_error`): the one place where the
+    shell unwraps a result."""
+    if isinstance(result, Failure):
+        raise_error(result.failure(), value_error=value_error)
+    return result.unwrap()
 
 
 def check(error: ConfigError | None) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from returns.result import Failure, Result
+from returns.result import Result
 
 from .core import launch
 from .core.clusters import Cluster
@@ -16,7 +16,7 @@ from .core.errors import unknown_cluster
 from .core.launch import LaunchDict, Scope
 from .errors import ConfigurationError
 from .select import get_current
-from .session import SESSION, get_cluster_set, raise_error
+from .session import SESSION, get_cluster_set, raise_error, settled
 
 
 def _cluster(name: str) -> tuple[Cluster, bool]:
@@ -28,9 +28,7 @@ def _cluster(name: str) -> tuple[Cluster, bool]:
 
 
 def _done(result: Result[LaunchDict, Any]) -> dict[str, Any]:
-    if isinstance(result, Failure):
-        raise_error(result.failure())
-    return result.unwrap().as_dict()
+    return settled(result).as_dict()
 
 
 def _configure(service: str, cluster: str | None, scope: tuple[Any, ...], frontend_name: str | None,

@@ -93,16 +93,11 @@ def _stage(value: str | None) -> tuple[str | None, str | None]:
 
 
 def _resolved(layout: Any, stage_arg: str | None) -> Any:
-    from returns.result import Failure
-
     from seamless_config.core.layout import resolve_checked
-    from seamless_config.session import raise_error
+    from seamless_config.session import settled
 
     stage, substage = _stage(stage_arg)
-    r = resolve_checked(layout, stage, substage)
-    if isinstance(r, Failure):
-        raise_error(r.failure())
-    return r.unwrap()
+    return settled(resolve_checked(layout, stage, substage))
 
 
 def _print_json(doc: Any) -> None:

@@ -22,19 +22,15 @@ def add_arguments(p: Any) -> None:
 
 def run(args: Any, resolved: Any) -> int:
     """Print the job script; ``resolved`` is the stage's resolution (a ``StageResult``)."""
-    from returns.result import Failure
 
     from effects import statefiles
     from effects.jobscript import JobScriptError, render_job_script
     from seamless_config.core.errors import Origin
     from seamless_config.core.jobqueue import job_script_request
     from seamless_config.errors import ConfigurationError
-    from seamless_config.session import raise_error
+    from seamless_config.session import settled
 
-    r = job_script_request(resolved.resolution, args.queue, Origin("--queue"))
-    if isinstance(r, Failure):
-        raise_error(r.failure())
-    request = r.unwrap()
+    request = settled(job_script_request(resolved.resolution, args.queue, Origin("--queue")))
     if request.runs_here:
         log_path: str | None = str(statefiles.server_log(request.key))
     else:

@@ -273,7 +273,6 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
     """Fill PERSISTENT and SIZE of hashserver and database rows; add rows for the storage of the
     selected (or given) project that no service row shows."""
     import attrs
-    from returns.result import Failure
 
     from effects.hosts import LaunchError
     from effects.services import usage
@@ -290,11 +289,10 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
         cl = res.clusters.get(cluster_name) if cluster_name else None
         if cl is None or scope.project is None:
             return None
-        r = launch.storage_launch_dict(cl, service, mode if mode in ("rw", "ro") else "rw", scope,
-                                       frontend_name, local=cl.name == local)
-        if isinstance(r, Failure):
+        ld = launch.storage_launch_dict(cl, service, mode if mode in ("rw", "ro") else "rw", scope,
+                                        frontend_name, local=cl.name == local).value_or(None)
+        if ld is None:
             return None
-        ld = r.unwrap()
         return launch_destination(cl, ld, local), ld.get("workdir")
 
     located: list[tuple[Any, tuple[str | None, str] | None]] = []

@@ -229,10 +229,11 @@ def storage_launch_dict(
     'hashserver --port-range 5000 5099 --status-file {status_file} --timeout 600 /b/p/STAGE-prod --writable'
     """
     assert service in ("hashserver", "database") and mode in ("rw", "ro")
-    fe = choose_frontend(cluster, service, frontend_name)
-    if isinstance(fe, Failure):
-        return fe
-    frontend = fe.unwrap()
+    return choose_frontend(cluster, service, frontend_name).map(
+        lambda frontend: _storage(cluster, frontend, service, mode, scope, local))
+
+
+def _storage(cluster: Cluster, frontend: Frontend, service: str, mode: str, scope: Scope, local: bool) -> LaunchDict:
     spec = frontend.service(service)
     assert spec is not None and spec.directory is not None
     path = scope.storage_path()
@@ -251,7 +252,7 @@ def storage_launch_dict(
     fields.append(("command", command))
     fields.append(("handshake", "healthcheck"))
     fields.append(_meta(service, cluster.name, mode, scope, None, False))
-    return Success(LaunchDict(service, cluster.name, tuple(fields)))
+    return LaunchDict(service, cluster.name, fields)
 
 
 def jobserver_launch_dict(
@@ -259,13 +260,15 @@ def jobserver_launch_dict(
 ) -> Result[LaunchDict, ConfigError]:
     """The jobserver launch dict (needs the cluster's ``workers``)."""
     # as in 0.3.2: a cluster without a jobserver frontend says so before asking for 'workers'
-    fe = choose_frontend(cluster, "jobserver", frontend_name)
-    if isinstance(fe, Failure):
-        return fe
+    return choose_frontend(cluster, "jobserver", frontend_name).bind(
+        lambda frontend: _jobserver(cluster, frontend, scope, record, local))
+
+
+def _jobserver(cluster: Cluster, frontend: Frontend, scope: Scope, record: bool, local: bool
+               ) -> Result[LaunchDict, ConfigError]:
     if cluster.workers is None:
         return Failure(MISSING(f"cluster {cluster.name!r} has no 'workers', which a jobserver needs", cluster.origin,
-                                   "add 'workers: N' to the cluster definition"))
-    frontend = fe.unwrap()
+                               "add 'workers: N' to the cluster definition"))
     spec = frontend.jobserver
     assert spec is not None
     path = scope.dispatch_path()
@@ -282,7 +285,7 @@ def jobserver_launch_dict(
     ))
     fields.append(("handshake", "healthcheck"))
     fields.append(_meta("jobserver", cluster.name, "rw", scope, None, True))
-    return Success(LaunchDict("jobserver", cluster.name, tuple(fields)))
+    return Success(LaunchDict("jobserver", cluster.name, fields))
 
 
 def resolve_queue(cluster: Cluster, queue: str | None, origin: Origin | None = None) -> Result[QueueDefinition, ConfigError]:
@@ -389,27 +392,26 @@ def daskserver_launch_dict(
     local: bool = False,
 ) -> Result[LaunchDict, ConfigError]:
     """The daskserver launch dict; with ``pure`` the pure-Dask scheduler (no project scope)."""
-    service = "pure-daskserver" if pure else "daskserver"
     if cluster.type not in CLUSTER_STRINGS:
         return Failure(MISSING(f"cluster {cluster.name!r} has no 'type', which a daskserver needs", cluster.origin,
                                    "add 'type: local', 'type: slurm' or 'type: oar'"))
-    fe = choose_frontend(cluster, "daskserver", frontend_name)
-    if isinstance(fe, Failure):
-        return fe
-    frontend = fe.unwrap()
+    return Result.do(
+        _daskserver(cluster, frontend, q, fp, scope, pure=pure, local=local)
+        for frontend in choose_frontend(cluster, "daskserver", frontend_name)
+        for q in resolve_queue(cluster, queue)
+        for fp in dask_file_parameters(cluster, q, node, record, pure=pure)
+    )
+
+
+def _daskserver(cluster: Cluster, frontend: Frontend, q: QueueDefinition, fp: dict[str, Any], scope: Scope | None,
+                *, pure: bool, local: bool) -> LaunchDict:
+    service = "pure-daskserver" if pure else "daskserver"
     spec = frontend.daskserver
-    assert spec is not None
-    qres = resolve_queue(cluster, queue)
-    if isinstance(qres, Failure):
-        return qres
-    q = qres.unwrap()
-    fp = dask_file_parameters(cluster, q, node, record, pure=pure)
-    if isinstance(fp, Failure):
-        return fp
+    assert spec is not None and cluster.type is not None
     cluster_string = CLUSTER_STRINGS[cluster.type]
     fields: list[tuple[str, Any]] = [("cluster_string", cluster_string)]
     fields += _host_fields(cluster, frontend, spec, local=local, conda=q.get("conda"))
-    fields.append(("file_parameters", fp.unwrap()))
+    fields.append(("file_parameters", fp))
     if pure:
         fields += [
             ("log_level", LOG_LEVEL),
@@ -433,7 +435,7 @@ def daskserver_launch_dict(
     ))
     fields.append(("handshake", {"path": "health", "port_name": "dashboard_port"}))
     fields.append(_meta(service, cluster.name, "rw", scope if not pure else Scope(None), q.name, True))
-    return Success(LaunchDict(service, cluster.name, tuple(fields)))
+    return LaunchDict(service, cluster.name, fields)
 
 
 def launch_dict(

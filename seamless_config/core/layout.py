@@ -56,31 +56,31 @@ def _read_failure(f: SourceBytes) -> ConfigErrors:
     return ConfigErrors((UNREADABLE(f"cannot use the file: {f.read_error}", Origin(f.path)),))
 
 
-def load_document(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Document, ConfigErrors]:
+def _tree(f: SourceBytes, parse: Parser) -> Result[Node | Prevalidated | None, ConfigErrors]:
+    """One file read and parsed: its tree, or the mistake that stops it."""
     if f.data is None:
         return Failure(_read_failure(f))
-    tree = parse(f.path, f.data)
-    if isinstance(tree, Failure):
-        return Failure(ConfigErrors((tree.failure(),)))
-    node = tree.unwrap()
-    if isinstance(node, Prevalidated):
-        node = from_json(node.raw)
-    return parse_document(f.path, node)
+    return parse(f.path, f.data).alt(lambda e: ConfigErrors((e,)))
+
+
+def load_document(f: SourceBytes, parse: Parser = parse_bytes) -> Result[Document, ConfigErrors]:
+    """A project file (``seamless.yaml``, ``seamless.profile.yaml``) as a :class:`Document`."""
+    return _tree(f, parse).bind(
+        lambda node: parse_document(f.path, from_json(node.raw) if isinstance(node, Prevalidated) else node))
 
 
 def load_cluster_file(f: SourceBytes, parse: Parser = parse_bytes) -> Result[ClustersCommand, ConfigErrors]:
-    if f.data is None:
-        return Failure(_read_failure(f))
-    tree = parse(f.path, f.data)
-    if isinstance(tree, Failure):
-        return Failure(ConfigErrors((tree.failure(),)))
-    node = tree.unwrap()
-    origin = Origin(f.path, 1)
+    """A home cluster file as a :class:`ClustersCommand` (one that validated before: built lazily)."""
+    return _tree(f, parse).bind(lambda node: _cluster_file(f.path, node))
+
+
+def _cluster_file(path: str, node: Node | Prevalidated | None) -> Result[ClustersCommand, ConfigErrors]:
+    origin = Origin(path, 1)
     if isinstance(node, Prevalidated):
-        return Success(prevalidated_clusters(f.path, node.raw))
+        return Success(prevalidated_clusters(path, node.raw))
     if node is None:
         return Success(ClustersCommand((), origin))
-    p = Problems(f.path)
+    p = Problems(path)
     if not isinstance(node, Map):
         p.add(WRONG_TYPE, "a cluster file must be a mapping of cluster names to definitions", node,
               "write 'NAME:' at the start of a line, the definition indented below it")
