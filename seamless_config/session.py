@@ -73,8 +73,9 @@ class Session:
         cluster_files = {f.path for f in snapshot.cluster_files}
         layout = gather(snapshot, lambda path, data: cache.parse(path, data, parse_bytes,
                                                                   prevalidated=path in cluster_files))
+        flawless = set(layout.flawless_home)
         for f in snapshot.cluster_files:
-            if f.data is not None and f.path in layout.flawless_home:
+            if f.data is not None and f.path in flawless:
                 cache.mark_valid(f.data)
         return layout
 
