@@ -218,18 +218,17 @@ def _activate_dask(plan: Plan, dask: Outcome, clients: dict[str, list[dict[str, 
     if dask.role == "pure-daskserver":
         _state["dask_client"] = distributed.Client(address, timeout="10s", set_as_default=True)
         return
-    sp = plan.service("daskserver")
-    assert sp is not None
-    fp = sp.launch.get("file_parameters") or {}
+    how = plan.dask_client
+    assert how is not None
     client_mod = _require("seamless_dask.client")
     tc = _require("seamless_dask.transformer_client")
     dc = distributed.Client(address, timeout="10s", set_as_default=False)
     sdc = client_mod.SeamlessDaskClient(
         dc,
-        worker_plugin_workers=int(fp.get("cores") or 1),
+        worker_plugin_workers=how.workers,
         remote_clients=clients,
-        is_local_cluster="LocalCluster" in (sp.launch.get("cluster_string") or ""),
-        interactive=bool(fp.get("interactive")),
+        is_local_cluster=how.local_cluster,
+        interactive=how.interactive,
     )
     tc.set_seamless_dask_client(sdc)
     _state["dask_client"] = sdc

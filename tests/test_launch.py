@@ -112,6 +112,20 @@ def test_daskserver_dict(std):
     assert evaluated(d) == ("daskserver-there-rw-p", "seamless-dask-wrapper dask_jobqueue::SLURMCluster --port-range 8000 8100 --status-file STATUS --host 10.0.0.3 --timeout 600")
 
 
+def test_the_plan_says_how_the_dask_client_is_made(std):
+    """The runtime's Seamless Dask client takes its worker count, local-cluster flag and interactive
+    flag from the plan (core.plan.DaskClient), not from decisions of its own."""
+    from seamless_config.core.launch import LaunchDict
+    from seamless_config.core.plan import DaskClient
+
+    std("- project: p\n- cluster: there\n- queue: q2\n")
+    d = tools.configure_daskserver()
+    assert DaskClient.of(LaunchDict("daskserver", "there", d)) == DaskClient(16, False, False)
+    local = LaunchDict("daskserver", "c", {"cluster_string": "distributed::LocalCluster",
+                                          "file_parameters": {"interactive": True}})
+    assert DaskClient.of(local) == DaskClient(1, True, True)
+
+
 def test_daskserver_uses_default_queue(std):
     assert tools.configure_daskserver()["file_parameters"]["memory"] == "10GB"
 

@@ -50,6 +50,24 @@ class ServicePlan:
 
 
 @attrs.frozen
+class DaskClient:
+    """How this process's Seamless Dask client is made for a daskserver of the plan."""
+
+    #: the worker plugin's workers per Dask worker: the queue's ``cores`` (1 when unset)
+    workers: int
+    #: the daskserver runs a ``distributed.LocalCluster`` (not batch jobs)
+    local_cluster: bool
+    #: the queue's ``interactive``
+    interactive: bool
+
+    @classmethod
+    def of(cls, launch: LaunchDict) -> DaskClient:
+        fp = launch.get("file_parameters") or {}
+        return cls(int(fp.get("cores") or 1), "LocalCluster" in (launch.get("cluster_string") or ""),
+                   bool(fp.get("interactive")))
+
+
+@attrs.frozen
 class Plan:
     """Everything ``init()`` must do for one selection."""
 
@@ -72,6 +90,12 @@ class Plan:
             if s.role == role:
                 return s
         return None
+
+    @property
+    def dask_client(self) -> DaskClient | None:
+        """The Seamless Dask client to make, when the plan has a (non-pure) daskserver."""
+        sp = self.service("daskserver")
+        return None if sp is None else DaskClient.of(sp.launch)
 
 
 def runs_here(cluster: Cluster, launch: LaunchDict, local_cluster: str | None) -> bool:
