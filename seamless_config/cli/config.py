@@ -1,7 +1,7 @@
 """``seamless-config``: the effective configuration, and where every value came from.
 
-Subcommands: ``show``, ``explain NAME``, ``diff STAGE_A STAGE_B``, ``check``
-and ``job-script``. Reads the configuration; starts, connects to and
+Subcommands: ``show``, ``explain NAME``, ``diff STAGE_A STAGE_B``, ``check``,
+``job-script`` and ``schema`` (the JSON Schema of a file, for editors). Reads the configuration; starts, connects to and
 writes nothing except the parse cache. Exit 0, or 2 for a mistake (in the
 arguments or the configuration) with one line per mistake on stderr.
 """
@@ -52,6 +52,10 @@ def build_parser() -> ArgumentParser:
     from . import jobscript
 
     jobscript.add_arguments(sub.add_parser("job-script", help=jobscript.HELP))
+    p = sub.add_parser("schema", help="print the JSON Schema of a configuration file, for editors (reads no file)")
+    p.add_argument("--file", choices=("project", "profile", "clusters"), default="project",
+                   help="seamless.yaml (project, the default), seamless.profile.yaml (profile) or "
+                        "~/.seamless/clusters.yaml (clusters)")
     return parser
 
 
@@ -105,6 +109,11 @@ def _print_json(doc: Any) -> None:
 
 
 def _main(args: Any) -> int:
+    if args.command == "schema":
+        from seamless_config.core.schema import json_schema
+
+        sys.stdout.write(json.dumps(json_schema(args.file), indent=2) + "\n")
+        return 0
     cwd, home = _paths()
     layout = _layout(args.workdir)
     if args.command == "job-script":

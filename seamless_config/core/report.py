@@ -558,8 +558,10 @@ def render_check(report: CheckReport, cwd: str | None, home: str | None) -> list
 
 def check_summary(report: CheckReport) -> str:
     named = [s for s in report.stages if s is not None]
-    stages = f"{len(named)} stage{'s' if len(named) != 1 else ''}" + (f" ({', '.join(named)})" if named else "")
-    return f"ok: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, no stage and {stages}"
+    files = f"ok: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, no stage"
+    if not named:  # (there is nothing else to check)
+        return files
+    return f"{files} and {len(named)} stage{'s' if len(named) != 1 else ''} ({', '.join(named)})"
 
 
 # -- JSON ------------------------------------------------------------------------------------

@@ -216,6 +216,107 @@ def markdown_table(section: str) -> str:
     return "\n".join(rows) + "\n"
 
 
+# -- JSON Schema (draft 2020-12) for editors ---------------------------------------------------
+#
+# What an editor's YAML language server reads (YAML 1.2: ``yes`` is a string, ``01:00:00`` a string)
+# or a YAML 1.1 reader (``yes`` is true, ``01:00:00`` a number) must both pass where the validator
+# passes: the schema may accept more than the validator (it cannot see across fields), never less.
+
+_NAME = "^[A-Za-z0-9_][A-Za-z0-9_.\\-]*$"
+_SUBPROJECT = "^([A-Za-z0-9_][A-Za-z0-9_.\\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\\-]*)*)?$"  # "": none
+_SCALAR = ["string", "number", "integer", "boolean"]
+_BOOL_WORDS = "^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|[Oo][Nn]|[Oo][Ff][Ff])$"
+_DIGITS = "^[-+]?[0-9]+$"
+#: the commands a list item may give without a value
+BARE_COMMANDS = ("cluster", "remote", "node", "inherit_from_parent")
+
+
+def _value(kind: str, nullable: bool, allowed: tuple[str | None, ...] = (), minimum: int | None = None,
+           maximum: int | None = None) -> dict[str, object]:
+    """The JSON Schema of one value of ``kind``."""
+    null: list[dict[str, object]] = [{"type": "null"}] if nullable else []
+    if kind in ("name", "cluster", "queue", "subproject"):
+        pattern = _SUBPROJECT if kind == "subproject" else _NAME
+        return {"anyOf": [{"type": "string", "pattern": pattern}, {"type": ["number", "boolean"]}, *null]}
+    if kind == "enum":
+        return {"enum": [*allowed, *([None] if nullable and None not in allowed else [])]}
+    if kind == "bool":
+        return {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _BOOL_WORDS}, *null]}
+    if kind in ("int", "port"):
+        number: dict[str, object] = {"type": "integer"}
+        if minimum is not None:
+            number["minimum"] = minimum
+        if maximum is not None:
+            number["maximum"] = maximum
+        return {"anyOf": [number, {"type": "string", "pattern": _DIGITS}, *null]}
+    if kind == "list":
+        return {"anyOf": [{"type": "array", "items": {"type": _SCALAR}}, {"type": _SCALAR}, *null]}
+    if kind in ("mapping", "clusters"):
+        return {"type": ["object", "null"] if nullable else "object"}
+    if kind == "flag":
+        return {}
+    # str, path, host, conda, template: any one-line scalar
+    return {"type": [*_SCALAR, "null"] if nullable else _SCALAR}
+
+
+def _field_schema(f: Field) -> dict[str, object]:
+    if f.kind == "section":
+        out: dict[str, object] = {"anyOf": [{"$ref": f"#/$defs/{f.name}"}, {"type": "null"}]}
+    elif f.kind == "frontends":
+        out = {"type": "array", "items": {"$ref": "#/$defs/frontend"}}
+    elif f.kind == "queues":
+        out = {"type": ["object", "null"], "additionalProperties": {"anyOf": [{"$ref": "#/$defs/queue"},
+                                                                               {"type": "null"}]}}
+    elif f.kind == "clusters":
+        out = {"$ref": "#/$defs/clusters"}
+    else:
+        minimum = 1 if f.kind in ("int", "port") else None
+        out = _value(f.kind, f.nullable or f.section in (*SERVICE_SECTIONS, "queue"), f.allowed, minimum,
+                     65535 if f.kind == "port" else None)
+    return {**out, "description": f.doc + (f" (default: {f.default})" if f.default not in ("none", "—") else "")}
+
+
+def _object(section: str) -> dict[str, object]:
+    props = {f.name: _field_schema(f) for f in fields(section) if f.kind != "stage"}
+    if section == "queue":  # hyphenated spellings are accepted too
+        props.update({n.replace("_", "-"): props[n] for n in list(props) if "_" in n})
+    out: dict[str, object] = {"type": "object", "properties": props, "additionalProperties": False}
+    if section in SERVICE_SECTIONS and required(section):
+        out["required"] = list(required(section))
+    if section == "cluster":
+        out["required"] = ["frontends"]
+    return out
+
+
+def json_schema(file: str) -> dict[str, object]:
+    """The JSON Schema (draft 2020-12) of ``file``: ``project`` (seamless.yaml), ``profile``
+    (seamless.profile.yaml; the same commands) or ``clusters`` (~/.seamless/clusters.yaml)."""
+    defs: dict[str, object] = {s: _object(s) for s in SECTIONS if s != "command"}
+    defs["clusters"] = {
+        "type": "object",
+        "description": "cluster definitions by name, and which of them runs on this machine",
+        "properties": {"local_cluster": {"type": ["string", "null"],
+                                         "description": "the cluster whose services run on this machine"}},
+        "additionalProperties": {"$ref": "#/$defs/cluster"},
+    }
+    title = {"project": "seamless.yaml", "profile": "seamless.profile.yaml", "clusters": "~/.seamless/clusters.yaml"}
+    base: dict[str, object] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title[file]}
+    if file == "clusters":
+        return {**base, "anyOf": [{"$ref": "#/$defs/clusters"}, {"type": "null"}], "$defs": defs}
+    commands = {f.name: _field_schema(f) for f in fields("command") if f.kind != "stage"}
+    stage = next(f for f in fields("command") if f.kind == "stage")
+    defs["item"] = {"anyOf": [
+        {"enum": list(BARE_COMMANDS), "description": "a command without a value"},
+        {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": commands,
+         "patternProperties": {"^stage +[^ ]": {"anyOf": [{"type": "array", "items": {"$ref": "#/$defs/item"}},
+                                                          {"type": "null"}],
+                                                "description": stage.doc}},
+         "additionalProperties": False},
+    ]}
+    return {**base, "description": "a list of commands, one per item", "type": "array",
+            "items": {"$ref": "#/$defs/item"}, "$defs": defs}
+
+
 #: where each generated table goes: ``<!-- schema:SECTION -->`` ... ``<!-- /schema -->`` in these pages
 PAGES = {"command": "configuration.md", **{s: "clusters.md" for s in SECTIONS if s != "command"}}
 
@@ -231,4 +332,4 @@ def render_page(text: str) -> str:
 
 
 __all__ = ["Field", "FIELDS", "SECTIONS", "KINDS", "fields", "names", "required", "kinds", "allowed", "choices", "markdown_table",
-           "render_page", "PAGES"]
+           "render_page", "PAGES", "json_schema", "BARE_COMMANDS"]
