@@ -56,10 +56,13 @@ def split_stage(value: str | None) -> tuple[str | None, str | None]:
 
         raise ConfigurationError(f"--stage {value!r}: the stage name is empty (write STAGE or STAGE:SUBSTAGE)")
     # a stage name becomes part of storage paths and service keys: the rules of names in files apply
-    from seamless_config.core.selection import validate_api_name
-    from seamless_config.session import check
+    # (checked with the standard library alone: a warm seamless-init --stage loads nothing more)
+    from seamless_config.core.names import check_name
 
-    check(validate_api_name("stage", stage))
-    if substage:
-        check(validate_api_name("substage", substage))
+    for kind, name in (("stage", stage), ("substage", substage)):
+        error = check_name(kind, name, None) if name else None
+        if error is not None:
+            from seamless_config.session import check
+
+            check(error)
     return stage, substage or None

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import re
+from typing import TYPE_CHECKING
 
-from .errors import INVALID_NAME, ConfigError, Origin
+if TYPE_CHECKING:  # (a valid name is checked with the standard library alone: seamless-init's warm lane)
+    from .errors import ConfigError, Origin
 
 #: the project and cluster of ``SEAMLESS_CACHE`` mode; ``SEAMLESS_CACHE`` is how the service commands
 #: show (and accept) that project, as 0.3.2 does
@@ -34,6 +36,12 @@ _CONDA = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-+]*\Z")
 # absolute POSIX paths without shell metacharacters, whitespace or '..' components; the
 # characters are those remote-http-launcher allows in a workdir
 _ABS_PATH = re.compile(r"/[A-Za-z0-9_.\-@/~]*\Z")
+
+
+def _invalid(message: str, origin: Origin | None, hint: str) -> ConfigError:
+    from .errors import INVALID_NAME
+
+    return INVALID_NAME(message, origin, hint)
 
 
 # names where '' means "none" (0.3.2 treats them so when it builds launch dicts); an empty
@@ -58,30 +66,30 @@ def check_name(kind: str, value: str, origin: Origin | None) -> ConfigError | No
     if kind == "subproject":
         allowed += ", with '/' between parts"
     if not isinstance(value, str) or not pattern.match(value) or value in (".", ".."):
-        return INVALID_NAME(
+        return _invalid(
             f"invalid {kind} name {value!r}",
             origin,
             f"use {allowed}, starting with a letter, digit or '_'",
         )
     if any(part in (".", "..") for part in value.split("/")):
-        return INVALID_NAME(f"invalid {kind} name {value!r}: '.' and '..' are not allowed as path parts", origin, "")
+        return _invalid(f"invalid {kind} name {value!r}: '.' and '..' are not allowed as path parts", origin, "")
     if "--" in value:
-        return INVALID_NAME(
+        return _invalid(
             f"invalid {kind} name {value!r}: '--' separates parts of service keys", origin, "use a single '-'"
         )
     if "STAGE-" in value:
-        return INVALID_NAME(
+        return _invalid(
             f"invalid {kind} name {value!r}: 'STAGE-' marks stages in storage paths and keys", origin, "choose another name"
         )
     if len(value) > 200:
-        return INVALID_NAME(f"{kind} name is longer than 200 characters", origin, "use a shorter name")
+        return _invalid(f"{kind} name is longer than 200 characters", origin, "use a shorter name")
     return None
 
 
 def check_host(field: str, value: str, origin: Origin | None) -> ConfigError | None:
     """``None`` when ``value`` is a plausible hostname, SSH alias or IP address."""
     if not _is_host(value):
-        return INVALID_NAME(f"invalid {field} {value!r}", origin, "use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires")
+        return _invalid(f"invalid {field} {value!r}", origin, "use an IP address, or a hostname or ~/.ssh/config alias made of letters, digits, '-' and '.', as remote-http-launcher requires")
     return None
 
 
@@ -110,7 +118,7 @@ def check_conda(value: str, origin: Origin | None) -> ConfigError | None:
     "invalid conda environment name 'a b' (use letters, digits, '_', '.', '-' and '+')"
     """
     if value and not _CONDA.match(value):
-        return INVALID_NAME(f"invalid conda environment name {value!r}", origin, "use letters, digits, '_', '.', '-' and '+'")
+        return _invalid(f"invalid conda environment name {value!r}", origin, "use letters, digits, '_', '.', '-' and '+'")
     return None
 
 
@@ -121,7 +129,7 @@ def check_abs_path(field: str, value: str, origin: Origin | None) -> ConfigError
     """
     candidate = value[1:] if value.startswith("~/") else value
     if not _ABS_PATH.match(candidate) or "/../" in candidate + "/" or candidate.endswith("/.."):
-        return INVALID_NAME(
+        return _invalid(
             f"invalid {field} {value!r}",
             origin,
             "use an absolute path (or one starting with '~/') without spaces, quotes, '..' or shell characters",

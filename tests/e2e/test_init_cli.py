@@ -128,13 +128,15 @@ def test_concurrent_cold_init(e2e_env: E2EEnv) -> None:
 
 def loads_pure_stages(env: E2EEnv, *args: str) -> tuple[bool, list[dict]]:
     """Run seamless-init under ``-X importtime``: whether it imported the pure stages (any core
-    module but the standard-library-only ``core.clients``, or a library they use), and its rows."""
+    module but the standard-library-only ``core.clients`` and ``core.names``, or a library they
+    use), and its rows."""
     from ._support import PYTHON
 
     cp = env.run([str(PYTHON), "-X", "importtime", str(VENV_BIN / "seamless-init"), "--json", *args])
     assert cp.returncode == 0, describe(cp)
     loaded = {line.rsplit("|", 1)[-1].strip() for line in cp.stderr.splitlines() if line.startswith("import time:")}
-    stages = {m for m in loaded if m.startswith("seamless_config.core.") and m != "seamless_config.core.clients"}
+    light = ("seamless_config.core.clients", "seamless_config.core.names")
+    stages = {m for m in loaded if m.startswith("seamless_config.core.") and m not in light}
     libraries = {m for m in loaded if m.split(".")[0] in ("attrs", "returns", "strictyaml", "yaml")}
     return bool(stages or libraries), json.loads(cp.stdout)["services"]
 
@@ -147,9 +149,12 @@ def test_warm_lane_reuses_without_resolving_and_falls_back(e2e_env: E2EEnv) -> N
     resolved, warm = loads_pure_stages(env)
     assert not resolved, "the warm lane loaded the pure stages"
     assert warm == [{**r, "state": "reused"} for r in cold], "the warm lane reports as the full path does"
-    # another stage is another resolution
+    # another stage is another resolution; once it is up, it too takes the warm lane (--stage is
+    # checked without the pure stages)
     resolved, _ = loads_pure_stages(env, "--stage", "other")
     assert resolved
+    resolved, rows = loads_pure_stages(env, "--stage", "other")
+    assert not resolved and all(r["state"] == "reused" for r in rows), "a warm --stage loaded the pure stages"
     # an edited file (a comment changes no value): resolved again, everything still reused
     profile = env.project_dir / "seamless.profile.yaml"
     profile.write_text(profile.read_text() + "# edited\n")
