@@ -3,6 +3,11 @@
 Records that the parser builds from YAML (queues, clusters) are generated as
 plain JSON-like definitions and rendered to YAML (JSON is YAML flow style), so
 that the strategies exercise the same validation a user's file meets.
+
+The commands and queue fields, and the kind of value each takes, come from the
+schema table (:mod:`seamless_config.core.schema`): a field added there is
+generated here without a change (:data:`BY_KIND`), a few fields get more
+realistic values (:data:`_REALISTIC`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from seamless_config.core import schema
 from seamless_config.core.clusters import (
     QUEUE_ALIASES,
     Cluster,
@@ -19,7 +25,7 @@ from seamless_config.core.clusters import (
     QueueDefinition,
     ServiceSpec,
 )
-from seamless_config.core.commands import EXECUTION_MODES, Command, Document, StageBlock
+from seamless_config.core.commands import Command, Document, StageBlock
 from seamless_config.core.convert import Problems
 from seamless_config.core.errors import Origin
 from seamless_config.core.launch import Scope
@@ -31,6 +37,7 @@ from seamless_config.core.yamltree import Map, Scalar, Seq, parse_yaml
 #: names every stage accepts (project, cluster, queue, stage, node)
 names = st.from_regex(r"[a-z][a-z0-9_]{0,6}(\.[a-z0-9]{1,3})?(-[a-z0-9]{1,4})?", fullmatch=True)
 subprojects = st.lists(names, min_size=1, max_size=3).map("/".join)
+condas = st.one_of(st.sampled_from(["base", "seamless", "my-env_1.2", "env+x"]), names)
 #: names a careless user might write, valid or not
 wild_names = st.one_of(
     names,
@@ -55,18 +62,30 @@ trees = st.recursive(scalars, _containers, max_leaves=20)
 
 # -- commands ---------------------------------------------------------------------------------
 
+def _of_kind(f: schema.Field) -> st.SearchStrategy | None:
+    """A strategy of valid values for a field of the schema table, from its kind (None: the field is
+    a structure generated on its own, such as ``clusters`` or ``frontends``)."""
+    base = {
+        "name": names, "cluster": names, "queue": names, "subproject": subprojects,
+        "bool": st.booleans(), "int": st.integers(min_value=1, max_value=64),
+        "str": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,12}", fullmatch=True),
+        "conda": condas, "path": st.sampled_from(["/tmp", "/scratch", "/local/tmp"]),
+        "list": st.lists(st.sampled_from(["--a", "--qos=high", "-C gpu"]), max_size=3),
+        "mapping": st.dictionaries(st.sampled_from(["a", "b", "x.y"]), st.integers(0, 9), min_size=1, max_size=2),
+    }.get(f.kind)
+    if f.kind == "enum":
+        base = st.sampled_from([v for v in f.allowed if v is not None])
+    if base is None:
+        return None
+    return st.one_of(st.none(), base) if f.nullable and f.section == "command" else base
+
+
+#: every kind the table uses that has a value strategy
+BY_KIND = {f.kind for f in schema.FIELDS if _of_kind(f) is not None}
 _command_values: dict[str, st.SearchStrategy] = {
-    "project": names,
-    "subproject": subprojects,
-    "cluster": st.one_of(st.none(), names),
-    "execution": st.sampled_from(EXECUTION_MODES),
-    "queue": names,
-    "remote": st.sampled_from([None, "jobserver", "daskserver"]),
-    "persistent": st.booleans(),
-    "record": st.booleans(),
-    "node": st.one_of(st.none(), names),
-    "nparallel": st.integers(min_value=1, max_value=64),
+    f.name: s for f in schema.fields("command") if (s := _of_kind(f)) is not None
 }
+_command_values["nparallel"] = st.integers(min_value=1, max_value=64)
 COMMAND_NAMES = tuple(_command_values)
 
 
@@ -146,7 +165,6 @@ wild_directories = st.one_of(
     st.sampled_from(["rel/dir", "/a b", "/a/../b", "/a+b", "/a,b", "/a=b", "/a%b", "~x", "/x;y", "/$HOME"]),
     st.from_regex(r"~?/[A-Za-z0-9_.\-+@%/~,=]{0,12}", fullmatch=True),
 )
-condas = st.one_of(st.sampled_from(["base", "seamless", "my-env_1.2", "env+x"]), names)
 ports = st.integers(min_value=1024, max_value=65535)
 
 
@@ -191,29 +209,26 @@ def frontend_definitions(draw, wild: bool = False) -> dict[str, Any]:
     return d
 
 
-# queue fields and values that are always valid on their own
-_QUEUE_VALUES: dict[str, st.SearchStrategy] = {
-    "conda": condas,
+# queue fields and values that are always valid on their own: every queue field of the schema table
+# by its kind, some with values a batch system would see
+_REALISTIC: dict[str, st.SearchStrategy] = {
     "walltime": st.sampled_from(["01:00:00", "00:30:00", "2-00:00:00"]),
     "cores": st.integers(min_value=1, max_value=128),
     "job_cores": st.integers(min_value=1, max_value=128),
     "memory": st.sampled_from(["10GB", "500MB", "1TB"]),
-    "tmpdir": st.sampled_from(["/tmp", "/scratch", "/local/tmp"]),
     "partition": names,
     "project": names,
-    "exclusive": st.booleans(),
-    "interactive": st.booleans(),
-    "job_extra_directives": st.lists(st.sampled_from(["--a", "--qos=high", "-C gpu"]), max_size=3),
     "job_script_prologue": st.lists(st.sampled_from(["module load cuda", "source ~/env.sh"]), min_size=1, max_size=2),
-    "worker_threads": st.integers(min_value=1, max_value=16),
-    "processes": st.integers(min_value=1, max_value=16),
     "lifetime": st.sampled_from(["40m", "1h"]),
     "lifetime_stagger": st.sampled_from(["3m", "5m"]),
     "unknown_task_duration": st.sampled_from(["1m", "10s"]),
     "target_duration": st.sampled_from(["10m", "99m"]),
     "dask_resources": st.dictionaries(st.sampled_from(["GPU", "MEM", "R"]), st.integers(0, 8), min_size=1, max_size=2),
-    "extra_dask_config": st.dictionaries(st.sampled_from(["a", "b", "x.y"]), st.integers(0, 9), min_size=1, max_size=2),
     "maximum_jobs": st.integers(min_value=1, max_value=100),
+}
+_QUEUE_VALUES: dict[str, st.SearchStrategy] = {
+    f.name: _REALISTIC[f.name] if f.name in _REALISTIC else _of_kind(f)  # type: ignore[misc]
+    for f in schema.fields("queue") if f.kind not in schema.NOT_FIELDS
 }
 QUEUE_FIELD_NAMES = tuple(_QUEUE_VALUES)
 _ALIAS_OF = {v: k for k, v in QUEUE_ALIASES.items()}
@@ -346,7 +361,7 @@ selections = st.builds(
     subproject=st.none() | subprojects,
     stage=st.none() | stages,
     substage=st.none() | names,
-    execution=st.sampled_from(EXECUTION_MODES),
+    execution=st.sampled_from(schema.choices("command", "execution")),
     persistent=st.none() | st.booleans(),
     record=st.booleans(),
     queue=st.none() | names,

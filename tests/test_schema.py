@@ -96,3 +96,12 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
         raise SystemExit("usage: python tests/test_schema.py --write")
     print("\n".join(f"rewrote docs/{p}" for p in write_pages()) or "the pages are up to date")
+
+
+def test_the_strategies_generate_every_field_of_the_table() -> None:
+    """The hypothesis strategies take their commands and queue fields from the table."""
+    import strategies as S
+
+    assert set(S._QUEUE_VALUES) == set(schema.names("queue"))
+    structural = {f.name for f in schema.fields("command") if f.kind in ("clusters", "flag")}
+    assert set(S.COMMAND_NAMES) == set(schema.names("command")) - structural

@@ -244,11 +244,6 @@ def _command_value(name: str, key_node: Node, value: Node | None, p: Problems) -
     return _BAD if len(p.errors) > n_before else result
 
 
-def parse_file(path: str, tree: Node | None) -> Result[Document, ConfigErrors]:
-    """Alias of :func:`parse_document`, named for the pipeline."""
-    return parse_document(path, tree)
-
-
 __all__ = [
     "Command",
     "StageBlock",

@@ -117,16 +117,6 @@ def to_int(node: Node, what: str, p: Problems, *, minimum: int | None = None, ma
     return None
 
 
-def to_number(node: Node, what: str, p: Problems) -> int | float | None:
-    if isinstance(node, Scalar):
-        if _INT.match(node.value) and len(node.value) <= _MAX_DIGITS + 1:
-            return int(node.value)
-        if _FLOAT.match(node.value) and len(node.value) <= 64:
-            return float(node.value)
-    p.add(WRONG_TYPE, f"{what} must be a number, not {kind_name(node)}", node)
-    return None
-
-
 def to_str_list(node: Node, what: str, p: Problems, *, multiline: bool = False) -> tuple[str, ...] | None:
     """A list of strings; a single string is accepted as a list of one.
 
@@ -177,13 +167,6 @@ def plain(node: Node) -> Any:
     if _FLOAT.match(v) and len(v) <= 64:
         return float(v)
     return v
-
-
-def to_mapping(node: Node, what: str, p: Problems) -> Map | None:
-    if isinstance(node, Map):
-        return node
-    p.add(WRONG_TYPE, f"{what} must be a mapping, not {kind_name(node)}", node)
-    return None
 
 
 def check_fields(
