@@ -19,6 +19,7 @@ import attrs
 
 from seamless_config.core import bringup
 from seamless_config.core.clients import STORAGE, storage_clients
+from seamless_config.core.frozen import EMPTY, FrozenDict, frozen_map
 from seamless_config.core.plan import ServicePlan
 
 from . import http_probe, statefiles, tunnels
@@ -39,6 +40,9 @@ class Outcome:
     port: int
     client: dict[str, Any]
     seconds: float
+    #: seconds after the bring-up began: ``queued`` (its turn came), ``launched`` (the process was
+    #: started; absent when reused), ``answering`` (its health check answered)
+    timeline: FrozenDict = attrs.field(default=EMPTY, converter=frozen_map)
 
 
 class Reporter:
@@ -86,8 +90,10 @@ def drive(proto: bringup.Protocol, answer: Callable[[bringup.Request], Any]) -> 
         return stop.value  # type: ignore[no-any-return]
 
 
-def _answers(sp: ServicePlan, host: Host, rep: Reporter, params: _Parameters) -> Callable[[bringup.Request], Any]:
-    """The real world's answers to :func:`seamless_config.core.bringup.protocol`, for one service."""
+def _answers(sp: ServicePlan, host: Host, rep: Reporter, params: _Parameters,
+             marks: dict[str, float]) -> Callable[[bringup.Request], Any]:
+    """The real world's answers to :func:`seamless_config.core.bringup.protocol`, for one service
+    (``marks`` gets the time of the launch)."""
     key = sp.key
 
     def launch(r: bringup.Launch) -> str | None:
@@ -99,6 +105,7 @@ def _answers(sp: ServicePlan, host: Host, rep: Reporter, params: _Parameters) ->
                         meta=ld.get("meta"))
         except LaunchError as exc:
             return str(exc)
+        marks["launched"] = time.monotonic()
         return None
 
     handlers: dict[type, Callable[[Any], Any]] = {
@@ -128,6 +135,7 @@ def ensure_service(
     host: Host,
     reporter: Reporter | None = None,
     parameters: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+    began: float | None = None,
 ) -> Outcome:
     """Reuse or launch one service; raises :class:`LaunchError` with the cause and the fix.
 
@@ -136,19 +144,27 @@ def ensure_service(
     ``file_parameters`` (the jobserver gets the storage clients there); a running
     service started with other parameters is replaced. It may be a function that
     waits for them: a cold service is then started at once and given its
-    parameters when known (the services wait for their status file).
+    parameters when known (the services wait for their status file). ``began``: when the
+    bring-up of the whole plan began (the timeline counts from it).
     """
     rep = reporter or Reporter()
     params = _Parameters(sp.launch.get("file_parameters") if parameters is None else parameters)
     rep.starting(sp)
     t0 = time.monotonic()
+    marks = {"queued": t0}
     with statefiles.key_lock(sp.key):
-        ended = drive(bringup.protocol(sp, host.name), _answers(sp, host, rep, params))
+        ended = drive(bringup.protocol(sp, host.name), _answers(sp, host, rep, params, marks))
     if ended.client is None:
         message = ended.message or f"{sp.role} {sp.key} on {host.name} did not come up"
         rep.failed(sp, message)
         raise LaunchError(message)
-    return _done(rep, sp, host, ended.how, ended.client, t0)
+    marks["answering"] = time.monotonic()
+    origin = t0 if began is None else began
+    timeline = {k: round(v - origin, 3) for k, v in marks.items()}
+    out = Outcome(sp.role, sp.key, host.name, ended.how, ended.client["hostname"], int(ended.client["port"]),
+                  ended.client, marks["answering"] - t0, timeline)
+    rep.done(out)
+    return out
 
 
 def _warn(rep: Any, message: str) -> None:
@@ -159,13 +175,6 @@ def _warn(rep: Any, message: str) -> None:
         import warnings
 
         warnings.warn(message, RuntimeWarning, stacklevel=3)
-
-
-def _done(rep: Reporter, sp: ServicePlan, host: Host, how: str, payload: dict[str, Any], t0: float) -> Outcome:
-    out = Outcome(sp.role, sp.key, host.name, how, payload["hostname"], int(payload["port"]), payload,
-                  time.monotonic() - t0)
-    rep.done(out)
-    return out
 
 
 
@@ -213,6 +222,7 @@ def bring_up(
     if not services:
         return []
     pick = host_for or (lambda sp: host_of(None))
+    began = time.monotonic()
     storage = [sp for sp in services if sp.role in STORAGE]
     dispatch = [sp for sp in services if sp.role not in STORAGE]
     # one thread per service (threads, not concurrent.futures: that import costs a warm init ~5 ms)
@@ -230,7 +240,7 @@ def bring_up(
 
         return wait
 
-    jobs: list[tuple[Any, ...]] = [(sp, pick(sp), reporter) for sp in storage]
+    jobs: list[tuple[Any, ...]] = [(sp, pick(sp), reporter, None) for sp in storage]
     for sp in dispatch:
         params = sp.launch.get("file_parameters")
         if sp.role == "jobserver":
@@ -239,7 +249,7 @@ def bring_up(
 
     def work(i: int, job: tuple[Any, ...]) -> None:
         try:
-            results[i] = ensure_service(*job)
+            results[i] = ensure_service(job[0], job[1], job[2], job[3], began=began)
         except BaseException as exc:  # noqa: BLE001 - raised below, in the caller's thread
             errors[i] = exc
 

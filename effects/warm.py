@@ -104,6 +104,7 @@ def reuse_all(key: str) -> list[dict[str, Any]] | None:
     memo = statefiles.read_json(statefiles.Path(path))
     if not memo or not isinstance(memo.get("services"), list):
         return None
+    began = time.monotonic()
     rows: list[dict[str, Any]] = []
     facts: list[dict[str, Any]] = []
     try:
@@ -118,8 +119,10 @@ def reuse_all(key: str) -> list[dict[str, Any]] | None:
                                             s["facts"].get("workdir"))
             if not ok or existing is None:
                 return None
+            now = time.monotonic()
             rows.append({"role": s["role"], "key": s["key"], "host": s["host"], "hostname": existing["hostname"],
-                         "port": int(existing["port"]), "seconds": time.monotonic() - t0})
+                         "port": int(existing["port"]), "seconds": now - t0,
+                         "timeline": {"queued": round(t0 - began, 3), "answering": round(now - began, 3)}})
             facts.append({**s["facts"], "hostname": existing["hostname"], "port": int(existing["port"]),
                           "client": existing})
     except (KeyError, TypeError, ValueError, OSError):

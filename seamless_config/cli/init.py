@@ -65,7 +65,7 @@ class _LineReporter:
 
 def _print_outcomes(rows: list[dict], args) -> None:
     if args.json:
-        keep = ("service", "key", "host", "hostname", "port", "state")
+        keep = ("service", "key", "host", "hostname", "port", "state", "timeline")
         print(json.dumps({"services": [{k: r[k] for k in keep} for r in rows]}, indent=1, sort_keys=True))
     elif not rows and not args.quiet:
         print("no services needed (no cluster selected, or persistence and remote execution are off)")
@@ -113,7 +113,7 @@ def _main(args) -> int:
 
         warm.store(memo, launcher.memo_services(SESSION.plan.services if SESSION.plan else (), outcomes))
     rows = [{"service": o.role, "key": o.key, "host": o.host, "hostname": o.hostname, "port": o.port,
-             "state": o.state} for o in outcomes]
+             "state": o.state, "timeline": dict(o.timeline)} for o in outcomes]
     _print_outcomes(rows, args)
     return 0
 

@@ -35,7 +35,7 @@ def test_json_schema(up) -> None:
     assert sorted(r["service"] for r in rows) == ROLES
     states = env.server_states()
     for r in rows:
-        assert set(r) == {"service", "key", "host", "hostname", "port", "state"}, r
+        assert set(r) == {"service", "key", "host", "hostname", "port", "state", "timeline"}, r
         assert r["state"] == "launched"
         assert r["host"] == "localhost"
         assert r["key"] in states and states[r["key"]]["status"] == "running"
@@ -47,6 +47,18 @@ def test_json_schema(up) -> None:
         pid = states[r["key"]]["pid"]
         assert set(env.service_processes(r["key"]).values()) == {pid}
     assert sorted(states) == sorted(r["key"] for r in rows)
+
+
+def test_the_cold_run_gives_a_timeline_per_service(up) -> None:
+    """seamless-init --json: when each service was queued, launched and answering, in seconds after
+    the bring-up began; the jobserver answers after the storage services whose clients it is given."""
+    _env, cold = up
+    lines = {r["service"]: r["timeline"] for r in cold}
+    assert set(lines) == set(ROLES)
+    for role, t in lines.items():
+        assert set(t) == {"queued", "launched", "answering"}, role
+        assert 0 <= t["queued"] <= t["launched"] <= t["answering"], (role, t)
+    assert lines["jobserver"]["answering"] >= max(lines["hashserver"]["answering"], lines["database"]["answering"])
 
 
 def test_warm_init_reuses_everything(up) -> None:
@@ -148,7 +160,9 @@ def test_warm_lane_reuses_without_resolving_and_falls_back(e2e_env: E2EEnv) -> N
     cold = services_json(env.seamless_init("--json"))
     resolved, warm = loads_pure_stages(env)
     assert not resolved, "the warm lane loaded the pure stages"
-    assert warm == [{**r, "state": "reused"} for r in cold], "the warm lane reports as the full path does"
+    assert [{k: v for k, v in r.items() if k != "timeline"} for r in warm] == [
+        {**{k: v for k, v in r.items() if k != "timeline"}, "state": "reused"} for r in cold
+    ], "the warm lane reports as the full path does"
     # another stage is another resolution; once it is up, it too takes the warm lane (--stage is
     # checked without the pure stages)
     resolved, _ = loads_pure_stages(env, "--stage", "other")
