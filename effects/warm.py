@@ -64,13 +64,14 @@ def _feed(h: Any, path: str) -> None:
 
 
 def memo_key(workdir: str, stage: str | None, substage: str | None,
-             environ: dict[str, str] | None = None, home: str | None = None) -> str:
-    """A hash of everything the resolution of ``workdir`` for this stage reads."""
+             environ: dict[str, str] | None = None, home: str | None = None, request: object = None) -> str:
+    """A hash of everything the resolution of ``workdir`` for this stage reads (``request``: what else
+    the result depends on, such as a command's arguments)."""
     env = os.environ if environ is None else environ
     h = hashlib.sha256(MEMO_VERSION + b"\n")
     _code_stamp(h)
     h.update(json.dumps([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
-                         home_dir(home)]).encode() + b"\n")
+                         home_dir(home), request]).encode() + b"\n")
     for d in chain_dirs(workdir):
         _feed(h, os.path.join(d, PROJECT_FILE))
         _feed(h, os.path.join(d, PROFILE_FILE))
@@ -84,25 +85,36 @@ def _memo_path(key: str, environ: dict[str, str] | None = None) -> str | None:
     return None if d is None else os.path.join(d, key[:2], key[2:] + ".json")
 
 
-def store(key: str, services: list[dict[str, Any]]) -> None:
-    """Remember what a successful bring-up's plan asked of each service (best effort: a cache)."""
+def recall(key: str) -> dict[str, Any] | None:
+    """The memo stored under ``key`` (see :func:`remember`), or ``None``."""
+    path = _memo_path(key)
+    if path is None:
+        return None
+    memo = statefiles.read_json(statefiles.Path(path))
+    return None if not memo or memo.get("status") == "corrupt" else memo
+
+
+def remember(key: str, memo: dict[str, Any]) -> None:
+    """Keep ``memo`` under ``key`` (best effort: a cache; a failed write is no error)."""
     path = _memo_path(key)
     if path is None:
         return
     try:
-        statefiles.write_json_atomic(statefiles.Path(path), {"services": services})
+        statefiles.write_json_atomic(statefiles.Path(path), memo)
     except OSError:
         pass
+
+
+def store(key: str, services: list[dict[str, Any]]) -> None:
+    """Remember what a successful bring-up's plan asked of each service (best effort: a cache)."""
+    remember(key, {"services": services})
 
 
 def reuse_all(key: str) -> list[dict[str, Any]] | None:
     """Each service of the memo under ``key`` as an outcome row (``role``, ``key``, ``hostname``,
     ``port``, ``seconds``), when every one of them is up as its plan wants; else ``None``."""
-    path = _memo_path(key)
-    if path is None:
-        return None
-    memo = statefiles.read_json(statefiles.Path(path))
-    if not memo or not isinstance(memo.get("services"), list):
+    memo = recall(key)
+    if memo is None or not isinstance(memo.get("services"), list):
         return None
     began = time.monotonic()
     rows: list[dict[str, Any]] = []

@@ -200,3 +200,42 @@ def test_writes_nothing_but_the_parse_cache(cli):
 def test_help(cli):
     r = cli("--help")
     assert r.returncode == 0 and "--service" in r.stdout and "--frontend-name" in r.stdout
+
+
+def _resolves(cli, *args, **kw):
+    """``(output, whether the pure stages were loaded)`` of one run under ``-X importtime``."""
+    r = cli(*args, env_extra={"PYTHONPROFILEIMPORTTIME": "1", **kw.pop("env_extra", {})}, **kw)
+    assert r.returncode == 0, r.stderr
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")}
+    return json.loads(r.stdout), "seamless_config.core.layout" in loaded
+
+
+def test_a_repeated_question_is_answered_from_its_memo_and_never_stale(cli):
+    """The answer is a pure function of the arguments and the files: the same question with the same
+    files is answered without resolving; any change to either is resolved anew."""
+    args = ("--service", "hashserver", "--workdir", "proj", "--stage", "prod")
+    first, resolved = _resolves(cli, *args)
+    assert resolved and first["subproject"] == "sp"
+    again, resolved = _resolves(cli, *args)
+    assert again == first and not resolved, "the same question resolved again"
+    other, resolved = _resolves(cli, *args[:-1], "dev")
+    assert resolved and other["stage"] == "dev" and other["subproject"] == "a/b"
+    ro, resolved = _resolves(cli, *args, "--mode", "ro")
+    assert resolved and ro["mode"] == "ro"
+    # an edited file: resolved anew, with the new value
+    (cli.root / "proj/seamless.yaml").write_text(
+        "- project: p\n- subproject: a/b\n- cluster: there\n- stage prod:\n  - subproject: changed\n")
+    edited, resolved = _resolves(cli, *args)
+    assert resolved and edited["subproject"] == "changed"
+    # a mistake is not remembered: it is reported every time
+    (cli.root / "proj/seamless.yaml").write_text("- projct: p\n")
+    for _ in range(2):
+        assert "unknown command 'projct'" in mistake(cli(*args))
+
+
+def test_what_depends_on_running_services_is_not_remembered(cli, tmp_path):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    for _ in range(2):
+        _, resolved = _resolves(cli, "--service", "hashserver", env_extra={"SEAMLESS_CACHE": str(cache)})
+        assert resolved

@@ -3,7 +3,11 @@
 Prints one JSON object: the launcher ``key``, the host (``ssh_hostname``), the
 service's ``workdir``, its ``log_path``, and the scope (service, cluster, mode,
 project, subproject, stage, substage, queue). No side effects: nothing is
-launched, no state or log is written (only the parse cache may be).
+launched, no state or log is written (only the parse cache and its memos may be).
+
+The answer is a pure function of the arguments and the files read, so it is
+remembered under a hash of both (as ``seamless-init``'s warm lane does): the
+same question with unchanged files is answered without resolving again.
 """
 
 from __future__ import annotations
@@ -45,10 +49,37 @@ def main(argv: list[str] | None = None) -> int:
     return run("seamless-service-resolve", lambda: _main(args))
 
 
+def _memo(args, stage: str | None, substage: str | None) -> str | None:
+    """The key of this resolution's memo (see effects.warm), or ``None`` when there is none: the parse
+    cache is off, or the result depends on running services (``--project SEAMLESS_CACHE``, or
+    ``SEAMLESS_CACHE`` mode)."""
+    import os
+
+    from effects import warm
+    from seamless_config.core.names import SEAMLESS_CACHE_PROJECT_ALIAS
+
+    if warm.memo_dir() is None or args.project == SEAMLESS_CACHE_PROJECT_ALIAS or os.environ.get("SEAMLESS_CACHE"):
+        return None
+    request = ["seamless-service-resolve", args.service, args.cluster, args.project, args.subproject,
+               args.substage, args.mode, args.queue, args.frontend_name, args.workdir is not None]
+    try:
+        return warm.memo_key(args.workdir or os.getcwd(), stage, substage, request=request)
+    except OSError:  # (a current directory that no longer exists)
+        return None
+
+
 def _main(args) -> int:
+    stage, substage = split_stage(args.stage)
+    memo = _memo(args, stage, substage)
+    if memo is not None:
+        from effects import warm
+
+        known = warm.recall(memo)
+        if known is not None and isinstance(known.get("resolved"), str):
+            sys.stdout.write(known["resolved"])
+            return 0
     from seamless_config.service_scope import resolve_service
 
-    stage, substage = split_stage(args.stage)
     info = resolve_service(
         service=args.service,
         cluster=args.cluster,
@@ -63,7 +94,12 @@ def _main(args) -> int:
         # the contract's agent mode: without --workdir, flags and environment only
         project_files=args.workdir is not None,
     )
-    sys.stdout.write(json.dumps(info, sort_keys=True) + "\n")
+    text = json.dumps(info, sort_keys=True) + "\n"
+    if memo is not None:
+        from effects import warm
+
+        warm.remember(memo, {"resolved": text})
+    sys.stdout.write(text)
     return 0
 
 
