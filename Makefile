@@ -120,6 +120,7 @@ bench: venv oracle-venv
 	$(VENV)/bin/python benchmarks/run_all.py
 	$(VENV)/bin/python benchmarks/init_bench.py
 	$(VENV)/bin/python benchmarks/ssh_bench.py
+	$(VENV)/bin/python benchmarks/scale_bench.py
 
 # The embedded default: bring up the quickstart project's services (a local
 # cluster, storage in /tmp/seamless-quickstart), run a real transformation,
