@@ -27,8 +27,15 @@ class FrozenDict(Mapping[str, Any]):
     __slots__ = ("_d", "_hash")
 
     def __init__(self, items: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), **kw: Any) -> None:
-        d = dict(items, **kw)
-        self._d = {k: freeze(v) for k, v in d.items()}
+        if type(items) is FrozenDict and not kw:
+            self._d: dict[str, Any] = items._d  # frozen already (and never changed)
+        else:
+            pairs = items.items() if type(items) is dict or isinstance(items, Mapping) else items
+            how = _HOW.get
+            # (inline: a value of a type seen to need nothing is taken as it is, without a call)
+            self._d = {k: v if how(type(v)) == 0 else freeze(v) for k, v in pairs}
+            for k, v in kw.items():
+                self._d[k] = freeze(v)
         self._hash: int | None = None
 
     @classmethod
@@ -68,15 +75,22 @@ def frozen_map(value: FrozenDict | Mapping[str, Any] | Iterable[tuple[str, Any]]
     return FrozenDict.of(value)
 
 
+#: how :func:`freeze` treats each type it met: 0 as it is, 1 a mapping, 2 a sequence (records are
+#: built by the thousand: the ABC check of ``isinstance(x, Mapping)`` is made once per type)
+_HOW: dict[type, int] = {str: 0, int: 0, float: 0, bool: 0, type(None): 0, dict: 1, list: 2, tuple: 2}
+
+
 def freeze(value: Any) -> Any:
     """``value`` with every dict made a :class:`FrozenDict` and every list a tuple."""
-    if isinstance(value, FrozenDict):
+    t = type(value)
+    how = _HOW.get(t)
+    if how is None:
+        how = _HOW[t] = 0 if t is FrozenDict else 1 if isinstance(value, Mapping) else 0
+    if how == 0:
         return value
-    if isinstance(value, Mapping):
+    if how == 1:
         return FrozenDict(value)
-    if isinstance(value, (list, tuple)):
-        return tuple(freeze(v) for v in value)
-    return value
+    return tuple(freeze(v) for v in value)
 
 
 def thaw(value: Any) -> Any:
