@@ -51,6 +51,20 @@ def _f(section: str, name: str, kind: str, value: str, doc: str, **kw: object) -
 _PORTS = "`port_start` and `port_end`: a port range; the service takes a free port in it"
 _NI = "the address the service listens on"
 
+def _service_fields(section: str, program: str | None, *, required: bool) -> tuple[Field, ...]:
+    """The fields every service section has: ``conda`` (for a ``program`` of its own), where it
+    listens and its port range (``required`` for the job services; else the service's defaults)."""
+    conda = () if program is None else (_f(section, "conda", "conda", "environment name",
+                                           f"the conda environment that has `{program}`; `\"\"` means none",
+                                           nullable=True),)
+    optional = {"required": required, "nullable": not required}
+    return (*conda,
+            _f(section, "network_interface", "host", "hostname or IP address", _NI,
+               default="—" if required else "the service's own", **optional),
+            *(_f(section, port, "port", "port number", _PORTS, default="—" if required else "a random free port",
+                 **optional) for port in ("port_start", "port_end")))
+
+
 FIELDS: tuple[Field, ...] = (
     # -- commands (seamless.yaml, seamless.profile.yaml) ----------------------------------------
     _f("command", "project", "name", "name",
@@ -113,29 +127,13 @@ FIELDS: tuple[Field, ...] = (
     # -- the service sections of a frontend -----------------------------------------------------
     _f("hashserver", "bufferdir", "path", "absolute path, or `~/...`",
        "where the buffers go, in `<dir>/<project>[/<subproject>][/STAGE-<stage>]`", default="—", required=True),
-    _f("hashserver", "conda", "conda", "environment name", "the conda environment that has `hashserver`; "
-       "`\"\"` means none", nullable=True),
-    _f("hashserver", "network_interface", "host", "hostname or IP address", _NI, default="the service's own",
-       nullable=True),
-    _f("hashserver", "port_start", "port", "port number", _PORTS, default="a random free port", nullable=True),
-    _f("hashserver", "port_end", "port", "port number", _PORTS, default="a random free port", nullable=True),
+    *_service_fields("hashserver", "hashserver", required=False),
     _f("database", "database_dir", "path", "absolute path, or `~/...`",
        "where the result database goes, in `<dir>/<project>[/<subproject>][/STAGE-<stage>]`", default="—",
        required=True),
-    _f("database", "conda", "conda", "environment name", "the conda environment that has `seamless-database`; "
-       "`\"\"` means none", nullable=True),
-    _f("database", "network_interface", "host", "hostname or IP address", _NI, default="the service's own",
-       nullable=True),
-    _f("database", "port_start", "port", "port number", _PORTS, default="a random free port", nullable=True),
-    _f("database", "port_end", "port", "port number", _PORTS, default="a random free port", nullable=True),
-    _f("jobserver", "conda", "conda", "environment name", "the conda environment that has `seamless-jobserver`; "
-       "`\"\"` means none", nullable=True),
-    _f("jobserver", "network_interface", "host", "hostname or IP address", _NI, default="—", required=True),
-    _f("jobserver", "port_start", "port", "port number", _PORTS, default="—", required=True),
-    _f("jobserver", "port_end", "port", "port number", _PORTS, default="—", required=True),
-    _f("daskserver", "network_interface", "host", "hostname or IP address", _NI, default="—", required=True),
-    _f("daskserver", "port_start", "port", "port number", _PORTS, default="—", required=True),
-    _f("daskserver", "port_end", "port", "port number", _PORTS, default="—", required=True),
+    *_service_fields("database", "seamless-database", required=False),
+    *_service_fields("jobserver", "seamless-jobserver", required=True),
+    *_service_fields("daskserver", None, required=True),
     # -- a queue (dask-jobqueue parameters) -----------------------------------------------------
     _f("queue", "TEMPLATE", "template", "queue name",
        "start from that queue (defined above, in the same cluster) and override only the fields written here; "
