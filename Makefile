@@ -35,7 +35,7 @@ comma := ,
 VENV_STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 ORACLE_STAMP := $(ORACLE_VENV)/.installed-$(ORACLE_VERSION)
 
-.PHONY: venv oracle-venv lint test oracle upstream-tests transformer-tests bench demo clean slurm-deps sshd-deps docs
+.PHONY: venv oracle-venv lint test oracle upstream-tests transformer-tests bench demo clean slurm-deps sshd-deps oar-deps docs
 
 venv: $(VENV_STAMP)
 
@@ -80,6 +80,20 @@ slurm-deps:
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends slurm-wlm munge >/dev/null; }; \
 	else echo "slurm-wlm/munge not installed and not root: tests/slurm will be skipped"; fi
 
+# The OAR tests (tests/oar) run a single-node OAR 2.5 (PostgreSQL backend) as root, with jobs
+# submitted by an unprivileged user; as root, install it when missing (otherwise those tests
+# skip, saying why; under CI=true they fail). The packages' own services are not started here:
+# the tests start what they need and stop it afterwards.
+OAR_PACKAGES := oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql python3-venv
+oar-deps:
+	@if command -v oarsub >/dev/null && [ -x /usr/sbin/Almighty ] && command -v pg_ctlcluster >/dev/null \
+	  && /usr/bin/python3 -c 'import venv, ensurepip' 2>/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing OAR and PostgreSQL (for tests/oar)"; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(OAR_PACKAGES) >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(OAR_PACKAGES) >/dev/null; }; \
+	else echo "OAR not installed and not root: tests/oar will be skipped (and fail in CI)"; fi
+
 # tests/ssh start a private sshd (openssh-server; its client tools come with it)
 sshd-deps:
 	@if [ -x /usr/sbin/sshd ]; then :; \
@@ -89,7 +103,7 @@ sshd-deps:
 	else echo "openssh-server not installed and not root: tests/ssh will be skipped (and fail in CI)"; fi
 
 # pytest exit code 5 (no tests collected) counts as a failure.
-test: venv oracle-venv lint slurm-deps sshd-deps
+test: venv oracle-venv lint slurm-deps sshd-deps oar-deps
 	@echo "== pytest"
 	@rc=0; $(VENV)/bin/python -m pytest tests seamless_config effects $(PYTEST_ARGS) || rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \

@@ -141,9 +141,12 @@ class LocalHost:
             raise statefiles.StateError(exc.errno or 5, f"cannot write {log}: {exc.strerror or exc}") from None
         import subprocess
 
+        # PWD names the directory the service runs in, as a shell would set it: OAR's oarsub (run by
+        # a daskserver) takes the job's directory from PWD and refuses to submit without one
+        env = {**os.environ, "PWD": str(wd)}
         with out:
             proc = subprocess.Popen(
-                full, cwd=wd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                full, cwd=wd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True,
             )
         _reap_later(proc)

@@ -46,10 +46,18 @@ def port_ranges(port0: int, block: int) -> dict[str, tuple[int, int]]:
 
 
 def run_in_session(argv: list[str], *, cwd: Path, env: dict[str, str],
-                   timeout: float) -> subprocess.CompletedProcess:
-    """Run a command in its own process group; whatever it leaves in that group is killed."""
+                   timeout: float, user: str | None = None) -> subprocess.CompletedProcess:
+    """Run a command in its own process group; whatever it leaves in that group is killed.
+    With ``user`` (needs root), the command runs as that user, with PWD set to ``cwd``."""
+    as_user: dict = {}
+    if user is not None:
+        import pwd
+
+        pw = pwd.getpwnam(user)
+        as_user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+        env = {**env, "USER": user, "LOGNAME": user, "PWD": str(cwd)}
     proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, **as_user)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

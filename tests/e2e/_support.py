@@ -75,6 +75,11 @@ def _port_block() -> int:
 class E2EEnv:
     """One isolated HOME + project + inline local cluster."""
 
+    #: the venv whose interpreter and commands workflows run with, and the user they run as
+    #: (None: this process's)
+    venv_bin: Path = VENV_BIN
+    run_as: str | None = None
+
     def __init__(self, root: Path, name: str) -> None:
         self.root = root
         self.name = re.sub(r"[^a-z0-9]", "", name.lower())[:20] or "e2e"
@@ -143,7 +148,7 @@ class E2EEnv:
     # -- processes -----------------------------------------------------
 
     def env(self, **overrides: str | None) -> dict[str, str]:
-        env = base_env(self.home, VENV_BIN, drop=("MAMBA_EXE",))
+        env = base_env(self.home, self.venv_bin, drop=("MAMBA_EXE",))
         for k, v in overrides.items():
             if v is None:
                 env.pop(k, None)
@@ -154,21 +159,22 @@ class E2EEnv:
     def run(self, argv: list[str], *, timeout: float = 180, env: dict[str, str] | None = None,
             cwd: Path | None = None) -> subprocess.CompletedProcess:
         """Run a command in its own process group; whatever it leaves in that group is killed."""
-        return run_in_session(argv, cwd=cwd or self.project_dir, env=env or self.env(), timeout=timeout)
+        return run_in_session(argv, cwd=cwd or self.project_dir, env=env or self.env(), timeout=timeout,
+                              user=self.run_as)
 
     def python(self, code: str, *args: str, timeout: float = 240, env: dict[str, str] | None = None,
                check: bool = True) -> subprocess.CompletedProcess:
         """Write ``code`` as a script into the project directory and run it with the venv's Python."""
         script = self.project_dir / f"e2e_script_{next(self._scripts)}.py"
         script.write_text(textwrap.dedent(code))
-        cp = self.run([str(PYTHON), str(script), *args], timeout=timeout, env=env)
+        cp = self.run([str(self.venv_bin / "python"), str(script), *args], timeout=timeout, env=env)
         if check:
             assert cp.returncode == 0, describe(cp) + service_logs(self.home)
         return cp
 
     def seamless_init(self, *args: str, env: dict[str, str] | None = None, timeout: float = 180,
                       ) -> subprocess.CompletedProcess:
-        return self.run([str(VENV_BIN / "seamless-init"), *args], env=env, timeout=timeout)
+        return self.run([str(self.venv_bin / "seamless-init"), *args], env=env, timeout=timeout)
 
     # -- state ---------------------------------------------------------
 

@@ -1,0 +1,189 @@
+"""A transformation through the Seamless runtime, in a Dask worker that OAR started.
+
+The project's cluster has type oar; its frontend (this machine) runs the hashserver,
+the database and the daskserver (seamless-dask-wrapper with dask-jobqueue's
+OARCluster, asking for ``memcore``, the memory-per-core property of the
+single-node OAR of ``conftest.py``). Everything runs as the OAR test user, with
+storage under that user's home (OAR empties /tmp of the user's files when a job
+ends), from a venv that user can run.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e._support import E2EEnv, describe, script_result
+
+from .oarlab import MEMCORE, USER, SingleNodeOar
+
+PORTS = {"hashserver": (54200, 54219), "database": (54220, 54239), "daskserver": (54240, 54299)}
+QUEUE = {"cores": 1, "memory": "500MB", "walltime": "00:10:00"}
+
+WORKFLOW = '''
+import json, os, sys, time
+
+def main():
+    a, b, sidefile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    t0 = time.monotonic()
+    import seamless
+    import seamless.config
+    from seamless.transformer import delayed
+    from seamless_config import session
+
+    seamless.config.init()
+    t_init = time.monotonic() - t0
+
+    @delayed
+    def scaled_sum(a, b, sidefile):
+        import json, os
+        keys = ("OAR_JOB_ID", "OAR_JOB_NAME", "OAR_NODEFILE", "OAR_USER")
+        with open(sidefile, "a") as f:
+            f.write(json.dumps({"pid": os.getpid(), "uid": os.getuid(), **{k: os.environ.get(k) for k in keys}}) + "\\n")
+        return (a + b) * 10
+
+    tf = scaled_sum(a, b, sidefile)
+    result = tf.run()
+    out = {
+        "result": result,
+        "init_seconds": t_init,
+        "first_result_seconds": time.monotonic() - t0,
+        "tf_checksum": tf.transformation_checksum.hex(),
+        "result_checksum": tf.result_checksum.hex(),
+        "outcomes": [[o.role, o.state, o.key, o.port] for o in session.SESSION.outcomes],
+    }
+    seamless.close()
+    print("E2E-RESULT " + json.dumps(out), flush=True)
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+class OarEnv(E2EEnv):
+    """An E2E environment of the OAR test user's, under their home."""
+
+    run_as = USER
+
+
+def configure(env: E2EEnv, queue: dict[str, Any] = QUEUE) -> None:
+    r = PORTS
+    (env.project_dir / "seamless.yaml").write_text(f"- project: {env.project}\n")
+    qfields = "\n".join(f"          {k}: {json.dumps(v)}" for k, v in queue.items())
+    (env.project_dir / "seamless.profile.yaml").write_text(textwrap.dedent(f"""\
+        - clusters:
+            oarlab:
+              type: oar
+              memory_per_core_property_name: {MEMCORE}
+              frontends:
+                - hostname: localhost
+                  hashserver: {{bufferdir: {env.bufferdir}, network_interface: 127.0.0.1, port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}
+                  database: {{database_dir: {env.database_dir}, network_interface: 127.0.0.1, port_start: {r['database'][0]}, port_end: {r['database'][1]}}}
+                  daskserver: {{network_interface: 127.0.0.1, port_start: {r['daskserver'][0]}, port_end: {r['daskserver'][1]}}}
+              queues:
+                small:
+                  # any name: the runtime refuses a daskserver without conda; without conda
+                  # on this machine the launcher runs the wrapper from the PATH
+                  conda: seamless-oar-no-such-env
+                  # OAR does not pass the submitter's environment to a job: the worker's
+                  # `python` must be put on the PATH by the job script itself
+                  job_script_prologue: ["export PATH={env.venv_bin}:$PATH"]
+        """) + qfields + "\n" + textwrap.dedent("""\
+              default_queue: small
+        - cluster: oarlab
+        - execution: remote
+        - remote: daskserver
+        """))
+
+
+@pytest.fixture
+def oar_env(oar: SingleNodeOar, oar_venv_bin: Path, request: pytest.FixtureRequest) -> Iterator[E2EEnv]:
+    root = oar.workspace(re.sub(r"[^a-z0-9]", "", request.node.name.lower())[:40])
+    env = OarEnv(root, "oar")
+    env.venv_bin = oar_venv_bin
+    env.ranges = dict(PORTS)
+    try:
+        yield env
+    finally:
+        env.stop_all()
+        oar.delete_all_jobs()
+
+
+def run_workflow(env: E2EEnv, oar: SingleNodeOar, a: int, b: int) -> dict[str, Any]:
+    SingleNodeOar.give(env.root)
+    cp = env.python(WORKFLOW, str(a), str(b), str(env.sidefile), timeout=300, check=False)
+    if cp.returncode != 0:
+        raise AssertionError(describe(cp) + "\n" + oar.logs() + "\n" + wrapper_log(env))
+    return script_result(cp)
+
+
+def wrapper_log(env: E2EEnv) -> str:
+    logs = sorted((env.launcher_dir / "server").glob("daskserver-*"))
+    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
+
+
+def side_effects(env: E2EEnv) -> list[dict[str, Any]]:
+    if not env.sidefile.exists():
+        return []
+    return [json.loads(line) for line in env.sidefile.read_text().splitlines()]
+
+
+def normalised(lines: list[str]) -> list[str]:
+    """Script lines with what only a running scheduler decides (its address, the worker's name) blanked."""
+    out = []
+    for line in lines:
+        line = re.sub(r"tcp://\S+", "tcp://SCHEDULER", line)
+        out.append(re.sub(r"--name \S+", "--name WORKER", line))
+    return out
+
+
+def test_transformation_runs_in_an_oar_job(oar: SingleNodeOar, oar_env: E2EEnv) -> None:
+    env = oar_env
+    configure(env)
+    first = run_workflow(env, oar, 2, 3)
+    assert first["result"] == 50
+    assert sorted(role for role, *_ in first["outcomes"]) == ["daskserver", "database", "hashserver"]
+    ran = side_effects(env)
+    assert len(ran) == 1, ran
+    job_id = ran[0]["OAR_JOB_ID"]
+    assert job_id, f"the transformation did not run inside an OAR job: {ran[0]}"
+    assert ran[0]["OAR_USER"] == USER and ran[0]["uid"] != 0, ran[0]
+    job = oar.job(job_id)
+    assert job["owner"] == USER and job["name"] == "dask-worker", job
+    assert job["assigned_network_address"] == [oar.node], job
+    # the queue's cores, memory (500 MB = 477 MiB per core, through the memcore property) and walltime
+    assert "core=1" in job["wanted_resources"] and job["walltime"] == 600, job
+    assert f"{MEMCORE}>=477" in job["properties"], job
+
+    # what `seamless-config job-script` prints is what OAR recorded and ran
+    cp = env.run([str(env.venv_bin / "seamless-config"), "job-script"])
+    assert cp.returncode == 0, describe(cp)
+    script = cp.stdout.splitlines()
+    options = [line[len("#OAR "):] for line in script if line.startswith("#OAR ")]
+    body = [line for line in script if line and not line.startswith("#")]
+    assert job["initial_request"].startswith("oarsub " + " ".join(options) + " \n"), (options, job["initial_request"])
+    assert normalised(body) == normalised([line for line in job["command"].splitlines() if line]), job["command"]
+
+    # the result is in the stage's database and buffer directory
+    db = env.database_dir / env.project / "seamless.db"
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = {str(t): str(r) for t, r in con.execute("SELECT * FROM transformation")}
+    finally:
+        con.close()
+    assert rows.get(first["tf_checksum"]) == first["result_checksum"]
+    rc = first["result_checksum"]
+    assert (env.bufferdir / env.project / rc[:2] / rc).is_file()
+    # a second process gets it from the database, without a new job or a recomputation
+    second = run_workflow(env, oar, 2, 3)
+    assert second["result"] == 50 and second["tf_checksum"] == first["tf_checksum"]
+    assert len(side_effects(env)) == 1, "the second process recomputed instead of using the database"
+    assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
+    print(f"\nOAR first result: init {first['init_seconds']:.1f} s, "
+          f"first result {first['first_result_seconds']:.1f} s; second process {second['first_result_seconds']:.1f} s")
