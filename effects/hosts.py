@@ -33,7 +33,12 @@ PACKAGES = {
 
 
 class LaunchError(RuntimeError):
-    """A service could not be brought up; the message says which, where, why and what to do."""
+    """A service could not be brought up; the message says which, where, why and what to do.
+    ``mistake``: when the cause is the configuration (a queue its batch system cannot serve)."""
+
+    def __init__(self, message: str, mistake: Any = None) -> None:
+        super().__init__(message)
+        self.mistake = mistake
 
 
 class Host(Protocol):
@@ -57,6 +62,11 @@ class Host(Protocol):
 
     def stop_orphans(self, key: str) -> list[int]:
         """Stop the processes of ``key`` that no state names (an interrupted launch); their pids."""
+        ...
+
+    def listing(self, argv: list[str], timeout: float = 20.0) -> str | None:
+        """The output of a read-only listing command (``sinfo``, ``oarnodes``) run on this host;
+        ``None`` when it is not there, is refused, fails or hangs."""
         ...
 
     def remove_state(self, key: str) -> None: ...
@@ -190,6 +200,18 @@ class LocalHost:
     def running_pid(self, key: str, state: dict[str, Any] | None) -> int | None:
         i = procs.proven(state, statefiles.server_json(key))
         return None if i is None else i.pid
+
+    def listing(self, argv: list[str], timeout: float = 20.0) -> str | None:
+        import subprocess
+
+        if shutil.which(argv[0]) is None:
+            return None
+        try:
+            cp = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=timeout, errors="replace")
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return cp.stdout if cp.returncode == 0 else None
 
     def stop_running(self, key: str, state: dict[str, Any] | None, timeout: float = 10.0) -> bool:
         sf = statefiles.server_json(key)

@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from seamless_config.core import bringup
+from seamless_config.core import batch, bringup
 from seamless_config.core.clients import STORAGE, storage_clients
 from seamless_config.core.frozen import EMPTY, FrozenDict, frozen_map
 from seamless_config.core.plan import ServicePlan
@@ -122,6 +122,7 @@ def _answers(sp: ServicePlan, host: Host, rep: Reporter, params: _Parameters,
         bringup.CloseTunnel: lambda r: tunnels.close_tunnel(r.client),
         bringup.WriteClient: lambda r: statefiles.write_json_atomic(statefiles.client_json(key), r.client),
         bringup.Launch: launch,
+        bringup.AskBatch: lambda r: host.listing(list(batch.COMMANDS[r.system])),
         bringup.LogTail: lambda r: host.log_tail(key),
         bringup.Warn: lambda r: _warn(rep, r.message),
         bringup.Clock: lambda r: time.monotonic(),
@@ -157,7 +158,7 @@ def ensure_service(
     if ended.client is None:
         message = ended.message or f"{sp.role} {sp.key} on {host.name} did not come up"
         rep.failed(sp, message)
-        raise LaunchError(message)
+        raise LaunchError(message, ended.mistake)
     marks["answering"] = time.monotonic()
     origin = t0 if began is None else began
     timeline = {k: round(v - origin, 3) for k, v in marks.items()}

@@ -330,6 +330,13 @@ class SshHost:
                     "REMOTE_HTTP_LAUNCHER_DIR is set there; unset it for SSH sessions")
         return f"rhl-launch-service failed on {self.where}: {line or 'no message'}"
 
+    def listing(self, argv: list[str], timeout: float = 20.0) -> str | None:
+        try:
+            cp = self.run(argv, timeout)
+        except SshError:
+            return None
+        return cp.stdout if cp.returncode == 0 else None
+
     def pid_alive(self, pid: int) -> bool:
         cp = self.run(["rhl-pid-alive", str(pid)])
         if cp.returncode in (0, 1):

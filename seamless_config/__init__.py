@@ -96,16 +96,16 @@ def _activate() -> None:
 
 def _warn_defaults() -> None:
     """After a load: say which defaults decide where work runs (the reference's warnings)."""
-    from .core.plan import remote_target_note
+    from .core.plan import plan_notes
     from .core.selection import Resolution, execution_notes
 
     s = _session()
     notes = list(execution_notes(s.selection))
-    target = remote_target_note(Resolution(s.selection, s.clusters))
-    if target is not None:
+    more = plan_notes(Resolution(s.selection, s.clusters))
+    if more:
         from .session import rendered
 
-        notes.append(rendered(target))
+        notes += [rendered(n) for n in more]
     if notes:
         import warnings
 

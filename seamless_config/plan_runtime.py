@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .core.errors import Origin
-from .core.plan import Plan, ServicePlan, build_plan, remote_target_note
+from .core.plan import Plan, ServicePlan, build_plan, plan_notes
 from .core.selection import Resolution, with_stage
 from .errors import ConfigurationError
 from .session import SESSION, rendered, settled
@@ -77,6 +77,8 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
             raise ConfigurationError(str(exc)) from None
         raise ServiceFailure(str(exc).replace("\n", " ")) from None
     except LaunchError as exc:  # a state directory that cannot be written: full, read-only
+        if exc.mistake is not None:  # a queue its batch system cannot serve
+            raise ConfigurationError(rendered(exc.mistake)) from None
         raise ServiceFailure(str(exc)) from None
     SESSION.plan = plan
     SESSION.outcomes = outcomes
@@ -96,9 +98,8 @@ def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, r
     SESSION.workdir_set = True
     SESSION.update(with_stage(SESSION.selection, stage, substage, Origin("(command line)")))
     SESSION.load()
-    if reporter is not None:  # what init() warns of: storage only, transformations cannot run
-        note = remote_target_note(Resolution(SESSION.selection, SESSION.clusters))
-        if note is not None:
+    if reporter is not None:  # what init() warns of (storage only; storage that OAR deletes)
+        for note in plan_notes(Resolution(SESSION.selection, SESSION.clusters)):
             reporter.warning(rendered(note))
     return bring_up(reporter, activate=activate)
 

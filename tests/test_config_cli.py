@@ -495,3 +495,36 @@ def test_console_script(layered, home):
                            env=env, cwd=home / "work/rna/analysis", timeout=60)
         assert (p.returncode, p.stderr) == (0, "")
         assert json.loads(p.stdout)["selection"]["queue"]["value"] == "bigmem"
+
+
+OAR_PROFILE = """\
+- clusters:
+    oarlab:
+      type: oar
+      memory_per_core_property_name: memcore
+      frontends:
+        - hostname: localhost
+          hashserver: {bufferdir: /tmp/seamless/buffers, port_start: 5000, port_end: 5010}
+          database: {database_dir: /var/tmpdata/db, port_start: 5020, port_end: 5030}
+- cluster: oarlab
+- stage scratch:
+    - persistent: false
+"""
+
+
+def test_check_warns_of_storage_that_oar_purges(home, capsys, monkeypatch):
+    proj = home / "oarproj"
+    proj.mkdir()
+    (proj / "seamless.yaml").write_text("- project: p\n- execution: process\n")
+    (proj / "seamless.profile.yaml").write_text(OAR_PROFILE)
+    monkeypatch.chdir(proj)
+    code, out, err = cli(capsys, "check")
+    assert code == 0 and out == "ok: 2 files, no stage and 1 stage (scratch)\n"
+    # once, for the stage that stores (not 'scratch'); /var/tmpdata is not under /var/tmp
+    assert err.splitlines() == [
+        "seamless-config: warning: seamless.profile.yaml:7: cluster 'oarlab' is of type oar, and the hashserver's "
+        "bufferdir /tmp/seamless/buffers is under /tmp, where OAR deletes every file of a job's user when the job "
+        "ends (move 'bufferdir' to a directory outside /tmp, /dev/shm, /var/tmp) [no stage]"]
+    code, out, err = cli(capsys, "check", "--json")
+    (finding,) = json.loads(out)["errors"]
+    assert (finding["code"], finding["kind"], finding["warning"]) == ("SC302", "purged-storage", True)

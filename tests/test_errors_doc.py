@@ -72,6 +72,15 @@ EXAMPLES: dict[str, dict[str, str | bytes]] = {
 }
 #: kinds that no configuration file alone gives: where they come from instead
 ELSEWHERE = {
+    "batch-offer": "Found when a daskserver of a `slurm` or `oar` cluster is about to be launched: the queue's "
+                   "partition, walltime, cores and memory (SLURM, from `sinfo`) or its "
+                   "`memory_per_core_property_name` and cores (OAR, from `oarnodes`) are compared with what the "
+                   "batch system lists on the frontend, and `seamless-init` stops at once, e.g. `seamless.profile."
+                   "yaml:9: queue 'small' of cluster 'hpc' asks for SLURM partition 'gpu', which sinfo does not "
+                   "list (it lists: debug, short)`.",
+    "purged-storage": "A warning of `seamless-init`, `init()` and `seamless-config check`: on a cluster of type "
+                      "`oar`, a `bufferdir` or `database_dir` under `/tmp`, `/dev/shm` or `/var/tmp`, where OAR "
+                      "deletes every file of the job's user when a job ends.",
     "check": "`seamless-config check` reports these as warnings (a definition replaced by a later one that has "
              "mistakes, a cluster this machine does not define, and with `--strict` what nothing uses).",
 }

@@ -33,7 +33,9 @@ from typing import Any
 
 import attrs
 
+from .batch import judge, parse_offer
 from .clients import CHECK_TIMEOUT, client_payload, port_of, same_parameters, usable
+from .errors import ConfigError
 from .plan import ServicePlan
 
 #: seconds for a launched service to say ``running`` and then to answer
@@ -131,6 +133,14 @@ class Launch:
 
 
 @attrs.frozen
+class AskBatch:
+    """Run the batch system's listing command (:data:`core.batch.COMMANDS`) where the service would run.
+    -> its output (``str``), or ``None`` when it cannot be run there (then nothing is judged)."""
+
+    system: str
+
+
+@attrs.frozen
 class LogTail:
     """-> the last lines of the service's log (``str``)."""
 
@@ -155,7 +165,7 @@ class Sleep:
 
 
 Request = (ReadClient | WantedParameters | Probe | Forget | ReadState | Alive | Stop | StopOrphans
-           | RemoveState | Tunnel | CloseTunnel | WriteClient | Launch | LogTail | Warn | Clock | Sleep)
+           | RemoveState | Tunnel | CloseTunnel | WriteClient | Launch | AskBatch | LogTail | Warn | Clock | Sleep)
 
 
 @attrs.frozen
@@ -165,6 +175,8 @@ class Ended:
     how: str
     client: dict[str, Any] | None = None
     message: str | None = None
+    #: when it failed for a mistake of the configuration
+    mistake: ConfigError | None = None
 
 
 Protocol = Generator[Request, Any, Ended]
@@ -269,6 +281,12 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
             yield RemoveState()
         if launched:
             return Ended("failed", message=f"{who}: the launch wrote no server state")
+        if sp.batch is not None:
+            # a queue its batch system cannot serve: said now, not after workers never come
+            listing = yield AskBatch(sp.batch.system)
+            mistake = judge(sp.batch, parse_offer(sp.batch.system, listing)) if listing is not None else None
+            if mistake is not None:
+                return Ended("failed", message=str(mistake), mistake=mistake)
         orphans = yield StopOrphans()
         if orphans:
             yield Warn(f"{who}: stopped process {', '.join(map(str, orphans))} "

@@ -159,12 +159,18 @@ NO_FRONTEND = Diagnostic("no-frontend", "SC203", "No frontend offers the service
 NOTHING_SELECTED = Diagnostic("nothing-selected", "SC204", "Nothing selected to act on",
                               "select what the message names first (a cluster, a queue), in the files or on the "
                               "command line")
+BATCH_OFFER = Diagnostic("batch-offer", "SC205", "A queue asks for what its batch system does not offer",
+                         "name a partition (SLURM) or property (OAR) the batch system lists, and ask for no "
+                         "more walltime, cores or memory than its nodes allow (the message says what it offers)")
+PURGED_STORAGE = Diagnostic("purged-storage", "SC302", "Storage where OAR deletes files when a job ends",
+                            "move 'bufferdir' and 'database_dir' out of /tmp, /dev/shm and /var/tmp")
 CHECK = Diagnostic("check", "SC301", "A warning of seamless-config check",
                    "nothing stops a load; the hint says how to make the warning go")
 
 #: every kind, in code order
 DIAGNOSTICS = (UNREADABLE, YAML, UNKNOWN_COMMAND, UNKNOWN_FIELD, WRONG_TYPE, OUT_OF_RANGE, MISSING, INVALID_NAME,
-               INVALID_CHOICE, CONFLICT, UNKNOWN_CLUSTER, UNKNOWN_QUEUE, NO_FRONTEND, NOTHING_SELECTED, CHECK)
+               INVALID_CHOICE, CONFLICT, UNKNOWN_CLUSTER, UNKNOWN_QUEUE, NO_FRONTEND, NOTHING_SELECTED, BATCH_OFFER,
+               CHECK, PURGED_STORAGE)
 BY_KIND = {d.kind: d for d in DIAGNOSTICS}
 KINDS = tuple(BY_KIND)
 

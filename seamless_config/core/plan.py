@@ -13,8 +13,18 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
+from .batch import COMMANDS as BATCH_COMMANDS
+from .batch import BatchAsk, ask_of
 from .clusters import Cluster
-from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin, unknown_cluster
+from .errors import (
+    CONFLICT,
+    MISSING,
+    NOTHING_SELECTED,
+    PURGED_STORAGE,
+    ConfigError,
+    Origin,
+    unknown_cluster,
+)
 from .launch import (
     LaunchDict,
     Scope,
@@ -40,6 +50,9 @@ class ServicePlan:
     readonly: bool = False
     #: where the frontend that runs it was defined (for messages about reaching it)
     origin: Origin | None = attrs.field(default=None, eq=False)
+    #: a daskserver on a slurm or oar cluster: what its queue asks of the batch system, checked
+    #: before it is launched (core.batch)
+    batch: BatchAsk | None = None
 
     @property
     def key(self) -> str:
@@ -123,7 +136,17 @@ def _service_plan(role: str, launch: LaunchDict, cluster: Cluster, local_cluster
         check_port_field="dashboard_port" if dask else "port",
         readonly=readonly,
         origin=_frontend_origin(cluster, launch, "daskserver" if dask else role),
+        batch=_batch_ask(cluster, launch) if dask else None,
     )
+
+
+def _batch_ask(cluster: Cluster, launch: LaunchDict) -> BatchAsk | None:
+    if cluster.type not in BATCH_COMMANDS:
+        return None
+    name = (launch.get("meta") or {}).get("queue") or ""
+    q = cluster.queue(name)
+    return ask_of(cluster.type, cluster.name, name, launch.get("file_parameters") or {},
+                  q.origin if q is not None and q.origin is not None else cluster.origin)
 
 
 def _frontend_origin(cluster: Cluster, launch: LaunchDict, section: str) -> Origin | None:
@@ -215,6 +238,52 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
             services.append(_service_plan(role, r.unwrap(), cluster, local))
     spawn_workers = spawn_workers_of(res, cluster) if execution == "spawn" else None
     return Success(Plan(remote=remote, services=tuple(services), spawn_workers=spawn_workers, **base))  # type: ignore[arg-type]
+
+
+#: where OAR deletes every file of a job's user when the job ends (its job_resource_manager.pl)
+OAR_PURGED = ("/tmp", "/dev/shm", "/var/tmp")
+
+
+def plan_notes(res: Resolution) -> tuple[ConfigError, ...]:
+    """What a load should warn of, though nothing stops it: no remote target on a cluster selected for
+    remote work, and storage where OAR deletes files."""
+    target = remote_target_note(res)
+    return ((target,) if target is not None else ()) + purge_notes(res)
+
+
+def purge_notes(res: Resolution) -> tuple[ConfigError, ...]:
+    """On the selected cluster, if it is of type oar, each storage directory under a path OAR empties of
+    the job user's files when a job ends: the buffers or results of a whole project, gone.
+
+    >>> from .clusters import Frontend, ServiceSpec
+    >>> from .selection import ClusterSet, Selection, _set
+    >>> fe = Frontend("n", hashserver=ServiceSpec("hashserver", "/tmp/buffers"), database=ServiceSpec("database", "/data/db"))
+    >>> c = Cluster("lab", type="oar", frontends=(fe,))
+    >>> sel = _set(Selection(), "cluster", "lab", None, "command")
+    >>> [e.message for e in purge_notes(Resolution(sel, ClusterSet((c,))))]  # doctest: +ELLIPSIS
+    ["cluster 'lab' is of type oar, and the hashserver's bufferdir /tmp/buffers is under /tmp, where OAR deletes ..."]
+    """
+    sel = res.selection
+    cluster = res.clusters.get(sel.cluster) if sel.cluster is not None else None
+    if cluster is None or cluster.type != "oar" or not sel.effective_persistent():
+        return ()
+    out = []
+    for fe in cluster.frontends:
+        for spec, field in ((fe.hashserver, "bufferdir"), (fe.database, "database_dir")):
+            path = spec.directory if spec is not None else None
+            if not path:
+                continue
+            norm = "/" + "/".join(p for p in path.split("/") if p and p != ".")
+            under = next((d for d in OAR_PURGED if norm == d or norm.startswith(d + "/")), None)
+            if under is None:
+                continue
+            assert spec is not None
+            out.append(PURGED_STORAGE(
+                f"cluster {cluster.name!r} is of type oar, and the {spec.service}'s {field} {path} is under "
+                f"{under}, where OAR deletes every file of a job's user when the job ends",
+                spec.origins.get(field) or spec.origin or fe.origin,
+                f"move '{field}' to a directory outside {', '.join(OAR_PURGED)}"))
+    return tuple(out)
 
 
 def remote_target_note(res: Resolution) -> ConfigError | None:

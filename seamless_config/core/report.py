@@ -29,7 +29,7 @@ from .layout import (
     stages_named,
     walk,
 )
-from .plan import Plan, ServicePlan
+from .plan import Plan, ServicePlan, purge_notes
 
 DERIVED = Origin("(derived)")
 #: the selection settings, in the order they are shown
@@ -347,7 +347,21 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     if not layout.errors:  # a broken file may hold the definition
         out += undefined_overridden(layout, results, {f.error.origin for f in out})
         out += replaced_with_mistakes(results)
+        out += purged_storage(results)
     return CheckReport(layout.files, stages, tuple(out))
+
+
+def purged_storage(results: dict[str | None, StageResult]) -> list[Finding]:
+    """Warnings for storage directories of a selected oar cluster under /tmp, /dev/shm or /var/tmp,
+    once per directory, with the stages that select it."""
+    seen: dict[str, Finding] = {}
+    for s, r in results.items():
+        if r.resolution is None:
+            continue
+        for e in purge_notes(r.resolution):
+            f = seen.get(str(e))
+            seen[str(e)] = Finding(e, (s,), warning=True) if f is None else attrs.evolve(f, stages=f.stages + (s,))
+    return list(seen.values())
 
 
 def replaced_with_mistakes(results: dict[str | None, StageResult]) -> list[Finding]:

@@ -5,8 +5,9 @@ What :meth:`SingleNodeOar.start` does, each step only when it is not done alread
 - sets the database passwords in ``/etc/oar/oar.conf`` (Debian leaves them empty);
 - starts the PostgreSQL cluster (``pg_ctlcluster``) and creates OAR's database (``oar-database``);
 - starts OAR's server (``Almighty``) and the node's own sshd (port 6667, on 127.0.0.1 only);
-- declares the ``cpu``, ``core`` and ``memcore`` properties and one resource per core of this
-  machine (``memcore``: the MiB per core), and sets the node Alive;
+- declares the ``cpu``, ``core``, ``memcore`` and ``host`` properties and one resource per core
+  of this machine (``memcore``: the MiB per core; ``host``: what a ``node`` command selects), and
+  sets the node Alive;
 - creates the unprivileged user the jobs run as (:data:`USER`): OAR refuses root's submissions.
 
 Everything started here is stopped by :meth:`SingleNodeOar.stop` (the jobs deleted first);
@@ -155,9 +156,9 @@ class SingleNodeOar:
 
     def _declare_resources(self) -> None:
         known = set(self.run("oarproperty", "-l").stdout.split())
-        for prop in ("cpu", "core", MEMCORE):
+        for prop, kind in (("cpu", ()), ("core", ()), (MEMCORE, ()), ("host", ("-c",))):
             if prop not in known:
-                self.run("oarproperty", "-a", prop)
+                self.run("oarproperty", "-a", prop, *kind)
         existing = self.resources()
         for core in range(self.cores):
             if core < len(existing):
@@ -166,7 +167,7 @@ class SingleNodeOar:
                 self.run("oarnodesetting", "-a", "-h", self.node)
                 rid = self.resources()[core]["resource_id"]
             self.run("oarnodesetting", "-r", str(rid), "-p", "cpu=0", "-p", f"core={core}",
-                     "-p", f"cpuset={core}", "-p", f"{MEMCORE}={self.memcore}")
+                     "-p", f"cpuset={core}", "-p", f"{MEMCORE}={self.memcore}", "-p", f"host={self.node}")
         self.run("oarnodesetting", "-s", "Alive", "-h", self.node)
 
     def _ensure_user(self) -> None:

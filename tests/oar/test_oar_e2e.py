@@ -72,7 +72,8 @@ class OarEnv(E2EEnv):
     run_as = USER
 
 
-def configure(env: E2EEnv, queue: dict[str, Any] = QUEUE) -> None:
+def configure(env: E2EEnv, queue: dict[str, Any] = QUEUE, memory_property: str = MEMCORE,
+              bufferdir: Path | None = None) -> None:
     r = PORTS
     (env.project_dir / "seamless.yaml").write_text(f"- project: {env.project}\n")
     qfields = "\n".join(f"          {k}: {json.dumps(v)}" for k, v in queue.items())
@@ -80,10 +81,10 @@ def configure(env: E2EEnv, queue: dict[str, Any] = QUEUE) -> None:
         - clusters:
             oarlab:
               type: oar
-              memory_per_core_property_name: {MEMCORE}
+              memory_per_core_property_name: {memory_property}
               frontends:
                 - hostname: localhost
-                  hashserver: {{bufferdir: {env.bufferdir}, network_interface: 127.0.0.1, port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}
+                  hashserver: {{bufferdir: {bufferdir or env.bufferdir}, network_interface: 127.0.0.1, port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}
                   database: {{database_dir: {env.database_dir}, network_interface: 127.0.0.1, port_start: {r['database'][0]}, port_end: {r['database'][1]}}}
                   daskserver: {{network_interface: 127.0.0.1, port_start: {r['daskserver'][0]}, port_end: {r['daskserver'][1]}}}
               queues:
@@ -187,3 +188,22 @@ def test_transformation_runs_in_an_oar_job(oar: SingleNodeOar, oar_env: E2EEnv) 
     assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
     print(f"\nOAR first result: init {first['init_seconds']:.1f} s, "
           f"first result {first['first_result_seconds']:.1f} s; second process {second['first_result_seconds']:.1f} s")
+
+
+def test_a_property_oar_does_not_have_fails_at_once(oar: SingleNodeOar, oar_env: E2EEnv, tmp_path: Path) -> None:
+    """...and storage under /tmp on an oar cluster is warned of (OAR empties it of the user's files)."""
+    env = oar_env
+    configure(env, memory_property="mem_per_core", bufferdir=Path("/tmp") / f"seamless-oar-{env.root.name}")
+    before = {j["Job_Id"] for j in oar.jobs()}
+    SingleNodeOar.give(env.root)
+    cp = env.seamless_init()
+    assert cp.returncode == 2, describe(cp)  # a configuration mistake
+    lines = [line for line in cp.stderr.splitlines() if "queue 'small'" in line]
+    assert len(lines) == 1 and (
+        "queue 'small' of cluster 'oarlab' asks OAR for resources by property 'mem_per_core' "
+        "(memory_per_core_property_name), which oarnodes does not list (it lists: core, cpu, host, memcore)") in lines[0], cp.stderr
+    assert lines[0].startswith("seamless-init: seamless.profile.yaml:") and "Traceback" not in cp.stderr, cp.stderr
+    warned = [line for line in cp.stderr.splitlines() if "where OAR deletes every file" in line]
+    assert len(warned) == 1 and "seamless-init: warning:" in warned[0] and "bufferdir /tmp/" in warned[0], cp.stderr
+    assert not list((env.launcher_dir / "server").glob("daskserver-*.json")), "a daskserver was launched"
+    assert {j["Job_Id"] for j in oar.jobs()} == before, "a job was submitted"

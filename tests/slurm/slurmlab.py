@@ -1,8 +1,9 @@
 """A single-node SLURM on this machine, for tests and benchmarks.
 
 ``munged`` with a generated key, ``slurmctld`` and ``slurmd`` with a small
-``slurm.conf`` (one partition holding this host, its CPUs and memory as
-``slurmd -C`` reports them; no cgroups; every state directory, socket and log
+``slurm.conf`` (two partitions holding this host, with its CPUs and memory as
+``slurmd -C`` reports them: ``debug``, the default, without a time limit, and
+``short`` with 5 minutes; no cgroups; every state directory, socket and log
 under one directory; free ports). Clients (``sbatch``, ``squeue``, ...) find
 it through ``SLURM_CONF`` — see :meth:`SingleNodeSlurm.env`. Everything started
 is stopped by :meth:`SingleNodeSlurm.stop`, by process id.
@@ -20,6 +21,8 @@ from pathlib import Path
 
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo")
 PARTITION = "debug"
+#: a second partition, with a 5-minute limit
+SHORT = "short"
 
 
 def missing_binaries() -> list[str]:
@@ -130,6 +133,7 @@ InactiveLimit=0
 KillWait=5
 {node} NodeAddr=127.0.0.1 State=UNKNOWN
 PartitionName={PARTITION} Nodes={self.hostname} Default=YES MaxTime=INFINITE State=UP
+PartitionName={SHORT} Nodes={self.hostname} MaxTime=5 State=UP
 """)
 
     def _spawn(self, argv: list[str], log: Path) -> subprocess.Popen:
@@ -183,7 +187,8 @@ PartitionName={PARTITION} Nodes={self.hostname} Default=YES MaxTime=INFINITE Sta
 
     def cancel_all(self) -> None:
         try:
-            self.run("scancel", "--full", "-p", PARTITION, timeout=10)
+            for partition in (PARTITION, SHORT):
+                self.run("scancel", "--full", "-p", partition, timeout=10)
         except (RuntimeError, subprocess.TimeoutExpired, OSError):
             pass
 

@@ -157,3 +157,22 @@ def test_transformation_runs_in_a_slurm_job(slurm: SingleNodeSlurm, slurm_env: E
     assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
     print(f"\nSLURM first result: init {first['init_seconds']:.1f} s, "
           f"first result {first['first_result_seconds']:.1f} s; second process {second['first_result_seconds']:.1f} s")
+
+
+@pytest.mark.parametrize(("queue", "says"), [
+    ({"partition": "gpu"}, "asks for SLURM partition 'gpu', which sinfo does not list (it lists: debug, short)"),
+    ({"partition": "short", "walltime": "00:10:00"},
+     "asks for walltime 00:10:00, over the limit of SLURM partition 'short' (00:05:00)"),
+])
+def test_a_queue_slurm_cannot_serve_fails_at_once(slurm: SingleNodeSlurm, slurm_env: E2EEnv,
+                                                    queue: dict[str, Any], says: str) -> None:
+    env = slurm_env
+    configure(env, {**QUEUE, **queue})
+    before = {j["JobId"] for j in slurm.jobs()}
+    cp = env.seamless_init(env=slurm.env(env.env()))
+    assert cp.returncode == 2, describe(cp)  # a configuration mistake
+    lines = [line for line in cp.stderr.splitlines() if "queue 'small'" in line]
+    assert len(lines) == 1 and f"queue 'small' of cluster 'slurmlab' {says}" in lines[0], cp.stderr
+    assert lines[0].startswith("seamless-init: seamless.profile.yaml:") and "Traceback" not in cp.stderr, cp.stderr
+    assert not list((env.launcher_dir / "server").glob("daskserver-*.json")), "a daskserver was launched"
+    assert {j["JobId"] for j in slurm.jobs()} == before, "a job was submitted"
