@@ -238,6 +238,16 @@ def script_result(cp: subprocess.CompletedProcess) -> dict[str, Any]:
     raise AssertionError("the script printed no result\n" + describe(cp))
 
 
+def job_script_lines(script: str) -> list[str]:
+    """A batch job script's non-empty lines, with what only a running scheduler decides (its address,
+    the worker's name) blanked: what `seamless-config job-script` prints, compared with what ran."""
+    out = []
+    for line in script.splitlines():
+        line = re.sub(r"tcp://\S+", "tcp://SCHEDULER", line)
+        out.append(re.sub(r"--name \S+", "--name WORKER", line))
+    return [line for line in out if line]
+
+
 def new_env(root: Path, name: str) -> E2EEnv:
     return E2EEnv(root, name)
 

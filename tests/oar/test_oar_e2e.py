@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e._support import E2EEnv, describe, script_result
+from e2e._support import E2EEnv, describe, job_script_lines, script_result
 
 from .oarlab import MEMCORE, USER, SingleNodeOar
 
@@ -135,15 +135,6 @@ def side_effects(env: E2EEnv) -> list[dict[str, Any]]:
     return [json.loads(line) for line in env.sidefile.read_text().splitlines()]
 
 
-def normalised(lines: list[str]) -> list[str]:
-    """Script lines with what only a running scheduler decides (its address, the worker's name) blanked."""
-    out = []
-    for line in lines:
-        line = re.sub(r"tcp://\S+", "tcp://SCHEDULER", line)
-        out.append(re.sub(r"--name \S+", "--name WORKER", line))
-    return out
-
-
 def test_transformation_runs_in_an_oar_job(oar: SingleNodeOar, oar_env: E2EEnv) -> None:
     env = oar_env
     configure(env)
@@ -169,7 +160,7 @@ def test_transformation_runs_in_an_oar_job(oar: SingleNodeOar, oar_env: E2EEnv) 
     options = [line[len("#OAR "):] for line in script if line.startswith("#OAR ")]
     body = [line for line in script if line and not line.startswith("#")]
     assert job["initial_request"].startswith("oarsub " + " ".join(options) + " \n"), (options, job["initial_request"])
-    assert normalised(body) == normalised([line for line in job["command"].splitlines() if line]), job["command"]
+    assert job_script_lines("\n".join(body)) == job_script_lines(job["command"]), job["command"]
 
     # the result is in the stage's database and buffer directory
     db = env.database_dir / env.project / "seamless.db"

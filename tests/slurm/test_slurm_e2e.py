@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e._support import E2EEnv, describe, missing_runtime, script_result
+from e2e._support import E2EEnv, describe, job_script_lines, missing_runtime, script_result
 
 from .slurmlab import SingleNodeSlurm
 
@@ -140,6 +140,11 @@ def test_transformation_runs_in_a_slurm_job(slurm: SingleNodeSlurm, slurm_env: E
     assert job["NumCPUs"] == "1" and job["MinMemoryNode"] == "477M" and job["TimeLimit"] == "00:10:00", job
     assert "cpu=1,mem=477M" in job["TRES"], job
     assert f"Launching batch job {job_id} for UID 0" in slurm.slurmd_log.read_text()
+    # what `seamless-config job-script` prints is the script SLURM ran
+    cp = env.run([str(env.venv_bin / "seamless-config"), "job-script"], env=slurm.env(env.env()))
+    assert cp.returncode == 0, describe(cp)
+    ran = slurm.run("scontrol", "write", "batch_script", job_id, "-")
+    assert job_script_lines(cp.stdout) == job_script_lines(ran), (cp.stdout, ran)
     # the result is in the stage's database and buffer directory
     db = env.database_dir / env.project / "seamless.db"
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
@@ -176,3 +181,4 @@ def test_a_queue_slurm_cannot_serve_fails_at_once(slurm: SingleNodeSlurm, slurm_
     assert lines[0].startswith("seamless-init: seamless.profile.yaml:") and "Traceback" not in cp.stderr, cp.stderr
     assert not list((env.launcher_dir / "server").glob("daskserver-*.json")), "a daskserver was launched"
     assert {j["JobId"] for j in slurm.jobs()} == before, "a job was submitted"
+
