@@ -64,9 +64,9 @@ class Host(Protocol):
         """Stop the processes of ``key`` that no state names (an interrupted launch); their pids."""
         ...
 
-    def listing(self, argv: list[str], timeout: float = 20.0) -> str | None:
-        """The output of a read-only listing command (``sinfo``, ``oarnodes``) run on this host;
-        ``None`` when it is not there, is refused, fails or hangs."""
+    def listing(self, argv: list[str], timeout: float = 20.0) -> tuple[int, str, str] | None:
+        """A read-only listing command (``sinfo``, ``oarnodes``) run on this host: its exit code, stdout
+        and stderr; ``None`` when it is not there, is refused or hangs."""
         ...
 
     def remove_state(self, key: str) -> None: ...
@@ -201,7 +201,7 @@ class LocalHost:
         i = procs.proven(state, statefiles.server_json(key))
         return None if i is None else i.pid
 
-    def listing(self, argv: list[str], timeout: float = 20.0) -> str | None:
+    def listing(self, argv: list[str], timeout: float = 20.0) -> tuple[int, str, str] | None:
         import subprocess
 
         if shutil.which(argv[0]) is None:
@@ -211,7 +211,7 @@ class LocalHost:
                                 timeout=timeout, errors="replace")
         except (OSError, subprocess.TimeoutExpired):
             return None
-        return cp.stdout if cp.returncode == 0 else None
+        return cp.returncode, cp.stdout, cp.stderr
 
     def stop_running(self, key: str, state: dict[str, Any] | None, timeout: float = 10.0) -> bool:
         sf = statefiles.server_json(key)

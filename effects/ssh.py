@@ -330,12 +330,14 @@ class SshHost:
                     "REMOTE_HTTP_LAUNCHER_DIR is set there; unset it for SSH sessions")
         return f"rhl-launch-service failed on {self.where}: {line or 'no message'}"
 
-    def listing(self, argv: list[str], timeout: float = 20.0) -> str | None:
+    def listing(self, argv: list[str], timeout: float = 20.0) -> tuple[int, str, str] | None:
         try:
             cp = self.run(argv, timeout)
         except SshError:
             return None
-        return cp.stdout if cp.returncode == 0 else None
+        if cp.returncode == 127:  # not on the PATH of SSH sessions there
+            return None
+        return cp.returncode, cp.stdout, cp.stderr
 
     def pid_alive(self, pid: int) -> bool:
         cp = self.run(["rhl-pid-alive", str(pid)])

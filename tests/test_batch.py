@@ -112,7 +112,8 @@ def first_steps(sp: ServicePlan, listing: str | None, client: dict[str, Any] | N
     seen: list[type] = []
     proto = b.protocol(sp, "localhost")
     reply: dict[type, Any] = {b.ReadClient: client, b.WantedParameters: None, b.ReadState: None,
-                              b.StopOrphans: [], b.AskBatch: listing, b.Probe: answers, b.Forget: None}
+                              b.StopOrphans: [], b.AskBatch: None if listing is None else (0, listing, ""),
+                              b.Probe: answers, b.Forget: None}
     try:
         request = next(proto)
         while True:
@@ -144,3 +145,20 @@ def test_not_asked_without_a_batch_queue_or_for_a_reused_service() -> None:
     seen, ended = first_steps(dask_plan(BatchAsk("slurm", "hpc", "small", partition="gpu")), SINFO,
                               client=client, answers=True)
     assert ended is not None and ended.how == "reused" and b.AskBatch not in seen
+
+
+def test_a_batch_system_that_does_not_answer_stops_the_launch() -> None:
+    seen: list[type] = []
+    proto = b.protocol(dask_plan(BatchAsk("slurm", "hpc", "small")), "localhost")
+    reply: dict[type, Any] = {b.ReadClient: None, b.ReadState: None, b.StopOrphans: [],
+                              b.AskBatch: (1, "", "sinfo: error: Unable to contact slurm controller (connect failure)\n")}
+    try:
+        request = next(proto)
+        while True:
+            seen.append(type(request))
+            request = proto.send(reply[type(request)])
+    except StopIteration as stop:
+        ended = stop.value
+    assert ended.how == "failed" and ended.mistake is None and b.Launch not in seen
+    assert ended.message.startswith("SLURM does not answer on localhost (sinfo: error: Unable to contact slurm "
+                                    "controller (connect failure)): no worker job could be submitted; start slurmctld")

@@ -285,6 +285,22 @@ def _judge_oar(ask: BatchAsk, offer: Offer, where: str) -> ConfigError | None:
     return None
 
 
+#: what runs each batch system, for the message when it does not answer
+CONTROLLERS = {"slurm": "slurmctld", "oar": "OAR's server (oar-server)"}
+
+
+def batch_down(system: str, host: str, stderr: str) -> str:
+    """The message when the batch system's listing command fails on ``host``.
+
+    >>> batch_down("slurm", "localhost", "sinfo: error: Unable to contact slurm controller (connect failure)\\n")
+    "SLURM does not answer on localhost (sinfo: error: Unable to contact slurm controller (connect failure)): no worker job could be submitted; start slurmctld, or ask the cluster's administrators, then bring the services up again"
+    """
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    why = lines[-1] if lines else f"{COMMANDS[system][0]} failed"
+    return (f"{system.upper()} does not answer on {host} ({why}): no worker job could be submitted; "
+            f"start {CONTROLLERS[system]}, or ask the cluster's administrators, then bring the services up again")
+
+
 def _hms(seconds: int) -> str:
     h, rest = divmod(seconds, 3600)
     return f"{h:02d}:{rest // 60:02d}:{rest % 60:02d}"

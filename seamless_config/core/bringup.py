@@ -33,7 +33,7 @@ from typing import Any
 
 import attrs
 
-from .batch import judge, parse_offer
+from .batch import batch_down, judge, parse_offer
 from .clients import CHECK_TIMEOUT, client_payload, port_of, same_parameters, usable
 from .errors import ConfigError
 from .plan import ServicePlan
@@ -135,7 +135,7 @@ class Launch:
 @attrs.frozen
 class AskBatch:
     """Run the batch system's listing command (:data:`core.batch.COMMANDS`) where the service would run.
-    -> its output (``str``), or ``None`` when it cannot be run there (then nothing is judged)."""
+    -> ``(exit code, stdout, stderr)``, or ``None`` when it cannot be run there (then nothing is judged)."""
 
     system: str
 
@@ -284,9 +284,13 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
         if sp.batch is not None:
             # a queue its batch system cannot serve: said now, not after workers never come
             listing = yield AskBatch(sp.batch.system)
-            mistake = judge(sp.batch, parse_offer(sp.batch.system, listing)) if listing is not None else None
-            if mistake is not None:
-                return Ended("failed", message=str(mistake), mistake=mistake)
+            if listing is not None:
+                code, out, err = listing
+                if code != 0:  # its controller is down: every submission would fail too
+                    return Ended("failed", message=batch_down(sp.batch.system, host, err))
+                mistake = judge(sp.batch, parse_offer(sp.batch.system, out))
+                if mistake is not None:
+                    return Ended("failed", message=str(mistake), mistake=mistake)
         orphans = yield StopOrphans()
         if orphans:
             yield Warn(f"{who}: stopped process {', '.join(map(str, orphans))} "

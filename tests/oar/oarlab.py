@@ -138,6 +138,16 @@ class SingleNodeOar:
         self._declare_resources()
         self._ensure_user()
 
+    def restart_server(self, timeout: float = 60) -> None:
+        """Stop OAR's server (Almighty and its helpers) and start it again."""
+        almighty = next(p for p in self._procs if str(p.args[0]).endswith("Almighty"))
+        os.killpg(almighty.pid, signal.SIGTERM)
+        almighty.wait(timeout=30)
+        self._wait(lambda: not self._port_open(6666), timeout, "Almighty did not stop")
+        self._procs.remove(almighty)
+        self._spawn([_which("Almighty")], "almighty.out")
+        self._wait(lambda: self._port_open(6666), timeout, "Almighty did not listen again")
+
     def _configure(self) -> None:
         text = CONF.read_text()
         new = re.sub(r'^DB_BASE_PASSWD=""$', 'DB_BASE_PASSWD="seamless-oar-test"', text, flags=re.M)

@@ -198,3 +198,17 @@ def test_a_property_oar_does_not_have_fails_at_once(oar: SingleNodeOar, oar_env:
     assert len(warned) == 1 and "seamless-init: warning:" in warned[0] and "bufferdir /tmp/" in warned[0], cp.stderr
     assert not list((env.launcher_dir / "server").glob("daskserver-*.json")), "a daskserver was launched"
     assert {j["Job_Id"] for j in oar.jobs()} == before, "a job was submitted"
+
+
+def test_oar_server_restarted_between_two_runs(oar: SingleNodeOar, oar_env: E2EEnv) -> None:
+    """The next process reuses the services (and the worker job) and gets its result."""
+    env = oar_env
+    configure(env)
+    first = run_workflow(env, oar, 1, 1)
+    assert first["result"] == 20
+    oar.restart_server()
+    second = run_workflow(env, oar, 4, 5)
+    assert second["result"] == 90
+    assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
+    jobs = [r["OAR_JOB_ID"] for r in side_effects(env)]
+    assert len(jobs) == 2 and all(jobs), jobs

@@ -157,6 +157,22 @@ PartitionName={SHORT} Nodes={self.hostname} MaxTime=5 State=UP
         self._spawn([_which("slurmd"), "-D", "-f", str(self.conf)], self.root / "log" / "slurmd.out")
         self._wait(self._node_idle, timeout, "the node did not become idle")
 
+    def stop_controller(self) -> None:
+        """Stop slurmctld (slurmd and the running jobs stay)."""
+        ctld = next(p for p in self._procs if "slurmctld" in str(p.args[0]) and p.poll() is None)
+        os.killpg(ctld.pid, signal.SIGTERM)
+        ctld.wait(timeout=30)
+        self._procs.remove(ctld)
+
+    def start_controller(self, timeout: float = 60) -> None:
+        """Start slurmctld again: it recovers its jobs from its state directory."""
+        self._spawn([_which("slurmctld"), "-D", "-f", str(self.conf)], self.root / "log" / "slurmctld.out")
+        self._wait(self._node_idle, timeout, "the node did not come back after slurmctld restarted")
+
+    def restart_controller(self, timeout: float = 60) -> None:
+        self.stop_controller()
+        self.start_controller(timeout)
+
     def _node_idle(self) -> bool:
         for proc in self._procs:
             if proc.poll() is not None:

@@ -182,3 +182,32 @@ def test_a_queue_slurm_cannot_serve_fails_at_once(slurm: SingleNodeSlurm, slurm_
     assert not list((env.launcher_dir / "server").glob("daskserver-*.json")), "a daskserver was launched"
     assert {j["JobId"] for j in slurm.jobs()} == before, "a job was submitted"
 
+
+
+def test_slurmctld_restarted_between_two_runs(slurm: SingleNodeSlurm, slurm_env: E2EEnv) -> None:
+    """The next process brings the same services up again (reused) and gets its result."""
+    env = slurm_env
+    configure(env)
+    first = run_workflow(env, slurm, 1, 1)
+    assert first["result"] == 20
+    slurm.restart_controller()
+    second = run_workflow(env, slurm, 4, 5)
+    assert second["result"] == 90
+    assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
+    assert len(side_effects(env)) == 2
+
+
+def test_slurmctld_down_when_the_daskserver_is_launched(slurm: SingleNodeSlurm, slurm_env: E2EEnv) -> None:
+    """seamless-init says SLURM does not answer and what to do; once slurmctld is back, it works."""
+    env = slurm_env
+    configure(env)
+    slurm.stop_controller()
+    try:
+        cp = env.seamless_init(env=slurm.env(env.env()))
+    finally:
+        slurm.start_controller()
+    assert cp.returncode not in (0, 2), describe(cp)  # a service failure, not a configuration mistake
+    assert "SLURM does not answer on localhost (" in cp.stderr and "start slurmctld" in cp.stderr, cp.stderr
+    assert "Traceback" not in cp.stderr and not list((env.launcher_dir / "server").glob("daskserver-*.json"))
+    cp = env.seamless_init(env=slurm.env(env.env()))
+    assert cp.returncode == 0, describe(cp)
