@@ -212,3 +212,89 @@ def test_oar_server_restarted_between_two_runs(oar: SingleNodeOar, oar_env: E2EE
     assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
     jobs = [r["OAR_JOB_ID"] for r in side_effects(env)]
     assert len(jobs) == 2 and all(jobs), jobs
+
+
+SLOW_WORKFLOW = '''
+import json, os, sys, time
+
+def main():
+    seconds, sidefile = float(sys.argv[1]), sys.argv[2]
+    import seamless
+    import seamless.config
+    from seamless.transformer import delayed
+
+    seamless.config.init()
+
+    @delayed
+    def slow(seconds, sidefile):
+        import json, os, time
+        with open(sidefile, "a") as f:
+            f.write(json.dumps({"job": os.environ.get("SLURM_JOB_ID") or os.environ.get("OAR_JOB_ID")}) + "\\n")
+        time.sleep(seconds)
+        return seconds * 2
+
+    tf = slow(seconds, sidefile)
+    t0 = time.monotonic()
+    try:
+        out = {"result": tf.run(), "exception": None}
+    except Exception as exc:
+        out = {"result": None, "exception": f"{type(exc).__name__}: {exc}"}
+    out["seconds"] = time.monotonic() - t0
+    seamless.close()
+    print("E2E-RESULT " + json.dumps(out), flush=True)
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def run_in_background(env: E2EEnv, code: str, *args: str, timeout: float):
+    """Start a workflow script in a thread; returns the thread and a one-item list its result lands in."""
+    import threading
+
+    box: list[Any] = []
+    t = threading.Thread(target=lambda: box.append(env.python(code, *args, timeout=timeout,
+                                                              check=False)), daemon=True)
+    t.start()
+    return t, box
+
+
+def wait_for_jobs(env: E2EEnv, n: int, timeout: float) -> list[str]:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = [r["job"] for r in side_effects(env)]
+        if len(jobs) >= n:
+            return jobs
+        time.sleep(0.5)
+    raise AssertionError(f"the transformation did not start {n} time(s) within {timeout} s\n{wrapper_log(env)}")
+
+
+
+def test_a_worker_job_deleted_mid_transformation(oar: SingleNodeOar, oar_env: E2EEnv) -> None:
+    env = oar_env
+    configure(env)
+    SingleNodeOar.give(env.root)
+    t, box = run_in_background(env, SLOW_WORKFLOW, "20", str(env.sidefile), timeout=300)
+    (first,) = wait_for_jobs(env, 1, 240)
+    oar.run("oardel", first, user=USER)
+    t.join(300)
+    out = script_result(box[0])
+    assert out == {**out, "result": 40, "exception": None}, out
+    jobs = [r["job"] for r in side_effects(env)]
+    assert len(jobs) == 2 and jobs[0] == first and jobs[1] not in (first, None), jobs
+
+
+def test_work_longer_than_the_worker_lifetime_is_reported(oar: SingleNodeOar, oar_env: E2EEnv) -> None:
+    """The wrapper retires each worker before its job's walltime (its lifetime, derived from the
+    walltime, here set short); a transformation longer than that is tried in new jobs, then reported."""
+    env = oar_env
+    configure(env, {**QUEUE, "lifetime": "15s", "lifetime_stagger": "2s"})
+    SingleNodeOar.give(env.root)
+    cp = env.python(SLOW_WORKFLOW, "40", str(env.sidefile), timeout=400, check=False)
+    out = script_result(cp)
+    assert out["result"] is None and "KilledWorker" in out["exception"], out
+    assert "all those workers died while running it" in out["exception"], out
+    jobs = [r["job"] for r in side_effects(env)]
+    assert len(jobs) >= 2 and len(set(jobs)) == len(jobs) and all(jobs), jobs
