@@ -37,15 +37,33 @@ def _require(module: str) -> Any:
     return sys.modules[module]
 
 
+def imported(module: str) -> Any:
+    """``module`` if the runtime has imported it, complete; else ``None``.
+
+    Another thread may be importing it at this moment: seamless's buffer writer
+    imports ``seamless_remote.buffer_remote`` in its own thread right after
+    ``import seamless``, and until it is done ``sys.modules`` holds a half-built
+    module (without ``activate``). Importing it again waits for that import.
+    """
+    if module not in sys.modules:
+        return None
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
 def deactivate() -> None:
     """Disconnect every client this module connected."""
     for name in ("buffer_remote", "database_remote", "jobserver_remote"):
-        mod = sys.modules.get(f"seamless_remote.{name}")
+        mod = imported(f"seamless_remote.{name}")
         if mod is not None:
             mod.activate(no_main=True)
     client = _state["dask_client"]
     if client is not None:
-        mod = sys.modules.get("seamless_dask.transformer_client")
+        mod = imported("seamless_dask.transformer_client")
         if mod is not None and hasattr(mod, "set_seamless_dask_client"):
             mod.set_seamless_dask_client(None)
         close = getattr(client, "close", None)
@@ -57,7 +75,7 @@ def deactivate() -> None:
         _state["dask_client"] = None
     for name in _state["names"]:
         for mod_name in ("seamless_remote.buffer_remote", "seamless_remote.database_remote"):
-            mod = sys.modules.get(mod_name)
+            mod = imported(mod_name)
             if mod is not None:
                 mod._extern_clients.pop(name, None)
     _state["plan"] = None

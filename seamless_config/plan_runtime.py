@@ -27,10 +27,10 @@ DISABLE_FLAGS = {
 
 def disabled_services() -> frozenset[str]:
     """The services the runtime switched off (only modules already imported are asked)."""
-    import sys
+    from effects.runtime import imported
 
     return frozenset(role for role, module in DISABLE_FLAGS.items()
-                     if getattr(sys.modules.get(module), "DISABLED", False) is True)
+                     if getattr(imported(module), "DISABLED", False) is True)
 
 
 def current_plan() -> Plan:

@@ -114,9 +114,9 @@ def work_directory(workdir: str | None, project_files: bool = True) -> str:
 def _invalidate_record_cache() -> None:
     """Tell seamless-transformer the record mode changed; only when the runtime already imported it
     (importing it costs about a second)."""
-    import sys
+    from effects.runtime import imported
 
-    mod = sys.modules.get("seamless_transformer.record_runtime")
+    mod = imported("seamless_transformer.record_runtime")
     if mod is not None and hasattr(mod, "invalidate_record_mode_cache"):
         mod.invalidate_record_mode_cache()
 

@@ -255,3 +255,23 @@ def test_hostile_pids_in_a_private_pid_namespace(tmp_path: Path) -> None:
                        "(stop, rm, init, in a private PID namespace)",
                        {"states": len(report["runs"]), "bystanders signalled": 0, "tracebacks": 0})
 
+
+
+def test_a_local_service_runs_in_its_directory_with_a_pwd_that_says_so(rhl, tmp_path, monkeypatch) -> None:
+    """OAR's oarsub (run by a daskserver) takes the job's directory from PWD and refuses to submit without
+    one: a launched service gets the PWD of the directory it runs in, not the launcher's."""
+    bin_dir, workdir, out = tmp_path / "bin", tmp_path / "work" / "p", tmp_path / "seen.json"
+    bin_dir.mkdir()
+    fake = bin_dir / "hashserver"
+    fake.write_text(f"#!{sys.executable}\nimport json, os\n"
+                    f"json.dump({{'PWD': os.environ.get('PWD'), 'cwd': os.getcwd()}}, open({str(out)!r}, 'w'))\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("PWD", "/somewhere/else")
+    pid = LocalHost().launch(KEY, str(workdir), ["hashserver"], conda=None, network_interface=None,
+                             parameters=None, meta=None)
+    deadline = time.monotonic() + 20
+    while not out.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert json.loads(out.read_text()) == {"PWD": str(workdir), "cwd": str(workdir)}
+    assert json.loads(statefiles.server_json(KEY).read_text())["pid"] == pid

@@ -81,6 +81,15 @@ def test_warm_init_reuses_everything(up) -> None:
     assert (cp.returncode, cp.stdout, cp.stderr) == (0, "", ""), describe(cp)
 
 
+def test_init_right_after_import_on_a_warm_project(up) -> None:
+    """``import seamless.config; seamless.config.init()`` with the services up: seamless's buffer writer
+    is still importing seamless-remote in its own thread when init() connects the clients."""
+    env, cold = up
+    for _ in range(3):
+        cp = env.python("import seamless.config\nseamless.config.init()\nprint('E2E-RESULT {}')\n", check=False)
+        assert cp.returncode == 0 and "E2E-RESULT" in cp.stdout, describe(cp)
+
+
 def test_rhl_ps_sees_the_services(up) -> None:
     """remote-http-launcher's own tool lists what seamless-init started."""
     env, rows = up
