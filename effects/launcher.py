@@ -15,34 +15,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import attrs
-
 from seamless_config.core import batch, bringup
-from seamless_config.core.clients import STORAGE, storage_clients
-from seamless_config.core.frozen import EMPTY, FrozenDict, frozen_map
+from seamless_config.core.clients import STORAGE
 from seamless_config.core.plan import ServicePlan
 
 from . import http_probe, statefiles, tunnels
 from .hosts import Host, LaunchError
+from .outcomes import Outcome, remote_clients, service_facts
 from .services import host_for as host_of
 from .services import remove_client
-
-
-@attrs.frozen
-class Outcome:
-    """What happened to one service."""
-
-    role: str
-    key: str
-    host: str
-    state: str  # launched / reused
-    hostname: str
-    port: int
-    client: dict[str, Any]
-    seconds: float
-    #: seconds after the bring-up began: ``queued`` (its turn came), ``launched`` (the process was
-    #: started; absent when reused), ``answering`` (its health check answered)
-    timeline: FrozenDict = attrs.field(default=EMPTY, converter=frozen_map)
 
 
 class Reporter:
@@ -178,19 +159,6 @@ def _warn(rep: Any, message: str) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-
-
-def remote_clients(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> dict[str, list[dict[str, Any]]]:
-    """The buffer and database clients, as workers on the cluster and this process reach them."""
-    plans = {sp.key: sp for sp in services}
-    return storage_clients(service_facts(plans[o.key], o) for o in outcomes)
-
-
-def service_facts(sp: ServicePlan, o: Outcome) -> dict[str, Any]:
-    """What :func:`seamless_config.core.clients.storage_clients` needs of a service and its outcome, as plain values."""
-    return {"role": sp.role, "readonly": sp.readonly, "launch_hostname": sp.launch.get("hostname"),
-            "workdir": sp.launch.get("workdir"), "ssh_host": sp.ssh_host,
-            "hostname": o.hostname, "port": o.port, "client": o.client}
 
 
 def memo_services(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:

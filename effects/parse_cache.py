@@ -34,16 +34,18 @@ _VALIDATOR: str | None = None
 
 
 def validator_version() -> str:
-    """The parser version plus a hash of the pure stages' source: any change there is a new cache."""
+    """The parser version plus a hash of the pure stages' source files (name, size and modification
+    time: a stat each, not a read): any change there is a new cache."""
     global _VALIDATOR
     if _VALIDATOR is None:
         h = hashlib.sha256(PARSER_VERSION.encode())
         core = Path(__file__).resolve().parent.parent / "seamless_config" / "core"
         for f in sorted(core.glob("*.py")):
             try:
-                h.update(f.name.encode() + b"\0" + f.read_bytes())
+                st = f.stat()
             except OSError:
-                pass
+                continue
+            h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         _VALIDATOR = h.hexdigest()[:16]
     return _VALIDATOR
 

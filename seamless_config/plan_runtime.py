@@ -59,8 +59,8 @@ def _idle(plan: Plan) -> bool:
 
 def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
     """Launch or reuse the current plan's services; then connect the runtime to them."""
-    from effects import launcher
     from effects.hosts import LaunchError
+    from effects.outcomes import all_answering
     from effects.statefiles import StateError
 
     plan = current_plan()
@@ -69,7 +69,14 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
         SESSION.outcomes = []
         return []
     try:
-        outcomes = launcher.bring_up(plan.services, _host_for, reporter)
+        # a warm init(): every service answers as it is, without loading the launch protocol
+        warm = all_answering(plan.services) if reporter is None else None
+        if warm is not None:
+            outcomes = warm
+        else:
+            from effects import launcher
+
+            outcomes = launcher.bring_up(plan.services, _host_for, reporter)
     except StateError as exc:
         import errno
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ._support import VENV_BIN, E2EEnv, describe
+from ._support import VENV_BIN, E2EEnv, describe, script_result
 
 ROLES = ["database", "hashserver", "jobserver"]
 
@@ -85,9 +85,15 @@ def test_init_right_after_import_on_a_warm_project(up) -> None:
     """``import seamless.config; seamless.config.init()`` with the services up: seamless's buffer writer
     is still importing seamless-remote in its own thread when init() connects the clients."""
     env, cold = up
+    script = ("import json, sys\nimport seamless.config\nseamless.config.init()\n"
+              "from seamless_config import session\n"
+              "print('E2E-RESULT ' + json.dumps({'launcher': 'effects.launcher' in sys.modules,\n"
+              "      'states': sorted(o.state for o in session.SESSION.outcomes)}))\n")
     for _ in range(3):
-        cp = env.python("import seamless.config\nseamless.config.init()\nprint('E2E-RESULT {}')\n", check=False)
+        cp = env.python(script, check=False)
         assert cp.returncode == 0 and "E2E-RESULT" in cp.stdout, describe(cp)
+        # every service reused as it is, without loading the launch protocol
+        assert script_result(cp) == {"launcher": False, "states": ["reused"] * 3}, cp.stdout
 
 
 def test_rhl_ps_sees_the_services(up) -> None:

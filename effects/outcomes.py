@@ -1,0 +1,73 @@
+"""What bringing a plan's services up gave: an :class:`Outcome` per service, and the storage clients
+they make (for the job service's parameters and for the runtime).
+
+:func:`all_answering` is a warm ``init()``: every service reused as it is (the
+launcher's first step, :func:`effects.reuse.answering_client`), without loading
+the launch protocol and its shell (:mod:`effects.launcher`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+
+from seamless_config.core.clients import STORAGE, storage_clients
+from seamless_config.core.frozen import EMPTY, FrozenDict, frozen_map
+from seamless_config.core.plan import ServicePlan
+
+from . import statefiles
+from .reuse import answering_client
+
+
+@attrs.frozen
+class Outcome:
+    """What happened to one service."""
+
+    role: str
+    key: str
+    host: str
+    state: str  # launched / reused
+    hostname: str
+    port: int
+    client: dict[str, Any]
+    seconds: float
+    #: seconds after the bring-up began: ``queued`` (its turn came), ``launched`` (the process was
+    #: started; absent when reused), ``answering`` (its health check answered)
+    timeline: FrozenDict = attrs.field(default=EMPTY, converter=frozen_map)
+
+
+def all_answering(services: Sequence[ServicePlan]) -> list[Outcome] | None:
+    """Every service of a plan reused as it is (storage first, then the job service with the storage
+    clients as its parameters), in :func:`effects.launcher.bring_up`'s order; ``None`` as soon as
+    one is not, and then the launcher takes over."""
+    began = time.monotonic()
+    storage = [sp for sp in services if sp.role in STORAGE]
+    out: list[Outcome] = []
+    for sp in storage + [sp for sp in services if sp.role not in STORAGE]:
+        wanted = sp.launch.get("file_parameters")
+        if sp.role == "jobserver":
+            wanted = {**(wanted or {}), **remote_clients(storage, out[: len(storage)])}
+        existing = statefiles.read_client(sp.key)
+        if existing is None or not answering_client(existing, wanted, sp.check_port_field, sp.check_path,
+                                                    sp.launch.get("workdir")):
+            return None
+        t = round(time.monotonic() - began, 3)
+        out.append(Outcome(sp.role, sp.key, sp.ssh_host or "localhost", "reused", existing["hostname"],
+                           int(existing["port"]), existing, t, {"queued": 0.0, "answering": t}))
+    return out
+
+
+def remote_clients(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> dict[str, list[dict[str, Any]]]:
+    """The buffer and database clients, as workers on the cluster and this process reach them."""
+    plans = {sp.key: sp for sp in services}
+    return storage_clients(service_facts(plans[o.key], o) for o in outcomes)
+
+
+def service_facts(sp: ServicePlan, o: Outcome) -> dict[str, Any]:
+    """What :func:`seamless_config.core.clients.storage_clients` needs of a service and its outcome, as plain values."""
+    return {"role": sp.role, "readonly": sp.readonly, "launch_hostname": sp.launch.get("hostname"),
+            "workdir": sp.launch.get("workdir"), "ssh_host": sp.ssh_host,
+            "hostname": o.hostname, "port": o.port, "client": o.client}
