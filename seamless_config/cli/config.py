@@ -1,9 +1,10 @@
 """``seamless-config``: the effective configuration, and where every value came from.
 
 Subcommands: ``show``, ``explain NAME``, ``diff STAGE_A STAGE_B``, ``check``,
-``job-script`` and ``schema`` (the JSON Schema of a file, for editors). Reads the configuration; starts, connects to and
-writes nothing except the parse cache. Exit 0, or 2 for a mistake (in the
-arguments or the configuration) with one line per mistake on stderr.
+``job-script``, ``schema`` (the JSON Schema of a file, for editors) and ``doctor``. Reads the
+configuration; starts and writes nothing except the parse cache (``doctor`` alone connects, to
+look). Exit 0, or 2 for a mistake (in the arguments or the configuration) with one line per
+mistake on stderr; ``doctor`` exits 1 when a check failed.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def build_parser() -> ArgumentParser:
     from . import jobscript
 
     jobscript.add_arguments(sub.add_parser("job-script", help=jobscript.HELP))
+    from . import doctor
+
+    doctor.add_arguments(sub.add_parser("doctor", help=doctor.HELP))
     p = sub.add_parser("schema", help="print the JSON Schema of a configuration file, for editors (reads no file)")
     p.add_argument("--file", choices=("project", "profile", "clusters"), default="project",
                    help="seamless.yaml (project, the default), seamless.profile.yaml (profile) or "
@@ -120,6 +124,10 @@ def _main(args: Any) -> int:
         from . import jobscript
 
         return jobscript.run(args, _resolved(layout, args.stage))
+    if args.command == "doctor":
+        from . import doctor
+
+        return doctor.run(args, _resolved(layout, args.stage), cwd, home)
     if args.command == "show":
         from seamless_config.core import report
 
