@@ -157,7 +157,7 @@ def test_storage_verdicts():
 def test_batch_verdicts_use_core_batch():
     ask = BatchAsk("slurm", "hpc", "small", partition="short", walltime="00:10:00", origin=Origin("/p/seamless.yaml", 4))
     need = Need("batch", None, "slurm", "daskserver", batch=ask)
-    sinfo = "debug*|infinite|2|2000|up\nshort|5:00|2|2000|up\n"
+    sinfo = (0, "debug*|infinite|2|2000|up\nshort|5:00|2|2000|up\n", "")
     over = _verdict(need, sinfo)
     assert over.status == FAIL and over.origin == ask.origin
     assert over.message == ("queue 'small' of cluster 'hpc' asks for walltime 00:10:00, over the limit of SLURM "
@@ -165,6 +165,8 @@ def test_batch_verdicts_use_core_batch():
     fits = _verdict(Need("batch", None, "slurm", "daskserver", batch=BatchAsk("slurm", "hpc", "small")), sinfo)
     assert fits.status == OK and "partition 'debug' (no time limit" in fits.message
     assert _verdict(need, None).status == WARN  # sinfo could not be run: not judged, and said so
+    down = _verdict(need, (1, "", "sinfo: error: Unable to contact slurm controller (connect failure)\n"))
+    assert down.status == FAIL and down.message.startswith("SLURM does not answer on localhost (sinfo: error: Unable")
 
 
 def test_what_could_not_be_observed_is_a_warning_that_says_why():

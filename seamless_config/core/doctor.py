@@ -20,7 +20,7 @@ from typing import Any
 
 import attrs
 
-from .batch import BatchAsk, Offer, judge, parse_offer
+from .batch import COMMANDS, BatchAsk, Offer, batch_down, judge, parse_offer
 from .errors import ConfigError, Origin
 from .plan import Plan, ServicePlan
 
@@ -369,15 +369,19 @@ def _gib(size: int) -> str:
     return f"{size / 2**30:.1f} GiB" if size >= 2**30 else f"{size / 2**20:.0f} MiB"
 
 
-def _batch(n: Need, v: str | None, _r: Any) -> Verdict:
-    """The output of :data:`.batch.COMMANDS` (``None``: it could not be run), judged by :func:`.batch.judge`."""
+def _batch(n: Need, v: tuple[int, str, str] | None, _r: Any) -> Verdict:
+    """What :data:`.batch.COMMANDS` gave (exit code, stdout, stderr; ``None``: it could not be run
+    there), judged by :func:`.batch.judge`."""
     ask = n.batch
     assert ask is not None
-    tool = "sinfo" if ask.system == "slurm" else "oarnodes"
+    tool = COMMANDS[ask.system][0]
     if v is None:
         return WARN, f"queue {ask.queue!r} not checked: {tool} could not be run there", \
             f"make {tool} available on the PATH of the frontend that submits the jobs"
-    offer = parse_offer(ask.system, v)
+    code, out, err = v
+    if code != 0:
+        return FAIL, batch_down(ask.system, n.host or "localhost", err), ""
+    offer = parse_offer(ask.system, out)
     mistake = judge(ask, offer)
     if mistake is not None:
         return FAIL, mistake.message, mistake.hint

@@ -298,3 +298,29 @@ def test_work_longer_than_the_worker_lifetime_is_reported(oar: SingleNodeOar, oa
     assert "all those workers died while running it" in out["exception"], out
     jobs = [r["job"] for r in side_effects(env)]
     assert len(jobs) >= 2 and len(set(jobs)) == len(jobs) and all(jobs), jobs
+
+
+def doctor_checks(env: E2EEnv) -> tuple[int, list[dict[str, Any]]]:
+    SingleNodeOar.give(env.root)
+    cp = env.run([str(env.venv_bin / "seamless-config"), "doctor", "--json"])
+    assert cp.returncode in (0, 1) and cp.stdout.startswith("{"), describe(cp)
+    return cp.returncode, json.loads(cp.stdout)["checks"]
+
+
+def test_doctor_on_oar(oar: SingleNodeOar, oar_env: E2EEnv) -> None:
+    """The healthy set-up passes (as the OAR user); a property OAR does not have, and storage under /tmp,
+    fail with their fixes; nothing is started or submitted."""
+    env = oar_env
+    configure(env)
+    before = {j["Job_Id"] for j in oar.jobs()}
+    code, checks = doctor_checks(env)
+    assert code == 0 and [c for c in checks if c["status"] == "fail"] == [], checks
+    (batch,) = [c for c in checks if c["check"] == "batch"]
+    assert batch["status"] == "ok" and batch["message"].startswith("queue 'small' of cluster 'oarlab' fits"), batch
+    configure(env, memory_property="mem_per_core", bufferdir=Path("/tmp") / f"seamless-oar-{env.root.name}")
+    code, checks = doctor_checks(env)
+    failed = {c["check"]: c for c in checks if c["status"] == "fail"}
+    assert code == 1 and set(failed) == {"batch", "storage"}, checks
+    assert "property 'mem_per_core'" in failed["batch"]["message"] and "memcore" in failed["batch"]["message"]
+    assert "where OAR deletes every file" in failed["storage"]["message"], failed
+    assert not list((env.launcher_dir / "server").glob("*.json")) and {j["Job_Id"] for j in oar.jobs()} == before
