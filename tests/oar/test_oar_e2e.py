@@ -12,58 +12,29 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e._batch import (
+    QUEUE,
+    SLOW_WORKFLOW,
+    assert_from_the_database,
+    assert_stored,
+    run_in_background,
+    side_effects,
+    wait_for_jobs,
+    workflow,
+    wrapper_log,
+)
+from e2e._batch import configure as batch_configure
 from e2e._support import E2EEnv, describe, job_script_lines, script_result
 
 from .oarlab import MEMCORE, USER, SingleNodeOar
 
 PORTS = {"hashserver": (54200, 54219), "database": (54220, 54239), "daskserver": (54240, 54299)}
-QUEUE = {"cores": 1, "memory": "500MB", "walltime": "00:10:00"}
-
-WORKFLOW = '''
-import json, os, sys, time
-
-def main():
-    a, b, sidefile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    t0 = time.monotonic()
-    import seamless
-    import seamless.config
-    from seamless.transformer import delayed
-    from seamless_config import session
-
-    seamless.config.init()
-    t_init = time.monotonic() - t0
-
-    @delayed
-    def scaled_sum(a, b, sidefile):
-        import json, os
-        keys = ("OAR_JOB_ID", "OAR_JOB_NAME", "OAR_NODEFILE", "OAR_USER")
-        with open(sidefile, "a") as f:
-            f.write(json.dumps({"pid": os.getpid(), "uid": os.getuid(), **{k: os.environ.get(k) for k in keys}}) + "\\n")
-        return (a + b) * 10
-
-    tf = scaled_sum(a, b, sidefile)
-    result = tf.run()
-    out = {
-        "result": result,
-        "init_seconds": t_init,
-        "first_result_seconds": time.monotonic() - t0,
-        "tf_checksum": tf.transformation_checksum.hex(),
-        "result_checksum": tf.result_checksum.hex(),
-        "outcomes": [[o.role, o.state, o.key, o.port] for o in session.SESSION.outcomes],
-    }
-    seamless.close()
-    print("E2E-RESULT " + json.dumps(out), flush=True)
-
-if __name__ == "__main__":
-    main()
-'''
+WORKFLOW = workflow("OAR_JOB_ID", "OAR_JOB_NAME", "OAR_NODEFILE", "OAR_USER")
 
 
 class OarEnv(E2EEnv):
@@ -74,33 +45,12 @@ class OarEnv(E2EEnv):
 
 def configure(env: E2EEnv, queue: dict[str, Any] = QUEUE, memory_property: str = MEMCORE,
               bufferdir: Path | None = None) -> None:
-    r = PORTS
-    (env.project_dir / "seamless.yaml").write_text(f"- project: {env.project}\n")
-    qfields = "\n".join(f"          {k}: {json.dumps(v)}" for k, v in queue.items())
-    (env.project_dir / "seamless.profile.yaml").write_text(textwrap.dedent(f"""\
-        - clusters:
-            oarlab:
-              type: oar
-              memory_per_core_property_name: {memory_property}
-              frontends:
-                - hostname: localhost
-                  hashserver: {{bufferdir: {bufferdir or env.bufferdir}, network_interface: 127.0.0.1, port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}
-                  database: {{database_dir: {env.database_dir}, network_interface: 127.0.0.1, port_start: {r['database'][0]}, port_end: {r['database'][1]}}}
-                  daskserver: {{network_interface: 127.0.0.1, port_start: {r['daskserver'][0]}, port_end: {r['daskserver'][1]}}}
-              queues:
-                small:
-                  # any name: the runtime refuses a daskserver without conda; without conda
-                  # on this machine the launcher runs the wrapper from the PATH
-                  conda: seamless-oar-no-such-env
-                  # OAR does not pass the submitter's environment to a job: the worker's
-                  # `python` must be put on the PATH by the job script itself
-                  job_script_prologue: ["export PATH={env.venv_bin}:$PATH"]
-        """) + qfields + "\n" + textwrap.dedent("""\
-              default_queue: small
-        - cluster: oarlab
-        - execution: remote
-        - remote: daskserver
-        """))
+    batch_configure(
+        env, "oar", PORTS, queue, bufferdir=bufferdir,
+        cluster_fields=f"      memory_per_core_property_name: {memory_property}\n",
+        # OAR does not pass the submitter's environment to a job: the worker's `python` must be put
+        # on the PATH by the job script itself
+        queue_fields=f'          job_script_prologue: ["export PATH={env.venv_bin}:$PATH"]\n')
 
 
 @pytest.fixture
@@ -122,17 +72,6 @@ def run_workflow(env: E2EEnv, oar: SingleNodeOar, a: int, b: int) -> dict[str, A
     if cp.returncode != 0:
         raise AssertionError(describe(cp) + "\n" + oar.logs() + "\n" + wrapper_log(env))
     return script_result(cp)
-
-
-def wrapper_log(env: E2EEnv) -> str:
-    logs = sorted((env.launcher_dir / "server").glob("daskserver-*"))
-    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
-
-
-def side_effects(env: E2EEnv) -> list[dict[str, Any]]:
-    if not env.sidefile.exists():
-        return []
-    return [json.loads(line) for line in env.sidefile.read_text().splitlines()]
 
 
 def test_transformation_runs_in_an_oar_job(oar: SingleNodeOar, oar_env: E2EEnv) -> None:
@@ -162,21 +101,9 @@ def test_transformation_runs_in_an_oar_job(oar: SingleNodeOar, oar_env: E2EEnv) 
     assert job["initial_request"].startswith("oarsub " + " ".join(options) + " \n"), (options, job["initial_request"])
     assert job_script_lines("\n".join(body)) == job_script_lines(job["command"]), job["command"]
 
-    # the result is in the stage's database and buffer directory
-    db = env.database_dir / env.project / "seamless.db"
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = {str(t): str(r) for t, r in con.execute("SELECT * FROM transformation")}
-    finally:
-        con.close()
-    assert rows.get(first["tf_checksum"]) == first["result_checksum"]
-    rc = first["result_checksum"]
-    assert (env.bufferdir / env.project / rc[:2] / rc).is_file()
-    # a second process gets it from the database, without a new job or a recomputation
+    assert_stored(env, first)
     second = run_workflow(env, oar, 2, 3)
-    assert second["result"] == 50 and second["tf_checksum"] == first["tf_checksum"]
-    assert len(side_effects(env)) == 1, "the second process recomputed instead of using the database"
-    assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
+    assert_from_the_database(env, first, second)
     print(f"\nOAR first result: init {first['init_seconds']:.1f} s, "
           f"first result {first['first_result_seconds']:.1f} s; second process {second['first_result_seconds']:.1f} s")
 
@@ -212,64 +139,6 @@ def test_oar_server_restarted_between_two_runs(oar: SingleNodeOar, oar_env: E2EE
     assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
     jobs = [r["OAR_JOB_ID"] for r in side_effects(env)]
     assert len(jobs) == 2 and all(jobs), jobs
-
-
-SLOW_WORKFLOW = '''
-import json, os, sys, time
-
-def main():
-    seconds, sidefile = float(sys.argv[1]), sys.argv[2]
-    import seamless
-    import seamless.config
-    from seamless.transformer import delayed
-
-    seamless.config.init()
-
-    @delayed
-    def slow(seconds, sidefile):
-        import json, os, time
-        with open(sidefile, "a") as f:
-            f.write(json.dumps({"job": os.environ.get("SLURM_JOB_ID") or os.environ.get("OAR_JOB_ID")}) + "\\n")
-        time.sleep(seconds)
-        return seconds * 2
-
-    tf = slow(seconds, sidefile)
-    t0 = time.monotonic()
-    try:
-        out = {"result": tf.run(), "exception": None}
-    except Exception as exc:
-        out = {"result": None, "exception": f"{type(exc).__name__}: {exc}"}
-    out["seconds"] = time.monotonic() - t0
-    seamless.close()
-    print("E2E-RESULT " + json.dumps(out), flush=True)
-
-if __name__ == "__main__":
-    main()
-'''
-
-
-def run_in_background(env: E2EEnv, code: str, *args: str, timeout: float):
-    """Start a workflow script in a thread; returns the thread and a one-item list its result lands in."""
-    import threading
-
-    box: list[Any] = []
-    t = threading.Thread(target=lambda: box.append(env.python(code, *args, timeout=timeout,
-                                                              check=False)), daemon=True)
-    t.start()
-    return t, box
-
-
-def wait_for_jobs(env: E2EEnv, n: int, timeout: float) -> list[str]:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        jobs = [r["job"] for r in side_effects(env)]
-        if len(jobs) >= n:
-            return jobs
-        time.sleep(0.5)
-    raise AssertionError(f"the transformation did not start {n} time(s) within {timeout} s\n{wrapper_log(env)}")
-
 
 
 def test_a_worker_job_deleted_mid_transformation(oar: SingleNodeOar, oar_env: E2EEnv) -> None:

@@ -9,85 +9,30 @@ private HOME.
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e._batch import (
+    QUEUE,
+    assert_from_the_database,
+    assert_stored,
+    side_effects,
+    workflow,
+    wrapper_log,
+)
+from e2e._batch import configure as batch_configure
 from e2e._support import E2EEnv, describe, job_script_lines, missing_runtime, script_result
 
 from .slurmlab import SingleNodeSlurm
 
 PORTS = {"hashserver": (54000, 54019), "database": (54020, 54039), "daskserver": (54040, 54099)}
-QUEUE = {"cores": 1, "memory": "500MB", "walltime": "00:10:00"}
-
-WORKFLOW = '''
-import json, os, sys, time
-
-def main():
-    a, b, sidefile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    t0 = time.monotonic()
-    import seamless
-    import seamless.config
-    from seamless.transformer import delayed
-    from seamless_config import session
-
-    seamless.config.init()
-    t_init = time.monotonic() - t0
-
-    @delayed
-    def scaled_sum(a, b, sidefile):
-        import json, os
-        keys = ("SLURM_JOB_ID", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE", "SLURM_JOB_PARTITION")
-        with open(sidefile, "a") as f:
-            f.write(json.dumps({"pid": os.getpid(), **{k: os.environ.get(k) for k in keys}}) + "\\n")
-        return (a + b) * 10
-
-    tf = scaled_sum(a, b, sidefile)
-    result = tf.run()
-    out = {
-        "result": result,
-        "init_seconds": t_init,
-        "first_result_seconds": time.monotonic() - t0,
-        "tf_checksum": tf.transformation_checksum.hex(),
-        "result_checksum": tf.result_checksum.hex(),
-        "outcomes": [[o.role, o.state, o.key, o.port] for o in session.SESSION.outcomes],
-    }
-    seamless.close()
-    print("E2E-RESULT " + json.dumps(out), flush=True)
-
-if __name__ == "__main__":
-    main()
-'''
+WORKFLOW = workflow("SLURM_JOB_ID", "SLURM_CPUS_ON_NODE", "SLURM_MEM_PER_NODE", "SLURM_JOB_PARTITION")
 
 
 def configure(env: E2EEnv, queue: dict[str, Any] = QUEUE) -> None:
-    r = PORTS
-    (env.project_dir / "seamless.yaml").write_text(f"- project: {env.project}\n")
-    qfields = "\n".join(f"          {k}: {json.dumps(v)}" for k, v in queue.items())
-    (env.project_dir / "seamless.profile.yaml").write_text(textwrap.dedent(f"""\
-        - clusters:
-            slurmlab:
-              type: slurm
-              frontends:
-                - hostname: localhost
-                  hashserver: {{bufferdir: {env.bufferdir}, network_interface: 127.0.0.1, port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}
-                  database: {{database_dir: {env.database_dir}, network_interface: 127.0.0.1, port_start: {r['database'][0]}, port_end: {r['database'][1]}}}
-                  daskserver: {{network_interface: 127.0.0.1, port_start: {r['daskserver'][0]}, port_end: {r['daskserver'][1]}}}
-              queues:
-                small:
-                  # any name: the runtime refuses a daskserver without conda; without conda
-                  # on this machine the launcher runs the wrapper from the PATH
-                  conda: seamless-slurm-no-such-env
-        """) + qfields + "\n" + textwrap.dedent("""\
-              default_queue: small
-        - cluster: slurmlab
-        - execution: remote
-        - remote: daskserver
-        """))
+    batch_configure(env, "slurm", PORTS, queue)
 
 
 @pytest.fixture
@@ -112,17 +57,6 @@ def run_workflow(env: E2EEnv, slurm: SingleNodeSlurm, a: int, b: int) -> dict[st
     return script_result(cp)
 
 
-def wrapper_log(env: E2EEnv) -> str:
-    logs = sorted((env.launcher_dir / "server").glob("daskserver-*"))
-    return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
-
-
-def side_effects(env: E2EEnv) -> list[dict[str, Any]]:
-    if not env.sidefile.exists():
-        return []
-    return [json.loads(line) for line in env.sidefile.read_text().splitlines()]
-
-
 def test_transformation_runs_in_a_slurm_job(slurm: SingleNodeSlurm, slurm_env: E2EEnv) -> None:
     env = slurm_env
     configure(env)
@@ -145,21 +79,9 @@ def test_transformation_runs_in_a_slurm_job(slurm: SingleNodeSlurm, slurm_env: E
     assert cp.returncode == 0, describe(cp)
     ran = slurm.run("scontrol", "write", "batch_script", job_id, "-")
     assert job_script_lines(cp.stdout) == job_script_lines(ran), (cp.stdout, ran)
-    # the result is in the stage's database and buffer directory
-    db = env.database_dir / env.project / "seamless.db"
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        rows = {str(t): str(r) for t, r in con.execute("SELECT * FROM transformation")}
-    finally:
-        con.close()
-    assert rows.get(first["tf_checksum"]) == first["result_checksum"]
-    rc = first["result_checksum"]
-    assert (env.bufferdir / env.project / rc[:2] / rc).is_file()
-    # a second process gets it from the database, without a new job or a recomputation
+    assert_stored(env, first)
     second = run_workflow(env, slurm, 2, 3)
-    assert second["result"] == 50 and second["tf_checksum"] == first["tf_checksum"]
-    assert len(side_effects(env)) == 1, "the second process recomputed instead of using the database"
-    assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
+    assert_from_the_database(env, first, second)
     print(f"\nSLURM first result: init {first['init_seconds']:.1f} s, "
           f"first result {first['first_result_seconds']:.1f} s; second process {second['first_result_seconds']:.1f} s")
 
