@@ -165,6 +165,18 @@ def stop_groups(pgids: Iterable[int], grace: float = 8) -> None:
         killpg(g, signal.SIGKILL)
 
 
+def stop_started(procs: list[subprocess.Popen]) -> None:
+    """Stop daemons this process started, each in its own session (:func:`stop_groups`: everything
+    left in their groups is killed too), reap them, and forget them."""
+    stop_groups([p.pid for p in procs], grace=15)
+    for p in procs:
+        try:
+            p.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+    procs.clear()
+
+
 SERVICES_MARK = "@SERVICES@"
 
 

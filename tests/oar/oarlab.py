@@ -37,6 +37,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from _services import stop_started
+
 #: the user every OAR job (and every Seamless process of an OAR test) runs as
 USER = "seamlessoar"
 #: the property that holds each resource's memory in MiB (dask-jobqueue's memory_per_core_property_name)
@@ -239,23 +241,7 @@ class SingleNodeOar:
                 self.delete_all_jobs()
             except (OarError, subprocess.TimeoutExpired, OSError):
                 pass
-        for proc in reversed(self._procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=5)
-            # Almighty's helpers (bipbip, ...) share its process group and may outlive it
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self._procs.clear()
+        stop_started(self._procs)  # (Almighty's helpers, bipbip and the rest, share its process group)
         if self._started_postgres is not None:
             self.run("pg_ctlcluster", *self._started_postgres, "stop", check=False, timeout=120)
             self._started_postgres = None

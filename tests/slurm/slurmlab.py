@@ -19,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from _services import stop_started
+
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol", "sinfo")
 PARTITION = "debug"
 #: a second partition, with a 5-minute limit
@@ -212,18 +214,7 @@ PartitionName={SHORT} Nodes={self.hostname} MaxTime=5 State=UP
         """Cancel every job, then stop slurmd, slurmctld and munged (by process id)."""
         if any(p.poll() is None for p in self._procs):
             self.cancel_all()
-        for proc in reversed(self._procs):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(timeout=5)
-        self._procs.clear()
+        stop_started(self._procs)
 
     # -- what the tests look at ------------------------------------------------------------
     def jobs(self) -> list[dict[str, str]]:
