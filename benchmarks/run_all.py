@@ -122,6 +122,38 @@ def venv_bin(venv: Path, name: str) -> str:
 # 1. typical layout, CLI
 
 
+#: a cold seamless-service-resolve in process, split: the imports it needs, reading the files, parsing
+#: them (through an empty parse cache), and the rest (the pure stages, the answer); stdout is the answer's
+#: place, so the split goes to the last line
+COLD_SPLIT = """
+import io, json, sys, time
+from contextlib import redirect_stdout
+t0 = time.perf_counter()
+import seamless_config.cli.resolve as cli
+import seamless_config.service_scope
+from seamless_config import session as S
+from seamless_config.core import clusters, launch, layout, plan, resolve, selection
+import effects.parse_cache, effects.snapshot, effects.warm
+spent = {"imports": time.perf_counter() - t0, "read": 0.0, "parse": 0.0}
+def timed(name, fn):
+    def run(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            spent[name] += time.perf_counter() - t
+    return run
+S.read_snapshot = timed("read", S.read_snapshot)
+S.Session.gather = timed("parse", S.Session.gather)
+t1 = time.perf_counter()
+with redirect_stdout(io.StringIO()):
+    code = cli.main(sys.argv[1:])
+assert code == 0, code
+spent["stages"] = time.perf_counter() - t1 - spent["read"] - spent["parse"]
+print(json.dumps(spent))
+"""
+
+
 def bench_typical(tmp: Path, reps: int, ours: Path, oracles: dict[str, Path],
                   ours_wheel: Path | None = None) -> dict[str, Any]:
     lay = layouts.typical_layout(tmp / "typical")
@@ -168,7 +200,18 @@ def bench_typical(tmp: Path, reps: int, ours: Path, oracles: dict[str, Path],
         for name, venv in oracles.items():
             samples[f"reference_{name}"].append(run_ref(name, venv))
     same = {k: v == outputs["ours"] for k, v in outputs.items() if k != "ours"}
+    splits = []
+    for i in range(reps):
+        cold_dir = tmp / f"cache-typical-split-{i}"
+        p = subprocess.run([venv_bin(ours_wheel or ours, "python"), "-c", COLD_SPLIT, *args],
+                           env=dict(env, SEAMLESS_CONFIG_CACHE=str(cold_dir)), cwd=work, capture_output=True,
+                           text=True, timeout=120)
+        shutil.rmtree(cold_dir, ignore_errors=True)
+        if p.returncode != 0:
+            raise SystemExit(f"cold split failed: {p.stderr}")
+        splits.append(json.loads(p.stdout.strip().splitlines()[-1]))
     return {
+        "cold_split": {k: stats([x[k] for x in splits]) for k in splits[0]},
         "layout_lines": layouts.typical_line_count(),
         "command": "seamless-service-resolve " + " ".join(args[:2]) + " --workdir <project>",
         "timings": {k: stats(v) for k, v in samples.items()},
@@ -428,6 +471,10 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         for line in res["targets"]["typical"]:
             L.append(f"- {line}")
         L.append(f"- output equal to the reference's: {ty['output_equal_to_reference']}")
+        sp = ty["cold_split"]
+        L.append("- a cold run, split (in process, medians): " + ", ".join(
+            f"{k} {1000 * v['median']:.1f} ms" for k, v in sp.items())
+            + " (plus the interpreter's start, `python -c pass`, in section 4)")
         L.append("")
     if "yaml" in res:
         y = res["yaml"]
