@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -108,31 +107,35 @@ def configure(env: E2EEnv, system: str, ports: dict[str, tuple[int, int]], queue
               cluster_fields: str = "", queue_fields: str = "", bufferdir: Path | None = None) -> None:
     """A project whose cluster ``{system}lab`` (type ``system``) runs hashserver, database and daskserver on
     this machine, with one queue ``small``; ``cluster_fields`` and ``queue_fields``: more YAML lines, at the
-    cluster's and the queue's indentation."""
+    cluster's (6 spaces) and the queue's (10 spaces) indentation."""
     r = ports
     (env.project_dir / "seamless.yaml").write_text(f"- project: {env.project}\n")
     qfields = "".join(f"          {k}: {json.dumps(v)}\n" for k, v in queue.items())
-    (env.project_dir / "seamless.profile.yaml").write_text(textwrap.dedent(f"""\
-        - clusters:
-            {system}lab:
-              type: {system}
-        """) + cluster_fields + textwrap.dedent(f"""\
-              frontends:
-                - hostname: localhost
-                  hashserver: {{bufferdir: {bufferdir or env.bufferdir}, network_interface: 127.0.0.1, port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}
-                  database: {{database_dir: {env.database_dir}, network_interface: 127.0.0.1, port_start: {r['database'][0]}, port_end: {r['database'][1]}}}
-                  daskserver: {{network_interface: 127.0.0.1, port_start: {r['daskserver'][0]}, port_end: {r['daskserver'][1]}}}
-              queues:
-                small:
-                  # any name: the runtime refuses a daskserver without conda; without conda
-                  # on this machine the launcher runs the wrapper from the PATH
-                  conda: seamless-{system}-no-such-env
-        """) + queue_fields + qfields + textwrap.dedent(f"""\
-              default_queue: small
-        - cluster: {system}lab
-        - execution: remote
-        - remote: daskserver
-        """))
+    services = (
+        f"          hashserver: {{bufferdir: {bufferdir or env.bufferdir}, network_interface: 127.0.0.1, "
+        f"port_start: {r['hashserver'][0]}, port_end: {r['hashserver'][1]}}}\n"
+        f"          database: {{database_dir: {env.database_dir}, network_interface: 127.0.0.1, "
+        f"port_start: {r['database'][0]}, port_end: {r['database'][1]}}}\n"
+        f"          daskserver: {{network_interface: 127.0.0.1, port_start: {r['daskserver'][0]}, "
+        f"port_end: {r['daskserver'][1]}}}\n")
+    (env.project_dir / "seamless.profile.yaml").write_text(
+        "- clusters:\n"
+        f"    {system}lab:\n"
+        f"      type: {system}\n"
+        + cluster_fields
+        + "      frontends:\n"
+        "        - hostname: localhost\n"
+        + services
+        + "      queues:\n"
+        "        small:\n"
+        "          # any name: the runtime refuses a daskserver without conda; without conda\n"
+        "          # on this machine the launcher runs the wrapper from the PATH\n"
+        f"          conda: seamless-{system}-no-such-env\n"
+        + queue_fields + qfields
+        + "      default_queue: small\n"
+        f"- cluster: {system}lab\n"
+        "- execution: remote\n"
+        "- remote: daskserver\n")
 
 
 def wrapper_log(env: E2EEnv) -> str:
