@@ -66,7 +66,7 @@ $(ORACLE_STAMP):
 lint: venv
 	@status=0; \
 	echo "== ruff"; $(VENV)/bin/ruff check $(LINT_DIRS) || status=1; \
-	echo "== mypy"; $(VENV)/bin/mypy seamless_config/core || status=1; \
+	echo "== mypy"; $(VENV)/bin/mypy || status=1; \
 	echo "== import-linter"; $(VENV)/bin/lint-imports || status=1; \
 	exit $$status
 

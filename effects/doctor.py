@@ -1,4 +1,4 @@
-"""The observations of ``seamless-config doctor``: each :class:`~seamless_config.core.doctor.Need`
+"""The observations of ``seamless-config doctor``: each :class:`~seamless_config.inspect.doctor.Need`
 looked at, on this machine or over SSH, without starting or changing anything.
 
 :func:`observe` first opens each frontend's shared SSH connection (one per frontend, in
@@ -37,7 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from seamless_config.core import batch
-from seamless_config.core.doctor import Need, Seen
+from seamless_config.inspect.doctor import Need, Seen
 
 from .hosts import PACKAGES, LaunchError, LocalHost
 from .services import host_for

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 
 from returns.result import Failure
 
-from seamless_config.core import report
+from seamless_config.cli import render as renderers
 from seamless_config.core.errors import ConfigError, ConfigErrors, render
 from seamless_config.core.layout import gather, parse_bytes, resolve_stage, stages_named
 from seamless_config.core.plan import build_plan
 from seamless_config.core.resolve import resolve
 from seamless_config.core.selection import Selection
 from seamless_config.core.sources import DirFiles, Snapshot, SourceBytes
+from seamless_config.inspect import report
 
 WORKDIR = "/fz/proj"
 HOME = "/fz/home"
@@ -97,10 +98,10 @@ def pure_outcome(snap: Snapshot) -> list[str]:
             check_errors(sr.errors)
             if sr.resolution is not None and sr.plan is not None:
                 rep = report.show_report(layout, sr)
-                report.render_show(rep, WORKDIR, HOME)
+                renderers.render_show(rep, WORKDIR, HOME)
                 report.show_json(rep)
         rep = report.check_layout(layout, strict=True)
-        for line in report.render_check(rep, WORKDIR, HOME):
+        for line in renderers.render_check(rep, WORKDIR, HOME):
             why = bad_message(line)
             assert why is None, f"check line with {why}: {line!r}"
     return messages

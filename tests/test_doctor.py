@@ -21,12 +21,14 @@ import strategies as S
 from hypothesis import given, settings
 from returns.result import Success
 
-from seamless_config.core import doctor, launch
+from seamless_config.cli.render import render_doctor
+from seamless_config.core import launch
 from seamless_config.core.batch import BatchAsk
-from seamless_config.core.doctor import FAIL, OK, WARN, Check, Need, Seen
 from seamless_config.core.errors import Origin
 from seamless_config.core.launch import LaunchDict
 from seamless_config.core.plan import Plan, ServicePlan, _service_plan
+from seamless_config.inspect import doctor
+from seamless_config.inspect.doctor import FAIL, OK, WARN, Check, Need, Seen
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,7 +186,7 @@ def test_stale_services_are_warnings_with_the_way_out():
 def test_rendering_json_and_exit_codes():
     checks = [Check(OK, "ssh", "fe", "answers"), Check(WARN, "conda", None, "no conda", "install it"),
               Check(FAIL, "batch", None, "too long", "ask less", "daskserver", Origin("/w/seamless.yaml", 3))]
-    text = doctor.render(checks, where=lambda o: f"<{o.line}>")
+    text = render_doctor(checks, where=lambda o: f"<{o.line}>")
     assert text.splitlines() == [
         "✔ fe: ssh: answers", "! this machine: conda: no conda (fix: install it)",
         "✘ this machine: batch: <3>: too long (fix: ask less)", "1 of 3 checks failed, 1 warning"]

@@ -18,14 +18,8 @@ from seamless_config.cli import service as cli
 from seamless_config.core import launch
 from seamless_config.core.clusters import Cluster, Frontend, ServiceSpec
 from seamless_config.core.launch import Scope
-from seamless_config.core.services import (
-    SERVICE_NAMES,
-    RowFilter,
-    clear_problem,
-    parse_key,
-    scope_of,
-    server_row,
-)
+from seamless_config.core.services import SERVICE_NAMES, clear_problem, parse_key, scope_of
+from seamless_config.inspect.ps import RowFilter, server_row
 
 CLUSTERS = """\
 loc:
@@ -395,7 +389,8 @@ def test_ps_lists_500_services(env, capsys):
 def test_the_seamless_cache_project_is_shown_and_filtered_as_SEAMLESS_CACHE():
     """As 0.3.2's ps: the project of SEAMLESS_CACHE mode reads ``SEAMLESS_CACHE``, and ``--project
     SEAMLESS_CACHE`` selects exactly those rows."""
-    from seamless_config.core.services import RowFilter, ServiceRow, render_table
+    from seamless_config.cli.table import render_table
+    from seamless_config.inspect.ps import RowFilter, ServiceRow
 
     key = "hashserver-__SEAMLESS_CACHE__-rw-__TOPLEVEL__"
     row = ServiceRow(key, parse_key(key), "running", 5000)

@@ -129,39 +129,47 @@ def _main(args: Any) -> int:
 
         return doctor.run(args, _resolved(layout, args.stage), cwd, home)
     if args.command == "show":
-        from seamless_config.core import report
+        from seamless_config.inspect import report
+
+        from . import render
 
         rep = report.show_report(layout, _resolved(layout, args.stage), args.show_secrets)
-        out = report.show_json(rep) if args.json else report.render_show(rep, cwd, home)
+        out = report.show_json(rep) if args.json else render.render_show(rep, cwd, home)
     elif args.command == "explain":
         from returns.result import Failure
 
-        from seamless_config.core import explain
+        from seamless_config.inspect import explain
         from seamless_config.session import raise_error
+
+        from . import render
 
         r = _resolved(layout, args.stage)
         x = explain.explain(layout, r, args.name, args.show_secrets)
         if isinstance(x, Failure):
             raise_error(x.failure())
-        out = explain.explanation_json(x.unwrap()) if args.json else explain.render_explanation(x.unwrap(), cwd, home)
+        out = explain.explanation_json(x.unwrap()) if args.json else render.render_explanation(x.unwrap(), cwd, home)
     elif args.command == "diff":
-        from seamless_config.core import report
+        from seamless_config.inspect import report
+
+        from . import render
 
         ra, rb = _resolved(layout, args.stage_a), _resolved(layout, args.stage_b)
         d = report.diff_reports(args.stage_a, report.show_report(layout, ra), args.stage_b, report.show_report(layout, rb))
-        out = report.diff_json(d) if args.json else report.render_diff(d, cwd, home)
+        out = report.diff_json(d) if args.json else render.render_diff(d, cwd, home)
     else:
-        from seamless_config.core import report
+        from seamless_config.inspect import report
+
+        from . import render
 
         rep = report.check_layout(layout, args.strict)
         if args.json:
             _print_json(report.check_json(rep))
             return 0 if rep.ok else EXIT_USAGE
-        for line in report.render_check(rep, cwd, home):
+        for line in render.render_check(rep, cwd, home):
             print(f"{PROG}: {line}", file=sys.stderr)
         if not rep.ok:
             return EXIT_USAGE
-        print(report.check_summary(rep))
+        print(render.check_summary(rep))
         return 0
     if args.json:
         _print_json(out)

@@ -5,7 +5,7 @@ frontends (batch mode, host key, port forwarding for tunnels), remote-http-launc
 the service programs and conda environments, a free port in each range, the storage directories
 and their free space, the batch queue against its batch system, and the services of the plan
 already running or stale. The checks and their verdicts are decided in
-``seamless_config.core.doctor``; the observing is ``effects.doctor``.
+``seamless_config.inspect.doctor``; the observing is ``effects.doctor``.
 
 One line per check (✔ passed, ! warning, ✘ failed, with the fix); ``--json``: one object per
 check. Exit 0 when nothing failed, 1 when a check failed, 2 for a mistake in the arguments or
@@ -31,9 +31,11 @@ def run(args: Any, resolved: Any, cwd: str | None, home: str) -> int:
     """Observe what the stage's plan needs and print the verdicts; ``resolved`` is a ``StageResult``."""
     from effects import ssh
     from effects.doctor import observe
-    from seamless_config.core import doctor
     from seamless_config.core.errors import Origin, short_path
     from seamless_config.core.plan import purge_notes
+    from seamless_config.inspect import doctor
+
+    from .render import render_doctor
 
     try:
         seen = observe(doctor.needs(resolved.plan))
@@ -46,5 +48,5 @@ def run(args: Any, resolved: Any, cwd: str | None, home: str) -> int:
         def where(o: Origin) -> str:
             return str(Origin(short_path(o.file, cwd, home), o.line))
 
-        print(doctor.render(checks, where))
+        print(render_doctor(checks, where))
     return doctor.exit_code(checks)

@@ -106,7 +106,7 @@ def _locate(args, service: str | None = None, mode: str | None = None):
 
 
 def _row_filter(args, *, cluster: str | None, status: str | None = None):
-    from seamless_config.core.services import RowFilter
+    from seamless_config.inspect.ps import RowFilter
 
     stage, substage = _stages(args)
     from seamless_config.core.names import (
@@ -126,7 +126,7 @@ def _row_filter(args, *, cluster: str | None, status: str | None = None):
 def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[Any], list[str]]:
     """Every server state on those hosts as rows; and one message per host that failed."""
     from effects.hosts import LaunchError
-    from seamless_config.core.services import server_row
+    from seamless_config.inspect.ps import server_row
 
     def one(dest: str | None) -> tuple[list[Any], str | None]:
         try:
@@ -140,7 +140,7 @@ def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[
 
 def _cluster_rows(args, prog: str):
     """Cluster-wide: the rows of every service of ``--cluster`` on its hosts, filtered."""
-    from seamless_config.core.services import select_rows
+    from seamless_config.inspect.ps import select_rows
     from seamless_config.service_scope import cluster_destinations, read_clusters
 
     res = read_clusters(args.workdir)
@@ -217,7 +217,9 @@ def ps_main(argv: list[str] | None = None) -> int:
 
 
 def _ps(args) -> int:
-    from seamless_config.core.services import client_row, render_table, select_rows
+    from seamless_config.inspect.ps import client_row, select_rows
+
+    from .table import render_table
 
     prog = "seamless-service-ps"
     failures: list[str] = []
@@ -277,7 +279,8 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
     from effects.hosts import LaunchError
     from effects.services import usage
     from seamless_config.core import launch
-    from seamless_config.core.services import MARKERS, ServiceRow, ServiceScope, launch_destination
+    from seamless_config.core.services import MARKERS, ServiceScope, launch_destination
+    from seamless_config.inspect.ps import ServiceRow
     from seamless_config.service_scope import read_clusters
 
     if res is None:
@@ -459,7 +462,7 @@ def rm_main(argv: list[str] | None = None) -> int:
 
 def _rm(args) -> int:
     from effects.services import client_files, remove_client, remove_server_state
-    from seamless_config.core.services import client_row, select_rows
+    from seamless_config.inspect.ps import client_row, select_rows
 
     prog = "seamless-service-rm"
     both = not args.client and not args.server
@@ -528,8 +531,9 @@ def clear_main(argv: list[str] | None = None) -> int:
 
 def _clear(args) -> int:
     from effects.services import close_host, escapes_locally, home, host_for, usage
-    from seamless_config.core.services import MARKERS, clear_problem, human_size
+    from seamless_config.core.services import MARKERS, clear_problem
     from seamless_config.errors import ConfigurationError
+    from seamless_config.inspect.ps import human_size
 
     prog = "seamless-service-clear"
     loc = _locate(args, mode="rw")

@@ -1,18 +1,18 @@
-"""The service commands' decisions: which services a command targets, and how ``ps`` shows them.
+"""The service commands' decisions: what a service key means, which hosts hold a cluster's services, what may be cleared.
 
 Pure: the ``seamless-service-*`` commands read state files and configuration
 through the effects layer and the session, and ask this module what the
 rows mean (:func:`scope_of` reads a state's ``meta`` block, or the key of a
 service launched without one), which rows a command acts on
-(:class:`RowFilter`), which hosts hold a cluster's services
+(:class:`~seamless_config.inspect.ps.RowFilter`), which hosts hold a cluster's services
 (:func:`cluster_destinations`), whether a directory may be cleared
-(:func:`clear_problem`), and how the ``ps`` table looks (:func:`render_table`).
+(:func:`clear_problem`). The ``ps`` rows themselves are inspection (:mod:`seamless_config.inspect.ps`).
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -30,8 +30,6 @@ if TYPE_CHECKING:
 from .errors import NO_FRONTEND  # noqa: E402
 from .names import (  # noqa: E402
     PROJECT_TOPLEVEL,
-    SEAMLESS_CACHE_CLUSTER,
-    SEAMLESS_CACHE_PROJECT_ALIAS,
     SERVICE_NAMES,
 )
 
@@ -43,9 +41,6 @@ FORBIDDEN = frozenset({
     "/lib64", "/boot", "/sys", "/proc", "/run", "/var", "/opt", "/dev", "/srv", "/mnt", "/media",
     "/scratch", "/data", "~",
 })
-COLUMNS = ("SERVICE", "PROJECT", "STAGE", "PROCESS", "PORT", "PERSISTENT", "SIZE")
-
-
 @attrs.frozen
 class ServiceScope:
     """What a service serves: the fields of a launch dict's ``meta`` block."""
@@ -140,130 +135,6 @@ def scope_of(key: str, meta: Any, clusters: Iterable[str] = ()) -> ServiceScope:
 
         return ServiceScope(*(text(name) for name in SCOPE_FIELDS))
     return parse_key(key, clusters)
-
-
-@attrs.frozen
-class ServiceRow:
-    """One line of ``seamless-service-ps``."""
-
-    key: str
-    scope: ServiceScope
-    #: ``running``, ``starting``, ``stale``, ``failed``, ``corrupt`` (server state), ``client``
-    #: (a connection file for a service this machine cannot see), or ``None`` (storage only)
-    process: str | None
-    port: int | None = None
-    pid: int | None = None
-    #: the SSH destination of the host that runs the service; ``None`` for this machine
-    host: str | None = None
-    #: the service's storage directory (hashserver, database), on ``host``
-    path: str | None = None
-    persistent: str | None = None  # absent / empty / populated
-    size: int | None = None
-    source: str = "server"  # server / client / storage
-
-    def as_json(self) -> dict[str, Any]:
-        """The ``--json`` object of the row.
-
-        >>> r = ServiceRow("hashserver-c-rw-p", parse_key("hashserver-c-rw-p"), "running", 5000)
-        >>> sorted(r.as_json())[:6]
-        ['cluster', 'host', 'key', 'mode', 'path', 'persistent']
-        """
-        s = self.scope
-        return {
-            "key": self.key if self.source != "storage" else None,
-            **{name: getattr(s, name) for name in SCOPE_FIELDS},
-            "project": display_project(s.project, s.cluster),
-            "process": self.process, "port": self.port, "pid": self.pid, "host": self.host,
-            "path": self.path, "persistent": self.persistent, "size": self.size, "source": self.source,
-        }
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def server_row(state: dict[str, Any], host: str | None, clusters: Iterable[str] = ()) -> ServiceRow:
-    """A row from one ``Host.list_states`` entry (the state plus ``key``, its status corrected).
-
-    >>> server_row({"key": "database-c-rw-p", "status": "running", "port": 5, "pid": 9, "workdir": "/d/p"}, None).path
-    '/d/p'
-    """
-    key = str(state.get("key"))
-    scope = scope_of(key, state.get("meta"), clusters)
-    status = state.get("status") if isinstance(state.get("status"), str) else "failed"
-    workdir = state.get("workdir") if scope.service in MARKERS and isinstance(state.get("workdir"), str) else None
-    return ServiceRow(key, scope, status, _int(state.get("port")), _int(state.get("pid")), host, workdir)
-
-
-def client_row(key: str, data: dict[str, Any], server_state: dict[str, Any] | None,
-               clusters: Iterable[str] = ()) -> ServiceRow:
-    """A row from a client connection file on this machine.
-
-    ``server_state`` is the service's server state when it is on this machine too
-    (a ``list_states`` row, status corrected): its status is then the process column.
-    Else the process column says ``client``, or ``stale`` once the file was marked so.
-
-    >>> client_row("hashserver-c-rw-p", {"hostname": "h", "port": 7}, None).process
-    'client'
-    >>> client_row("hashserver-c-rw-p", {"port": 7, "status": "stale"}, None).process
-    'stale'
-    >>> client_row("hashserver-c-rw-p", {"port": 7}, {"status": "running", "pid": 3, "workdir": "/b/p"}).process
-    'running'
-    """
-    scope = scope_of(key, data.get("meta"), clusters)
-    process: str = "client"
-    pid: int | None = None
-    path: str | None = None
-    if data.get("status") == "stale":
-        process = "stale"
-    elif server_state is not None:
-        status = server_state.get("status")
-        process = status if isinstance(status, str) else "failed"
-        pid = _int(server_state.get("pid"))
-    if server_state is not None and scope.service in MARKERS and isinstance(server_state.get("workdir"), str):
-        path = server_state["workdir"]
-    host = None
-    if server_state is None:
-        for name in ("tunneled-host", "ssh_hostname", "hostname"):
-            if isinstance(data.get(name), str):
-                host = data[name]
-                break
-    return ServiceRow(key, scope, process, _int(data.get("port")), pid, host, path, source="client")
-
-
-@attrs.frozen
-class RowFilter(ServiceScope):
-    """Which rows a command acts on: a scope, and the row's process status; every field given must
-    match (``None`` matches anything)."""
-
-    status: str | None = None
-
-    def matches(self, row: ServiceRow) -> bool:
-        """
-        >>> row = ServiceRow("hashserver-c-rw-p--STAGE-s", parse_key("hashserver-c-rw-p--STAGE-s"), "stale")
-        >>> RowFilter(cluster="c", stage="s").matches(row), RowFilter(project="q").matches(row)
-        (True, False)
-        >>> RowFilter(status="running").matches(row)
-        False
-        """
-        s = row.scope
-        for name in SCOPE_FIELDS:
-            wanted = getattr(self, name)
-            if wanted is not None and getattr(s, name) != wanted:
-                return False
-        return self.status is None or row.process == self.status
-
-
-def select_rows(rows: Iterable[ServiceRow], wanted: RowFilter) -> list[ServiceRow]:
-    """The rows a command acts on, sorted by cluster, service and key; each key once per host."""
-    seen: set[tuple[str | None, str]] = set()
-    out = []
-    for row in rows:
-        if (row.host, row.key) in seen or not wanted.matches(row):
-            continue
-        seen.add((row.host, row.key))
-        out.append(row)
-    return sorted(out, key=lambda r: (r.scope.cluster or "", r.scope.service or "", r.key, r.host or ""))
 
 
 def frontend_destination(cluster: Cluster, frontend: Frontend, local_cluster: str | None) -> str | None:
@@ -380,26 +251,6 @@ def clear_problem(target: str, base: str, home: str | None) -> str | None:
     return None
 
 
-def human_size(size: int | None) -> str:
-    """Bytes as ``du -h`` shows them.
-
-    >>> human_size(None), human_size(0), human_size(512), human_size(98304), human_size(3 * 1024**3)
-    ('-', '0', '512B', '96K', '3.0G')
-    """
-    if size is None:
-        return "-"
-    if size == 0:
-        return "0"
-    value = float(size)
-    for unit in ("B", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            if unit == "B":
-                return f"{int(value)}B"
-            return f"{value:.1f}{unit}" if value < 10 else f"{value:.0f}{unit}"
-        value /= 1024
-    return f"{value:.0f}T"  # pragma: no cover
-
-
 def cache_root_of(workdir: str, stage: str | None) -> str:
     """The ``SEAMLESS_CACHE`` directory of a cache-mode service that runs in ``workdir``.
 
@@ -414,39 +265,3 @@ def cache_root_of(workdir: str, stage: str | None) -> str:
     return path
 
 
-def display_project(project: str | None, cluster: str | None) -> str | None:
-    """How rows show a project: ``SEAMLESS_CACHE`` for the project of ``SEAMLESS_CACHE`` mode.
-
-    >>> display_project("__TOPLEVEL__", "__SEAMLESS_CACHE__"), display_project("p", "c")
-    ('SEAMLESS_CACHE', 'p')
-    """
-    if project == PROJECT_TOPLEVEL and cluster == SEAMLESS_CACHE_CLUSTER:
-        return SEAMLESS_CACHE_PROJECT_ALIAS
-    return project
-
-
-def _cells(row: ServiceRow) -> tuple[str, ...]:
-    s = row.scope
-    project = display_project(s.project, s.cluster) or "-"
-    if s.project and s.subproject:
-        project += "/" + s.subproject
-    stage = s.stage or "-"
-    if s.stage and s.substage:
-        stage += ":" + s.substage
-    return (s.service or "?", project, stage, row.process or "-",
-            str(row.port) if row.port is not None else "-", row.persistent or "-", human_size(row.size))
-
-
-def render_table(rows: Sequence[ServiceRow]) -> str:
-    """The ``ps`` table: a header line and one line per row, columns padded to their widest cell.
-
-    >>> print(render_table([]))
-    SERVICE PROJECT STAGE PROCESS PORT PERSISTENT SIZE
-    >>> rows = [ServiceRow("hashserver-c-rw-p--a--STAGE-sSUBSTAGE-t", parse_key("hashserver-c-rw-p--a--STAGE-sSUBSTAGE-t"), "running", 5000, persistent="populated", size=2048)]
-    >>> print(render_table(rows))
-    SERVICE    PROJECT STAGE PROCESS PORT PERSISTENT SIZE
-    hashserver p/a     s:t   running 5000 populated  2.0K
-    """
-    table = [COLUMNS, *(_cells(r) for r in rows)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(COLUMNS))]
-    return "\n".join(" ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in table)

@@ -21,10 +21,10 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from . import schema
-from .clusters import QUEUE_ALIASES, QUEUE_FIELDS, Cluster, InvalidCluster, built
-from .commands import Command
-from .errors import (
+from ..core import schema
+from ..core.clusters import QUEUE_ALIASES, QUEUE_FIELDS, Cluster, InvalidCluster, built
+from ..core.commands import Command
+from ..core.errors import (
     DEFAULT_ORIGIN,
     NOTHING_SELECTED,
     UNKNOWN_FIELD,
@@ -32,19 +32,18 @@ from .errors import (
     Origin,
     did_you_mean,
 )
-from .layout import COMMAND_LINE, Layout, StageResult, definitions, walk
-from .names import SERVICE_NAMES
+from ..core.layout import COMMAND_LINE, Layout, StageResult, definitions, walk
+from ..core.names import SERVICE_NAMES
+from ..core.selection import Selection, apply_command
 from .report import (
     SERVICE_FIELDS,
     SETTINGS,
     Entry,
     effective_cluster,
-    fmt_origin,
     fmt_value,
     mask,
     show_report,
 )
-from .selection import Selection, apply_command
 
 #: the cluster fields that hold one value (frontends and queues are explained by their own names)
 CLUSTER_FIELDS = tuple(f.name for f in schema.fields("cluster") if f.kind not in ("frontends", "queues"))
@@ -218,7 +217,7 @@ def explain_cluster_field(layout: Layout, r: StageResult, field: str) -> Result[
 
 
 def _built_definition(layout: Layout, stage: str | None, cluster: str, origin: Origin) -> Cluster | None:
-    from .layout import inline_clusters
+    from ..core.layout import inline_clusters
 
     for cc in tuple(layout.home) + tuple(inline_clusters(layout, stage)):
         for c in cc.clusters:
@@ -249,25 +248,7 @@ def explain_service_field(layout: Layout, r: StageResult, role: str, field: str)
     return Success(Explanation(name, value, origin, None, notes.get(field, ""), steps))
 
 
-# -- rendering -------------------------------------------------------------------------------
-
-
-def render_explanation(x: Explanation, cwd: str | None, home: str | None) -> str:
-    from .report import _table
-
-    lines = [f"{x.name} = {fmt_value(x.value)}", f"  from {fmt_origin(x.origin, cwd, home, x.block, x.note)}"]
-    if x.steps:
-        lines.append("  history, oldest first:")
-        lines += _table([(fmt_origin(s.origin, cwd, home, s.block), fmt_value(s.value), s.status
-                          + (f": {s.detail}" if s.detail else "")) for s in x.steps], "    ")
-    for sec in x.sections:
-        lines.append(f"  {sec.title}" + (", oldest first:" if len(sec.steps) > 1 else ":"))
-        rows: list[tuple[str, ...]] = [(fmt_origin(s.origin, cwd, home, s.block), "" if s.value is None else fmt_value(s.value),
-                 s.status + (f": {s.detail}" if s.detail else "")) for s in sec.steps]
-        if all(not r[1] for r in rows):
-            rows = [(r[0], r[2]) for r in rows]
-        lines += _table(rows, "    ")
-    return "\n".join(lines)
+# -- JSON forms ---------------------------------------------------------------------------------
 
 
 def explanation_json(x: Explanation) -> dict[str, Any]:

@@ -20,9 +20,9 @@ from typing import Any
 
 import attrs
 
-from .batch import COMMANDS, BatchAsk, Offer, batch_down, judge, parse_offer
-from .errors import ConfigError, Origin
-from .plan import Plan, ServicePlan
+from ..core.batch import COMMANDS, BatchAsk, Offer, batch_down, judge, parse_offer
+from ..core.errors import ConfigError, Origin
+from ..core.plan import Plan, ServicePlan
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 MARKS = {OK: "✔", WARN: "!", FAIL: "✘"}
@@ -97,7 +97,7 @@ def host_label(host: str | None) -> str:
 def binary_of(sp: ServicePlan) -> str:
     """The program a service's command runs.
 
-    >>> from .launch import LaunchDict
+    >>> from seamless_config.core.launch import LaunchDict
     >>> binary_of(ServicePlan("hashserver", LaunchDict("hashserver", "c", {"command": "hashserver --x 1"}), None, False, "", ""))
     'hashserver'
     """
@@ -430,29 +430,7 @@ _JUDGES: dict[str, Callable[[Need, Any, Any], Verdict]] = {"ssh": _ssh, "hostkey
            "conda": _conda, "ports": _ports, "storage": _storage, "batch": _batch, "services": _services}
 
 
-# -- rendering -----------------------------------------------------------------------------------
-
-def render(checks: Sequence[Check], where: Any = str) -> str:
-    """One line per check: mark, host, what, and the fix of a failure or warning; then a summary.
-    ``where`` renders an origin (the CLI shortens paths).
-
-    >>> print(render([Check(OK, "ssh", "fe", "answers"), Check(FAIL, "ports", None, "no port", "widen it")]))
-    ✔ fe: ssh: answers
-    ✘ this machine: ports: no port (fix: widen it)
-    1 of 2 checks failed
-    """
-    lines = []
-    for c in checks:
-        at = f"{where(c.origin)}: " if c.origin is not None else ""
-        fix = f" (fix: {c.fix})" if c.fix and c.status != OK else ""
-        lines.append(f"{MARKS[c.status]} {host_label(c.host)}: {c.kind}: {at}{c.message}{fix}")
-    failed = sum(c.status == FAIL for c in checks)
-    warned = sum(c.status == WARN for c in checks)
-    summary = f"{failed} of {len(checks)} checks failed" if failed else f"all {len(checks)} checks passed"
-    if warned:
-        summary += f", {warned} warning{'s' if warned > 1 else ''}"
-    return "\n".join([*lines, summary])
-
+# -- JSON forms ---------------------------------------------------------------------------------
 
 def as_json(checks: Sequence[Check]) -> dict[str, Any]:
     """The ``--json`` document: one object per check.

@@ -9,16 +9,16 @@ for home) or into the stable JSON documented in ``docs/cli/seamless-config.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from .clusters import Cluster
-from .errors import CHECK, DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin, short_path
-from .frozen import EMPTY, FrozenDict, frozen_map
-from .launch import choose_frontend
-from .layout import (
+from ..core.clusters import Cluster
+from ..core.errors import CHECK, DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin
+from ..core.frozen import EMPTY, FrozenDict, frozen_map
+from ..core.launch import choose_frontend
+from ..core.layout import (
     COMMAND_LINE,
     Layout,
     StageResult,
@@ -29,7 +29,7 @@ from .layout import (
     stages_named,
     walk,
 )
-from .plan import Plan, ServicePlan, purge_notes
+from ..core.plan import Plan, ServicePlan, purge_notes
 
 DERIVED = Origin("(derived)")
 #: the selection settings, in the order they are shown
@@ -471,111 +471,6 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {fmt_value(v)}" for k, v in value.items()) + "}"
     return str(value)
-
-
-def fmt_origin(origin: Origin, cwd: str | None, home: str | None, block: str | None = None, note: str = "") -> str:
-    text = str(Origin(short_path(origin.file, cwd, home), origin.line))
-    if block is not None:
-        text += f" (stage {block})"
-    if note:
-        text = f"({origin.file.strip('()')}: {note})" if origin == DEFAULT_ORIGIN else f"{text} ({note})"
-    return text
-
-
-def _table(rows: Sequence[Sequence[str]], indent: str) -> list[str]:
-    if not rows:
-        return []
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]).rstrip()
-            for r in rows]
-
-
-def _service_value(s: ServiceReport, field: str) -> str:
-    if field == "ports":
-        return f"{s.ports[0]}-{s.ports[1]}" if s.ports else "any free port"
-    return fmt_value(s.value(field))
-
-
-def render_show(report: ShowReport, cwd: str | None, home: str | None) -> str:
-    stage = report.entry("stage").value
-    substage = report.entry("substage").value
-    title = "selection" + (f" (stage {stage}{':' + substage if substage else ''})" if stage else " (no stage)")
-    lines = [title]
-    lines += _table([(e.name, fmt_value(e.value), fmt_origin(e.origin, cwd, home, e.block, e.note))
-                     for e in report.selection], "  ")
-    if report.queue_fields:
-        lines.append(f"queue {report.queue_chain[0]}"
-                     + (f" (TEMPLATE chain: {' <- '.join(report.queue_chain)})" if len(report.queue_chain) > 1 else ""))
-        lines += _table([(e.name[len("queue."):], fmt_value(e.value), fmt_origin(e.origin, cwd, home))
-                         for e in report.queue_fields], "  ")
-    if not report.services:
-        lines.append("services: none (no cluster selected, or persistence and remote execution are off)")
-    else:
-        lines.append("services")
-    for s in report.services:
-        lines.append(f"  {s.role}")
-        rows = []
-        for field in SERVICE_FIELDS:
-            if field == "ssh" and s.ssh is None:
-                rows.append(("ssh", "- (runs on this machine)", "(derived)"))
-                continue
-            rows.append((field, _service_value(s, field), fmt_origin(s.origin(field), cwd, home)))
-        lines += _table(rows, "    ")
-    if report.spawn_workers is not None:
-        lines.append(f"spawn workers: {report.spawn_workers or 'one per CPU'}")
-    return "\n".join(lines)
-
-
-def render_diff(d: DiffReport, cwd: str | None, home: str | None) -> str:
-    def side(e: Entry | None) -> str:
-        if e is None:
-            return "(absent)"
-        return fmt_value(e.value) if e.origin in (DERIVED, COMMAND_LINE) else \
-            f"{fmt_value(e.value)}  [{fmt_origin(e.origin, cwd, home, e.block, e.note)}]"
-
-    def label(stage: str) -> str:
-        return "no stage" if stage == "-" else f"stage {stage}"
-
-    lines = [f"--- {label(d.stage_a)}", f"+++ {label(d.stage_b)}"]
-    for title, changes in (("selection", d.selection), ("services", d.services)):
-        if changes:
-            lines.append(title)
-            for c in changes:
-                lines += [f"  {c.what}", f"    - {side(c.a)}", f"    + {side(c.b)}"]
-    if not d.selection and not d.services:
-        lines.append("no differences in the selection or the services")
-    if d.storage_shared:
-        lines.append("storage: shared (the two stages see the same buffers and cached results)")
-    else:
-        lines.append(f"storage: not shared (results cached in {label(d.stage_a)} are not seen in {label(d.stage_b)}, "
-                     "nor the other way round)")
-    return "\n".join(lines)
-
-
-def render_finding(f: Finding, all_stages: Sequence[str | None], cwd: str | None, home: str | None) -> str:
-    from .errors import render
-
-    text = render(f.error, cwd, home)
-    if f.warning:
-        text = "warning: " + text
-    if f.strict:
-        text += " [strict]"
-    if f.stages and set(f.stages) != set(all_stages):
-        text += " [" + ", ".join("no stage" if s is None else f"stage {s}" for s in f.stages) + "]"
-    return text
-
-
-def render_check(report: CheckReport, cwd: str | None, home: str | None) -> list[str]:
-    """One line per mistake, then one per warning; empty when there is neither."""
-    return [render_finding(f, report.stages, cwd, home) for f in report.mistakes + report.warnings]
-
-
-def check_summary(report: CheckReport) -> str:
-    named = [s for s in report.stages if s is not None]
-    files = f"ok: {len(report.files)} file{'s' if len(report.files) != 1 else ''}, no stage"
-    if not named:  # (there is nothing else to check)
-        return files
-    return f"{files} and {len(named)} stage{'s' if len(named) != 1 else ''} ({', '.join(named)})"
 
 
 # -- JSON ------------------------------------------------------------------------------------
