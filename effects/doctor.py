@@ -214,7 +214,9 @@ def _binary(n: Need) -> dict[str, Any]:
 
 def _remote_env_prefix(host: SshHost, env: str) -> str | None:
     data = _conda_info(host)
-    for prefix in data.get("envs") or () if data else ():
+    if not data:
+        return None
+    for prefix in data.get("envs") or ():
         if os.path.basename(str(prefix)) == env or (env == "base" and prefix == data.get("conda_base")):
             return str(prefix)
     return None
@@ -328,7 +330,7 @@ def _tilde(existing: str, configured: str) -> str:
 
 # -- batch system and services -------------------------------------------------------------------
 
-def _batch(n: Need) -> str | None:
+def _batch(n: Need) -> tuple[int, str, str] | None:
     assert n.batch is not None
     return host_for(n.host).listing(list(batch.COMMANDS[n.batch.system]))
 

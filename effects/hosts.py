@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import procs, statefiles
+from .outcomes import LaunchError  # noqa: F401 - the error of the hosts' operations, re-exported
 
 if TYPE_CHECKING:  # subprocess is imported where a process is started: a warm init starts none
     import subprocess
@@ -30,15 +31,6 @@ PACKAGES = {
     "seamless-jobserver": "seamless-jobserver",
     "seamless-dask-wrapper": "seamless-dask",
 }
-
-
-class LaunchError(RuntimeError):
-    """A service could not be brought up; the message says which, where, why and what to do.
-    ``mistake``: when the cause is the configuration (a queue its batch system cannot serve)."""
-
-    def __init__(self, message: str, mistake: Any = None) -> None:
-        super().__init__(message)
-        self.mistake = mistake
 
 
 class Host(Protocol):

@@ -3,14 +3,16 @@
 One ``GET`` over a fresh TCP connection, HTTP/1.1 with ``Connection: close``,
 reading only the status line. The services this project checks are plain HTTP
 on loopback or through a tunnel, so no TLS, proxies, redirects or pooling are
-needed; the standard library's socket does it in well under a millisecond of
-import, where an HTTP client library costs a new ``seamless-init`` process
-about 150 ms (import plus its first client) for three requests.
+needed. The interpreter's own socket module (``_socket``, which ``socket`` wraps
+in enums and selectors that cost a warm ``seamless-init`` a few milliseconds)
+does it with no import cost, where an HTTP client library costs a new
+``seamless-init`` process about 150 ms (import plus its first client) for three
+requests.
 """
 
 from __future__ import annotations
 
-import socket
+import _socket
 import time
 
 _STATUS_PREFIX = (b"HTTP/1.0 ", b"HTTP/1.1 ")
@@ -18,6 +20,21 @@ _STATUS_PREFIX = (b"HTTP/1.0 ", b"HTTP/1.1 ")
 
 def _host_header(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def _connect(host: bytes, port: int, timeout: float) -> _socket.socket:
+    """A TCP connection to the first address of ``host`` that accepts one (as ``socket.create_connection``)."""
+    error: OSError | None = None
+    for family, kind, proto, _name, address in _socket.getaddrinfo(host, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as exc:
+            error = exc
+            sock.close()
+    raise error or OSError(f"no address for {host!r}")
 
 
 def status(host: str, port: int, path: str, timeout: float) -> int | None:
@@ -30,8 +47,8 @@ def status(host: str, port: int, path: str, timeout: float) -> int | None:
     ).encode("ascii", "strict")
     try:
         # bytes: a str host makes the socket module load the idna codec (~3 ms) for an ASCII name
-        address = (host.strip("[]").encode("ascii"), port)
-        with socket.create_connection(address, timeout=timeout) as sock:  # type: ignore[arg-type]
+        sock = _connect(host.strip("[]").encode("ascii"), port, timeout)
+        try:
             sock.sendall(request)
             head = b""
             while b"\r\n" not in head and len(head) < 1024:
@@ -43,6 +60,8 @@ def status(host: str, port: int, path: str, timeout: float) -> int | None:
                 if not chunk:
                     break
                 head += chunk
+        finally:
+            sock.close()
     except (OSError, UnicodeError, ValueError):
         return None
     line = head.split(b"\r\n", 1)[0]

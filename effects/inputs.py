@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
 
 from seamless_config.limits import MAX_FILE_BYTES
+
+TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 PROJECT_FILE = "seamless.yaml"
 PROFILE_FILE = "seamless.profile.yaml"

@@ -1,5 +1,5 @@
 """What bringing a plan's services up gave: an :class:`Outcome` per service, and the storage clients
-they make (for the job service's parameters and for the runtime).
+they make (for the job service's parameters and for the runtime); or a :class:`LaunchError`.
 
 :func:`all_answering` is a warm ``init()``: every service reused as it is (the
 launcher's first step, :func:`effects.reuse.answering_client`), without loading
@@ -10,16 +10,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from seamless_config.core.clients import STORAGE, storage_clients
 from seamless_config.core.frozen import EMPTY, FrozenDict, frozen_map
-from seamless_config.core.plan import ServicePlan
 
 from . import statefiles
 from .reuse import answering_client
+
+if TYPE_CHECKING:
+    from seamless_config.core.plan import ServicePlan
+
+
+class LaunchError(RuntimeError):
+    """A service could not be brought up; the message says which, where, why and what to do.
+    ``mistake``: when the cause is the configuration (a queue its batch system cannot serve)."""
+
+    def __init__(self, message: str, mistake: Any = None) -> None:
+        super().__init__(message)
+        self.mistake = mistake
 
 
 @attrs.frozen

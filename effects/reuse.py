@@ -10,11 +10,13 @@ warm lane (:mod:`effects.warm`) and a warm ``init()``
 
 from __future__ import annotations
 
-from typing import Any
-
 from seamless_config.core.clients import CHECK_TIMEOUT, port_of, same_parameters, usable
 
 from . import http_probe
+
+TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def answering_client(existing: dict[str, Any] | None, wanted: dict[str, Any] | None, port_field: str,

@@ -17,8 +17,7 @@ from typing import Any
 
 from seamless_config.core.plan import Plan
 
-from .hosts import LaunchError
-from .outcomes import Outcome, remote_clients
+from .outcomes import LaunchError, Outcome, remote_clients
 
 PREFIX = "seamless-config"
 #: the clients of launched services (``clients``, for ``cluster``) and the seamless-remote extern

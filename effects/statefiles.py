@@ -14,9 +14,16 @@ import errno
 import fcntl
 import json
 import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+
+# no typing, pathlib or collections.abc at run time: a warm seamless-init reads client files through
+# this module, and those imports would be most of its cost
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+    from typing import Any
+
+    PathLike = str | os.PathLike[str]
 
 
 class StateError(OSError):
@@ -26,7 +33,8 @@ class StateError(OSError):
         return str(self.strerror)
 
 
-def base_dir(environ: dict[str, str] | None = None) -> Path:
+def base_path(environ: dict[str, str] | None = None) -> str:
+    """The launcher's directory, absolute (:class:`StateError` when the variable names a relative one)."""
     env = os.environ if environ is None else environ
     raw = env.get("REMOTE_HTTP_LAUNCHER_DIR") or "~/.remote-http-launcher"
     path = os.path.expanduser(raw)
@@ -34,36 +42,53 @@ def base_dir(environ: dict[str, str] | None = None) -> Path:
         # the services resolve it from their own working directory: it would name another place
         raise StateError(errno.EINVAL, f"REMOTE_HTTP_LAUNCHER_DIR must be an absolute path, not {raw!r} "
                                        "(export it as an absolute path, or unset it)")
+    return path
+
+
+def _in_base(*parts: str) -> str:
+    return os.path.join(base_path(), *parts)
+
+
+def _as_path(path: str) -> Path:
+    from pathlib import Path
+
     return Path(path)
 
 
 def server_dir() -> Path:
-    return base_dir() / "server"
+    return _as_path(_in_base("server"))
 
 
 def client_dir() -> Path:
-    return base_dir() / "client"
+    return _as_path(_in_base("client"))
 
 
 def server_json(key: str) -> Path:
-    return server_dir() / f"{key}.json"
+    return _as_path(_in_base("server", f"{key}.json"))
 
 
 def server_log(key: str) -> Path:
-    return server_dir() / f"{key}.log"
+    return _as_path(_in_base("server", f"{key}.log"))
 
 
 def client_json(key: str) -> Path:
-    return client_dir() / f"{key}.json"
+    return _as_path(_client_json(key))
 
 
-def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> None:
+def _client_json(key: str) -> str:
+    return _in_base("client", f"{key}.json")
+
+
+def write_json_atomic(path: PathLike, data: dict[str, Any], mode: int = 0o600) -> None:
     """Write ``data`` to ``path`` so that readers see the old or the new file, never a part."""
+    path = os.fspath(path)
+    parent = os.path.dirname(path)
+    stem = os.path.splitext(os.path.basename(path))[0]
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(parent, exist_ok=True)
         import tempfile  # lazily: a warm init writes nothing
 
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem}.", suffix=".tmp", dir=parent)
     except OSError as exc:
         raise StateError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}") from None
     try:
@@ -79,12 +104,12 @@ def write_json_atomic(path: Path, data: dict[str, Any], mode: int = 0o600) -> No
         raise StateError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
+def read_json(path: PathLike) -> dict[str, Any] | None:
     """The JSON object in ``path``; ``None`` when missing; ``{"status": "corrupt"}`` when it cannot
     be used (not a regular file: a FIFO is never opened for reading, which would block)."""
     from .inputs import read
 
-    r = read(str(path))
+    r = read(os.fspath(path))
     if r is None:
         return None
     raw, _why = r
@@ -101,18 +126,19 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def read_client(key: str) -> dict[str, Any] | None:
     """The client connection file of ``key`` on this machine (see :func:`read_json`)."""
-    return read_json(client_json(key))
+    return read_json(_client_json(key))
 
 
-def remove(path: Path) -> None:
+def remove(path: PathLike) -> None:
+    path = os.fspath(path)
     try:
-        path.unlink()
+        os.unlink(path)
     except FileNotFoundError:
         pass
     except IsADirectoryError:
         raise StateError(errno.EISDIR, f"{path} is a directory, not a state file (remove it)") from None
     except NotADirectoryError:
-        raise StateError(errno.ENOTDIR, f"{path.parent} is a file, not a directory (remove or rename it)") from None
+        raise StateError(errno.ENOTDIR, f"{os.path.dirname(path)} is a file, not a directory (remove or rename it)") from None
     except OSError as exc:
         raise StateError(exc.errno or errno.EIO, f"cannot remove {path}: {exc.strerror or exc}") from None
 
@@ -132,10 +158,10 @@ def key_lock(key: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     """An exclusive lock per service key, across processes (``flock`` on a lock file that names its
     holder). Waits at most ``timeout`` seconds (less when the holder is stopped), then raises
     :class:`LockTimeout` saying who holds it and what to do."""
-    lock_dir = server_dir() / ".locks"
-    path = lock_dir / f"{key}.lock"
+    lock_dir = _in_base("server", ".locks")
+    path = os.path.join(lock_dir, f"{key}.lock")
     try:
-        lock_dir.mkdir(parents=True, exist_ok=True)
+        os.makedirs(lock_dir, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as exc:
         raise StateError(exc.errno or errno.EIO, f"cannot lock {lock_dir}: {exc.strerror or exc}") from None
@@ -153,7 +179,7 @@ def key_lock(key: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
         os.close(fd)
 
 
-def _acquire(fd: int, key: str, path: Path, timeout: float) -> None:
+def _acquire(fd: int, key: str, path: str, timeout: float) -> None:
     import time
 
     start = time.monotonic()
@@ -183,10 +209,11 @@ def _acquire(fd: int, key: str, path: Path, timeout: float) -> None:
                               f"after waiting {waited:.0f} s ({fix}; lock file {path})")
 
 
-def _holder(path: Path) -> tuple[int | None, str]:
+def _holder(path: str) -> tuple[int | None, str]:
     """The pid a lock file names and that process's state (``running``, ``stopped``, ``gone``)."""
     try:
-        pid = int(path.read_text().strip() or 0) or None
+        with open(path, encoding="utf-8") as f:
+            pid = int(f.read().strip() or 0) or None
     except (OSError, ValueError):
         return None, ""
     if pid is None:

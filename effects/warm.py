@@ -18,20 +18,27 @@ disables both).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
-from typing import Any
+
+try:  # hashlib's BLAKE2 without loading OpenSSL, which costs a warm seamless-init about 5 ms
+    from _blake2 import blake2b
+except ImportError:  # pragma: no cover - an interpreter built without it
+    from hashlib import blake2b
 
 from seamless_config.core.clients import storage_clients
 
 from . import reuse, statefiles
 from .inputs import PROFILE_FILE, PROJECT_FILE, cache_dir, chain_dirs, cluster_paths, home_dir, read
 
-MEMO_VERSION = b"seamless-config warm lane 1"
+TYPE_CHECKING = False  # (typing is not imported at run time: see statefiles)
+if TYPE_CHECKING:
+    from typing import Any
+
+MEMO_VERSION = b"seamless-config warm lane 2"
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-_CODE_DIRS = ("seamless_config", os.path.join("seamless_config", "core"), os.path.join("seamless_config", "cli"), "effects")
+_CODE_DIRS = ("seamless_config", *(os.path.join("seamless_config", d) for d in ("core", "inspect", "cli")), "effects")
 
 
 def memo_dir(environ: dict[str, str] | None = None) -> str | None:
@@ -68,7 +75,7 @@ def memo_key(workdir: str, stage: str | None, substage: str | None,
     """A hash of everything the resolution of ``workdir`` for this stage reads (``request``: what else
     the result depends on, such as a command's arguments)."""
     env = os.environ if environ is None else environ
-    h = hashlib.sha256(MEMO_VERSION + b"\n")
+    h = blake2b(MEMO_VERSION + b"\n", digest_size=32)
     _code_stamp(h)
     h.update(json.dumps([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
                          home_dir(home), request]).encode() + b"\n")
@@ -90,7 +97,7 @@ def recall(key: str) -> dict[str, Any] | None:
     path = _memo_path(key)
     if path is None:
         return None
-    memo = statefiles.read_json(statefiles.Path(path))
+    memo = statefiles.read_json(path)
     return None if not memo or memo.get("status") == "corrupt" else memo
 
 
@@ -100,7 +107,7 @@ def remember(key: str, memo: dict[str, Any]) -> None:
     if path is None:
         return
     try:
-        statefiles.write_json_atomic(statefiles.Path(path), memo)
+        statefiles.write_json_atomic(path, memo)
     except OSError:
         pass
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 from .errors import ConfigurationError
+
+TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.4.0"
 

@@ -59,8 +59,7 @@ def _idle(plan: Plan) -> bool:
 
 def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
     """Launch or reuse the current plan's services; then connect the runtime to them."""
-    from effects.hosts import LaunchError
-    from effects.outcomes import all_answering
+    from effects.outcomes import LaunchError, all_answering
     from effects.statefiles import StateError
 
     plan = current_plan()

@@ -14,7 +14,8 @@ import os
 import sys
 from typing import Any
 
-from ._common import EXIT_USAGE, ArgumentParser, run, split_stage
+from ._common import EXIT_USAGE, run, split_stage
+from ._parser import ArgumentParser
 
 PROG = "seamless-config"
 NO_STAGE = "-"
@@ -161,15 +162,15 @@ def _main(args: Any) -> int:
 
         from . import render
 
-        rep = report.check_layout(layout, args.strict)
+        checked = report.check_layout(layout, args.strict)
         if args.json:
-            _print_json(report.check_json(rep))
-            return 0 if rep.ok else EXIT_USAGE
-        for line in render.render_check(rep, cwd, home):
+            _print_json(report.check_json(checked))
+            return 0 if checked.ok else EXIT_USAGE
+        for line in render.render_check(checked, cwd, home):
             print(f"{PROG}: {line}", file=sys.stderr)
-        if not rep.ok:
+        if not checked.ok:
             return EXIT_USAGE
-        print(render.check_summary(rep))
+        print(render.check_summary(checked))
         return 0
     if args.json:
         _print_json(out)

@@ -7,33 +7,53 @@ configuration mistake; 1 when a service could not be brought up.
 
 from __future__ import annotations
 
+import _thread  # (threading, for one lock, would cost a warm run a couple of milliseconds)
 import json
 import os
 import sys
-import threading
 
-from ._common import ArgumentParser, run, split_stage
+from ._common import quick_args, run, split_stage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._parser import ArgumentParser
 
 EXIT_SERVICE = 1
 
 
+#: the options: flags, destination, metavar (``None``: a switch), help. The parser and the quick
+#: reading of a plain command line (:func:`quick_args`, no argparse: the warm lane) are built from it.
+OPTIONS = (
+    (("--stage",), "stage", "STAGE[:SUBSTAGE]", "stage (and substage); each stage has its own storage"),
+    (("--json",), "json", None, "print a JSON summary of the services"),
+    (("--quiet", "-q"), "quiet", None, "print nothing on success"),
+)
+#: options that exclude each other
+EXCLUSIVE = ("json", "quiet")
+
+
 def build_parser() -> ArgumentParser:
+    from ._parser import ArgumentParser
+
     parser = ArgumentParser(
         prog="seamless-init",
         description="Bring up and verify the services that the Seamless configuration of the current "
         "directory selects (hashserver, database, jobserver or daskserver).",
     )
-    parser.add_argument("--stage", metavar="STAGE[:SUBSTAGE]", help="stage (and substage); each stage has its own storage")
-    out = parser.add_mutually_exclusive_group()
-    out.add_argument("--json", action="store_true", help="print a JSON summary of the services")
-    out.add_argument("--quiet", "-q", action="store_true", help="print nothing on success")
+    group = parser.add_mutually_exclusive_group()
+    for flags, dest, metavar, text in OPTIONS:
+        target = group if dest in EXCLUSIVE else parser
+        if metavar is None:
+            target.add_argument(*flags, dest=dest, action="store_true", help=text)
+        else:
+            target.add_argument(*flags, dest=dest, metavar=metavar, help=text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     if "SEAMLESS_REMOTE_CLIENTS" in os.environ:
         return 0
-    args = build_parser().parse_args(argv)
+    args = quick_args(sys.argv[1:] if argv is None else argv, OPTIONS, EXCLUSIVE) or build_parser().parse_args(argv)
     return run("seamless-init", lambda: _main(args))
 
 
@@ -41,7 +61,7 @@ class _LineReporter:
     def __init__(self, stream, quiet: bool) -> None:
         self.stream = stream
         self.quiet = quiet
-        self.lock = threading.Lock()
+        self.lock = _thread.allocate_lock()
 
     def starting(self, sp) -> None:
         pass

@@ -17,7 +17,8 @@ import sys
 
 from seamless_config.core.names import SERVICE_NAMES as SERVICES  # noqa: E402
 
-from ._common import ArgumentParser, run, split_stage
+from ._common import run, split_stage
+from ._parser import ArgumentParser
 
 
 def add_scope_arguments(parser: ArgumentParser, *, service_required: bool) -> None:

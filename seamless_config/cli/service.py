@@ -20,7 +20,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ._common import EXIT_USAGE, ArgumentParser, run, split_stage
+from ._common import EXIT_USAGE, run, split_stage
+from ._parser import ArgumentParser
 from .resolve import add_scope_arguments
 
 EXIT_FAILED = 1

@@ -19,7 +19,11 @@ be the module's once the module is imported.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
+if TYPE_CHECKING:
+    from typing import Any
+
 
 #: each exported name and the module that defines it, in pipeline order
 STAGES = {

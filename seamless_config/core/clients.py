@@ -8,8 +8,11 @@ decides with these, and so does ``seamless-init``'s warm lane
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
+
 
 #: the storage services (brought up first: the jobserver is given their clients)
 STORAGE = ("hashserver", "database")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING
+
+TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
 
 if TYPE_CHECKING:  # (a valid name is checked with the standard library alone: seamless-init's warm lane)
     from .errors import ConfigError, Origin

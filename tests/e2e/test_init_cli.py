@@ -153,6 +153,17 @@ def test_concurrent_cold_init(e2e_env: E2EEnv) -> None:
     assert leftovers == []
 
 
+def _imported(lines: str) -> set[str]:
+    return {line.rsplit("|", 1)[-1].strip() for line in lines.splitlines() if line.startswith("import time:")}
+
+
+def _startup_modules(env: E2EEnv) -> set[str]:
+    from ._support import PYTHON
+
+    cp = env.run([str(PYTHON), "-X", "importtime", "-c", "pass"])
+    return _imported(cp.stderr)
+
+
 def loads_pure_stages(env: E2EEnv, *args: str) -> tuple[bool, list[dict]]:
     """Run seamless-init under ``-X importtime``: whether it imported the pure stages (any core
     module but the standard-library-only ``core.clients`` and ``core.names``, or a library they
@@ -161,10 +172,16 @@ def loads_pure_stages(env: E2EEnv, *args: str) -> tuple[bool, list[dict]]:
 
     cp = env.run([str(PYTHON), "-X", "importtime", str(VENV_BIN / "seamless-init"), "--json", *args])
     assert cp.returncode == 0, describe(cp)
-    loaded = {line.rsplit("|", 1)[-1].strip() for line in cp.stderr.splitlines() if line.startswith("import time:")}
+    loaded = _imported(cp.stderr)
     light = ("seamless_config.core.clients", "seamless_config.core.names")
     stages = {m for m in loaded if m.startswith("seamless_config.core.") and m not in light}
     libraries = {m for m in loaded if m.split(".")[0] in ("attrs", "returns", "strictyaml", "yaml")}
+    if not (stages or libraries):
+        # the standard library's heavier modules stay out of the warm lane too: each is a few
+        # milliseconds of a run that is meant to cost little more than the interpreter's start
+        # (beyond what the interpreter of this venv loads for `pass`: an editable install's finder)
+        heavy = loaded & {"argparse", "pathlib", "typing", "hashlib", "socket", "threading", "shutil"}
+        assert not heavy - _startup_modules(env), f"the warm lane imported {sorted(heavy)}"
     return bool(stages or libraries), json.loads(cp.stdout)["services"]
 
 
