@@ -12,14 +12,12 @@ processes writing one entry at once is harmless.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
 import sys
 import types
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from returns.result import Result, Success
@@ -28,6 +26,8 @@ from seamless_config.core.errors import ConfigError
 from seamless_config.core.layout import Prevalidated
 from seamless_config.core.yamltree import PARSER_VERSION, Node, from_json, to_json
 
+from . import statefiles
+from .digest import hasher
 from .inputs import cache_dir  # noqa: F401 - where the parse cache lives, re-exported
 
 _VALIDATOR: str | None = None
@@ -38,14 +38,14 @@ def validator_version() -> str:
     time: a stat each, not a read): any change there is a new cache."""
     global _VALIDATOR
     if _VALIDATOR is None:
-        h = hashlib.sha256(PARSER_VERSION.encode())
-        core = Path(__file__).resolve().parent.parent / "seamless_config" / "core"
-        for f in sorted(core.glob("*.py")):
-            try:
-                st = f.stat()
-            except OSError:
-                continue
-            h.update(f"{f.name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        h = hasher(PARSER_VERSION.encode())
+        core = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "seamless_config", "core")
+        try:
+            entries = sorted((e.name, e.stat()) for e in os.scandir(core) if e.name.endswith(".py"))
+        except OSError:
+            entries = []
+        for name, st in entries:
+            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
         _VALIDATOR = h.hexdigest()[:16]
     return _VALIDATOR
 
@@ -60,7 +60,7 @@ class ParseCache:
         self.misses = 0
 
     def digest(self, data: bytes) -> str:
-        return hashlib.sha256(validator_version().encode() + b"\0" + data).hexdigest()
+        return hasher(validator_version().encode() + b"\0" + data).hexdigest()
 
     def parse(
         self,
@@ -124,21 +124,8 @@ class ParseCache:
         path = self._entry(digest)
         if path is None:
             return
-        import tempfile
-
         try:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(_stored_form(entry), f, separators=(",", ":"))
-                os.replace(tmp, path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            statefiles.write_json_atomic(path, _stored_form(entry), durable=False, compact=True)
         except OSError:
             pass  # a read-only or full cache directory only costs speed
 

@@ -22,14 +22,10 @@ import json
 import os
 import time
 
-try:  # hashlib's BLAKE2 without loading OpenSSL, which costs a warm seamless-init about 5 ms
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - an interpreter built without it
-    from hashlib import blake2b
-
 from seamless_config.core.clients import storage_clients
 
 from . import reuse, statefiles
+from .digest import hasher
 from .inputs import PROFILE_FILE, PROJECT_FILE, cache_dir, chain_dirs, cluster_paths, home_dir, read
 
 TYPE_CHECKING = False  # (typing is not imported at run time: see statefiles)
@@ -75,7 +71,7 @@ def memo_key(workdir: str, stage: str | None, substage: str | None,
     """A hash of everything the resolution of ``workdir`` for this stage reads (``request``: what else
     the result depends on, such as a command's arguments)."""
     env = os.environ if environ is None else environ
-    h = blake2b(MEMO_VERSION + b"\n", digest_size=32)
+    h = hasher(MEMO_VERSION + b"\n")
     _code_stamp(h)
     h.update(json.dumps([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
                          home_dir(home), request]).encode() + b"\n")

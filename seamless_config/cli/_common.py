@@ -39,43 +39,54 @@ def run(prog: str, body: Callable[[], int]) -> int:
         return EXIT_USAGE if exc.errno == errno.EINVAL else 1
 
 
-def quick_args(argv: Sequence[str], options: Sequence[tuple[tuple[str, ...], str, str | None, str]],
-               exclusive: Sequence[str] = ()) -> Any:
-    """``argv`` read without argparse (which costs a warm command about 10 ms), when it holds only
-    ``options`` (flags, destination, metavar or ``None`` for a switch, help), each at most once and
-    written ``--flag VALUE``, ``--flag=VALUE`` or as a switch; ``None`` for anything else, which
-    argparse then reads and explains.
+def option(*flags: str, help: str = "", metavar: str | None = None, choices: Sequence[str] | None = None,
+           required: bool = False, default: str | None = None, switch: bool = False,
+           exclusive: bool = False) -> dict[str, Any]:
+    """One command-line option, as data: argparse is built from it (:func:`._parser.add_options`) and
+    so is the quick reading of a plain command line (:func:`quick_args`). ``exclusive``: at most one
+    of a command's exclusive options may be given."""
+    return {"flags": flags, "dest": flags[0].lstrip("-").replace("-", "_"), "help": help, "metavar": metavar,
+            "choices": tuple(choices) if choices is not None else None, "required": required,
+            "default": default, "switch": switch, "exclusive": exclusive}
 
-    >>> opts = ((("--stage",), "stage", "S", ""), (("--json",), "json", None, ""), (("-q",), "quiet", None, ""))
+
+def quick_args(argv: Sequence[str], options: Sequence[dict[str, Any]]) -> Any:
+    """``argv`` read without argparse (which costs a warm command about 10 ms), when it is plain: only
+    ``options`` (:func:`option`), each at most once, written ``--flag VALUE``, ``--flag=VALUE`` or as
+    a switch, every value among its choices, every required option there. ``None`` for anything
+    else, which argparse then reads and explains.
+
+    >>> opts = (option("--stage"), option("--mode", choices=("ro", "rw"), default="rw"),
+    ...         option("--json", switch=True, exclusive=True), option("--quiet", "-q", switch=True, exclusive=True))
     >>> vars(quick_args(["--stage=a:b", "-q"], opts))
-    {'stage': 'a:b', 'json': False, 'quiet': True}
-    >>> [quick_args(a, opts, ("json", "quiet")) for a in (["--stage"], ["-h"], ["--json", "-q"], ["x"])]
-    [None, None, None, None]
+    {'stage': 'a:b', 'mode': 'rw', 'json': False, 'quiet': True}
+    >>> [quick_args(a, opts) for a in (["--stage"], ["-h"], ["--json", "-q"], ["x"], ["--mode", "w"])]
+    [None, None, None, None, None]
     """
     import types
 
-    by_flag = {flag: (dest, metavar) for flags, dest, metavar, _ in options for flag in flags}
-    values: dict[str, Any] = {dest: None if metavar is not None else False for _, dest, metavar, _ in options}
+    by_flag = {flag: o for o in options for flag in o["flags"]}
+    values: dict[str, Any] = {o["dest"]: False if o["switch"] else o["default"] for o in options}
     given: set[str] = set()
     it = iter(argv)
     for token in it:
         flag, eq, inline = token.partition("=")
-        if flag not in by_flag or (eq and not flag.startswith("--")):
+        o = by_flag.get(flag)
+        if o is None or (eq and not flag.startswith("--")) or o["dest"] in given:
             return None
-        dest, metavar = by_flag[flag]
-        if dest in given:
-            return None
-        given.add(dest)
-        if metavar is None:
+        given.add(o["dest"])
+        if o["switch"]:
             if eq:
                 return None
-            values[dest] = True
+            values[o["dest"]] = True
             continue
         value = inline if eq else next(it, None)
-        if value is None or (not eq and value.startswith("-")):
+        if value is None or (not eq and value.startswith("-")) or (o["choices"] and value not in o["choices"]):
             return None
-        values[dest] = value
-    if sum(1 for d in exclusive if d in given) > 1:
+        values[o["dest"]] = value
+    if any(o["required"] and o["dest"] not in given for o in options):
+        return None
+    if sum(1 for o in options if o["exclusive"] and o["dest"] in given) > 1:
         return None
     return types.SimpleNamespace(**values)
 

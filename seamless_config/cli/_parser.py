@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from ._common import EXIT_USAGE
 
@@ -18,3 +19,18 @@ class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def add_options(parser: argparse.ArgumentParser, options: Sequence[dict[str, Any]]) -> None:
+    """Add ``options`` (:func:`._common.option`) to ``parser``; the exclusive ones in one group."""
+    group = None
+    for o in options:
+        target: Any = parser
+        if o["exclusive"]:
+            group = group or parser.add_mutually_exclusive_group()
+            target = group
+        if o["switch"]:
+            target.add_argument(*o["flags"], dest=o["dest"], action="store_true", help=o["help"])
+        else:
+            target.add_argument(*o["flags"], dest=o["dest"], metavar=o["metavar"], choices=o["choices"],
+                                required=o["required"], default=o["default"], help=o["help"])

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from ._common import quick_args, run, split_stage
+from ._common import option, quick_args, run, split_stage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -21,39 +21,31 @@ if TYPE_CHECKING:
 EXIT_SERVICE = 1
 
 
-#: the options: flags, destination, metavar (``None``: a switch), help. The parser and the quick
-#: reading of a plain command line (:func:`quick_args`, no argparse: the warm lane) are built from it.
+#: the options; argparse and the quick reading of a plain command line (no argparse: the warm lane)
+#: are both built from them
 OPTIONS = (
-    (("--stage",), "stage", "STAGE[:SUBSTAGE]", "stage (and substage); each stage has its own storage"),
-    (("--json",), "json", None, "print a JSON summary of the services"),
-    (("--quiet", "-q"), "quiet", None, "print nothing on success"),
+    option("--stage", metavar="STAGE[:SUBSTAGE]", help="stage (and substage); each stage has its own storage"),
+    option("--json", switch=True, exclusive=True, help="print a JSON summary of the services"),
+    option("--quiet", "-q", switch=True, exclusive=True, help="print nothing on success"),
 )
-#: options that exclude each other
-EXCLUSIVE = ("json", "quiet")
 
 
 def build_parser() -> ArgumentParser:
-    from ._parser import ArgumentParser
+    from ._parser import ArgumentParser, add_options
 
     parser = ArgumentParser(
         prog="seamless-init",
         description="Bring up and verify the services that the Seamless configuration of the current "
         "directory selects (hashserver, database, jobserver or daskserver).",
     )
-    group = parser.add_mutually_exclusive_group()
-    for flags, dest, metavar, text in OPTIONS:
-        target = group if dest in EXCLUSIVE else parser
-        if metavar is None:
-            target.add_argument(*flags, dest=dest, action="store_true", help=text)
-        else:
-            target.add_argument(*flags, dest=dest, metavar=metavar, help=text)
+    add_options(parser, OPTIONS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     if "SEAMLESS_REMOTE_CLIENTS" in os.environ:
         return 0
-    args = quick_args(sys.argv[1:] if argv is None else argv, OPTIONS, EXCLUSIVE) or build_parser().parse_args(argv)
+    args = quick_args(sys.argv[1:] if argv is None else argv, OPTIONS) or build_parser().parse_args(argv)
     return run("seamless-init", lambda: _main(args))
 
 

@@ -17,25 +17,44 @@ import sys
 
 from seamless_config.core.names import SERVICE_NAMES as SERVICES  # noqa: E402
 
-from ._common import run, split_stage
-from ._parser import ArgumentParser
+from ._common import option, quick_args, run, split_stage
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._parser import ArgumentParser
+
+
+def scope_options(*, service_required: bool) -> tuple[dict[str, Any], ...]:
+    """The options that name a service instance (``seamless-service-resolve`` and the service commands)."""
+    return (
+        option("--service", choices=SERVICES, required=service_required, help="which service"),
+        option("--cluster", help="cluster name (default: the selected cluster)"),
+        option("--project", help="project name; SEAMLESS_CACHE means the $SEAMLESS_CACHE project"),
+        option("--subproject", help="subproject (may contain '/')"),
+        option("--stage", help="stage, or STAGE:SUBSTAGE"),
+        option("--substage", help="substage (jobserver and daskserver only)"),
+        option("--mode", choices=("ro", "rw"), default="rw", help="read-only or read-write (default rw)"),
+        option("--queue", help="queue (daskserver)"),
+        option("--frontend-name", help="frontend hostname, when the cluster has several"),
+        option("--workdir", help="read the project files (seamless.yaml, seamless.profile.yaml) of this "
+               "directory (default: the current one; seamless-service-resolve reads none without it)"),
+    )
+
+
+OPTIONS = scope_options(service_required=True)
 
 
 def add_scope_arguments(parser: ArgumentParser, *, service_required: bool) -> None:
-    parser.add_argument("--service", choices=SERVICES, required=service_required, help="which service")
-    parser.add_argument("--cluster", help="cluster name (default: the selected cluster)")
-    parser.add_argument("--project", help="project name; SEAMLESS_CACHE means the $SEAMLESS_CACHE project")
-    parser.add_argument("--subproject", help="subproject (may contain '/')")
-    parser.add_argument("--stage", help="stage, or STAGE:SUBSTAGE")
-    parser.add_argument("--substage", help="substage (jobserver and daskserver only)")
-    parser.add_argument("--mode", choices=("ro", "rw"), default="rw", help="read-only or read-write (default rw)")
-    parser.add_argument("--queue", help="queue (daskserver)")
-    parser.add_argument("--frontend-name", help="frontend hostname, when the cluster has several")
-    parser.add_argument("--workdir", help="read the project files (seamless.yaml, seamless.profile.yaml) of this "
-                        "directory (default: the current one; seamless-service-resolve reads none without it)")
+    from ._parser import add_options
+
+    add_options(parser, scope_options(service_required=service_required))
 
 
 def build_parser() -> ArgumentParser:
+    from ._parser import ArgumentParser
+
     parser = ArgumentParser(
         prog="seamless-service-resolve",
         description="Translate Seamless-level arguments into the launcher key, host, workdir and log path of a "
@@ -46,7 +65,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = quick_args(sys.argv[1:] if argv is None else argv, OPTIONS) or build_parser().parse_args(argv)
     return run("seamless-service-resolve", lambda: _main(args))
 
 

@@ -213,7 +213,11 @@ def test_warm_lane_reuses_without_resolving_and_falls_back(e2e_env: E2EEnv) -> N
     os.kill(env.server_states()[hkey]["pid"], signal.SIGKILL)
     resolved, rows = loads_pure_stages(env)
     assert resolved
+    # (the new hashserver takes a free port of its range, at random: when it is the old one, the
+    # jobserver's parameters are unchanged and it is rightly reused)
+    moved = next(r["port"] for r in rows if r["service"] == "hashserver") != \
+        next(r["port"] for r in cold if r["service"] == "hashserver")
     assert {r["service"]: r["state"] for r in rows} == {"hashserver": "launched", "database": "reused",
-                                                        "jobserver": "launched"}
+                                                        "jobserver": "launched" if moved else "reused"}
     resolved, rows = loads_pure_stages(env)
     assert not resolved and all(r["state"] == "reused" for r in rows)
