@@ -17,6 +17,7 @@ from typing import Any
 
 from seamless_config.core import batch, bringup
 from seamless_config.core.clients import STORAGE
+from seamless_config.core.frozen import frozen_map
 from seamless_config.core.plan import ServicePlan
 
 from . import http_probe, statefiles, tunnels
@@ -142,7 +143,7 @@ def ensure_service(
         raise LaunchError(message, ended.mistake)
     marks["answering"] = time.monotonic()
     origin = t0 if began is None else began
-    timeline = {k: round(v - origin, 3) for k, v in marks.items()}
+    timeline = frozen_map({k: round(v - origin, 3) for k, v in marks.items()})
     out = Outcome(sp.role, sp.key, host.name, ended.how, ended.client["hostname"], int(ended.client["port"]),
                   ended.client, marks["answering"] - t0, timeline)
     rep.done(out)

@@ -92,7 +92,7 @@ def _is_seamless_worker() -> bool:
 
 
 def _activate() -> None:
-    from .activation import activate
+    from .plan_runtime import activate
 
     activate()
 

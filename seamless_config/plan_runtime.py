@@ -95,6 +95,15 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
     return outcomes
 
 
+def activate() -> None:
+    """Bring up what the current selection's plan needs (maybe nothing) and connect the runtime; a
+    service that cannot come up is a :class:`ConfigurationError` for the API's callers."""
+    try:
+        bring_up()
+    except ServiceFailure as exc:
+        raise ConfigurationError(str(exc)) from None
+
+
 def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, reporter: Any = None,
                      activate: bool = True) -> list[Any]:
     """What ``seamless-init`` does: load the configuration of ``workdir`` for a stage, bring it up."""
@@ -110,4 +119,4 @@ def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, r
     return bring_up(reporter, activate=activate)
 
 
-__all__ = ["bring_up", "bring_up_current", "current_plan", "ServiceFailure", "ConfigurationError"]
+__all__ = ["activate", "bring_up", "bring_up_current", "current_plan", "ServiceFailure", "ConfigurationError"]
