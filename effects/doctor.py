@@ -39,7 +39,8 @@ from typing import Any
 from seamless_config.core import batch
 from seamless_config.inspect.doctor import Need, Seen
 
-from .hosts import PACKAGES, LaunchError, LocalHost
+from .hosts import PACKAGES, LocalHost
+from .outcomes import LaunchError
 from .services import host_for
 from .ssh import SshError, SshHost, _last_line, ssh_config_file
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import procs, statefiles
-from .outcomes import LaunchError  # noqa: F401 - the error of the hosts' operations, re-exported
+from .outcomes import LaunchError
 
 if TYPE_CHECKING:  # subprocess is imported where a process is started: a warm init starts none
     import subprocess

@@ -20,7 +20,7 @@ from typing import Any
 
 from seamless_config.core.jobqueue import JobScriptRequest
 
-from .hosts import LaunchError
+from .outcomes import LaunchError
 
 #: what dask-jobqueue's ``cluster.job_script()`` shows before its scheduler runs
 SCHEDULER_PLACEHOLDER = "tcp://<insert-scheduler-address-here>:8786"

@@ -21,8 +21,8 @@ from seamless_config.core.frozen import frozen_map
 from seamless_config.core.plan import ServicePlan
 
 from . import http_probe, statefiles, tunnels
-from .hosts import Host, LaunchError
-from .outcomes import Outcome, remote_clients, service_facts
+from .hosts import Host
+from .outcomes import LaunchError, Outcome, remote_clients, service_facts
 from .services import host_for as host_of
 from .services import remove_client
 

@@ -33,7 +33,8 @@ import time
 from typing import Any
 
 from . import procs
-from .hosts import PACKAGES, LaunchError, state_row
+from .hosts import PACKAGES, state_row
+from .outcomes import LaunchError
 
 #: prepended to every remote command; rhl-guard drops leading VAR= assignments
 REMOTE_PATH = "PATH=$HOME/miniforge3/bin:$HOME/miniconda3/bin:$PATH"

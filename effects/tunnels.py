@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import attrs
 
 from . import procs
-from .hosts import LaunchError, _reap_later
+from .hosts import _reap_later
+from .outcomes import LaunchError
 
 if TYPE_CHECKING:  # imported where a tunnel is opened: closing one, or a warm init, needs neither
     import subprocess

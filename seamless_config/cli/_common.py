@@ -91,6 +91,13 @@ def quick_args(argv: Sequence[str], options: Sequence[dict[str, Any]]) -> Any:
     return types.SimpleNamespace(**values)
 
 
+def read_args(argv: Sequence[str] | None, options: Sequence[dict[str, Any]], build_parser: Callable[[], Any]) -> Any:
+    """A command's arguments: read by :func:`quick_args` when the command line is plain, else by the
+    argparse parser ``build_parser()`` makes (which also explains a mistake, or prints the help)."""
+    args = quick_args(sys.argv[1:] if argv is None else argv, options)
+    return args if args is not None else build_parser().parse_args(argv)
+
+
 def split_stage(value: str | None) -> tuple[str | None, str | None]:
     """``STAGE[:SUBSTAGE]`` into its parts.
 

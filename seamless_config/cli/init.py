@@ -12,7 +12,7 @@ import json
 import os
 import sys
 
-from ._common import option, quick_args, run, split_stage
+from ._common import option, read_args, run, split_stage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     if "SEAMLESS_REMOTE_CLIENTS" in os.environ:
         return 0
-    args = quick_args(sys.argv[1:] if argv is None else argv, OPTIONS) or build_parser().parse_args(argv)
+    args = read_args(argv, OPTIONS, build_parser)
     return run("seamless-init", lambda: _main(args))
 
 

@@ -17,7 +17,7 @@ import sys
 
 from seamless_config.core.names import SERVICE_NAMES as SERVICES  # noqa: E402
 
-from ._common import option, quick_args, run, split_stage
+from ._common import option, read_args, run, split_stage
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = quick_args(sys.argv[1:] if argv is None else argv, OPTIONS) or build_parser().parse_args(argv)
+    args = read_args(argv, OPTIONS, build_parser)
     return run("seamless-service-resolve", lambda: _main(args))
 
 

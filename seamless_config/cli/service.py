@@ -42,7 +42,7 @@ def _run(prog: str, body: Callable[[], int]) -> int:
     """:func:`run`, plus: a host that cannot be reached or refuses is one line and exit 1."""
 
     def guarded() -> int:
-        from effects.hosts import LaunchError
+        from effects.outcomes import LaunchError
 
         try:
             return body()
@@ -126,7 +126,7 @@ def _row_filter(args, *, cluster: str | None, status: str | None = None):
 
 def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[Any], list[str]]:
     """Every server state on those hosts as rows; and one message per host that failed."""
-    from effects.hosts import LaunchError
+    from effects.outcomes import LaunchError
     from seamless_config.inspect.ps import server_row
 
     def one(dest: str | None) -> tuple[list[Any], str | None]:
@@ -163,7 +163,7 @@ def _per_target(targets: list[tuple[str | None, str]], act: Callable[[Any, str],
                 failures: list[str]) -> list[Any]:
     """``act(host, key)`` for each ``(destination, key)``, in parallel, one connection per host; a
     host that fails or refuses is one line in ``failures`` and ``None`` in the results."""
-    from effects.hosts import LaunchError
+    from effects.outcomes import LaunchError
     from effects.services import close_host, host_for
 
     hosts = {d: host_for(d) for d in {d for d, _ in targets}}
@@ -277,7 +277,7 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
     selected (or given) project that no service row shows."""
     import attrs
 
-    from effects.hosts import LaunchError
+    from effects.outcomes import LaunchError
     from effects.services import usage
     from seamless_config.core import launch
     from seamless_config.core.services import MARKERS, ServiceScope, launch_destination
