@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from hypothesis import strategies as st
+from returns.result import Failure, Success
 
 from seamless_config.core import schema
 from seamless_config.core.clusters import (
@@ -26,7 +27,6 @@ from seamless_config.core.clusters import (
     ServiceSpec,
 )
 from seamless_config.core.commands import Command, Document, StageBlock
-from seamless_config.core.convert import Problems
 from seamless_config.core.errors import Origin
 from seamless_config.core.launch import Scope
 from seamless_config.core.selection import Selection
@@ -70,7 +70,9 @@ def _of_kind(f: schema.Field) -> st.SearchStrategy | None:
         "bool": st.booleans(), "int": st.integers(min_value=1, max_value=64),
         "str": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,12}", fullmatch=True),
         "conda": condas, "path": st.sampled_from(["/tmp", "/scratch", "/local/tmp"]),
+        "abspath": st.sampled_from(["/tmp", "/scratch", "/local/tmp"]),
         "list": st.lists(st.sampled_from(["--a", "--qos=high", "-C gpu"]), max_size=3),
+        "script": st.lists(st.sampled_from(["module load x", "export A=1", "cd /tmp"]), max_size=3),
         "mapping": st.dictionaries(st.sampled_from(["a", "b", "x.y"]), st.integers(0, 9), min_size=1, max_size=2),
     }.get(f.kind)
     if f.kind == "enum":
@@ -308,11 +310,13 @@ def parse_cluster(name: str, definition: dict[str, Any], path: str = "/h/.seamle
     from seamless_config.core.clusters import parse_clusters_mapping
 
     tree = parse_yaml(path, to_yaml({name: definition})).unwrap()
-    p = Problems(path)
-    cc = parse_clusters_mapping(tree, p, origin=Origin(path, 1), defer=False)
-    if p.errors or cc is None or not cc.clusters:
-        return None, p.errors
-    return cc.clusters[0], []
+    match parse_clusters_mapping(tree, path, origin=Origin(path, 1), defer=False):
+        case Success(cc) if cc.clusters:
+            return cc.clusters[0], []
+        case Success(_):
+            return None, []
+        case Failure(errors):
+            return None, list(errors)
 
 
 @st.composite

@@ -44,7 +44,7 @@ PROJECT_FILE_ERRORS = [
     ("- project\n", "seamless.yaml:1: 'project' command needs a value (write '- project: <value>')"),
     ("- project:\n", "seamless.yaml:1: 'project' command needs a value (write 'project: <value>')"),
     ("- execution: remot\n", "seamless.yaml:1: invalid execution mode 'remot' (did you mean 'remote'?)"),
-    ("- remote: JOBSERVER\n", "seamless.yaml:1: invalid remote 'JOBSERVER' (expected one of 'jobserver', 'daskserver' or null)"),
+    ("- remote: JOBSERVER\n", "seamless.yaml:1: invalid remote 'JOBSERVER' (expected one of 'daskserver', 'jobserver')"),
     ("- persistent: 1\n", "seamless.yaml:1: 'persistent' command must be true or false, not '1' (write 'persistent: true' or 'persistent: false')"),
     ("- record: maybe\n", "seamless.yaml:1: 'record' command must be true or false, not 'maybe' (write 'record: true' or 'record: false')"),
     ("- nparallel: 0\n", "seamless.yaml:1: 'nparallel' command must be at least 1, not 0"),

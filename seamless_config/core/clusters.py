@@ -8,24 +8,16 @@ inline. Definitions are checked field by field; queues are expanded from their
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import attrs
+from returns.result import Failure, Result, Success
 
 from . import names, schema
-from .convert import (
-    Problems,
-    check_fields,
-    is_null,
-    plain,
-    to_bool,
-    to_int,
-    to_str,
-    to_str_list,
-)
+from .convert import READERS, Errors, at, fail, gather, is_null, read, split, to_str, unknown_fields
 from .errors import (
     CONFLICT,
-    INVALID_CHOICE,
     MISSING,
     UNKNOWN_FIELD,
     UNKNOWN_QUEUE,
@@ -35,7 +27,7 @@ from .errors import (
     did_you_mean,
 )
 from .frozen import EMPTY, FrozenDict, frozen_map, thaw
-from .yamltree import Map, Node, Scalar
+from .yamltree import Map, Node, Scalar, Seq, kind_name
 
 # the field lists and value kinds come from the schema table
 CLUSTER_TYPES = schema.choices("cluster", "type")
@@ -139,40 +131,37 @@ class Cluster:
         return tuple(q.name for q in self.queues or ())
 
 
+@attrs.frozen(eq=False)
 class LazyCluster:
-    """A cluster definition known to be valid, built into a :class:`Cluster` when first used.
+    """A cluster definition known to be valid (its JSON tree), built into a :class:`Cluster` when first used.
 
     Cluster files that passed validation before (same bytes, same validator:
     the parse cache knows) are not checked again; their clusters are only
     built when a resolution needs them, which keeps a thousand-cluster setup
-    fast.
+    fast. The record never changes: :meth:`build` is a pure function of it,
+    memoised outside it (records compare and hash by identity).
     """
 
-    __slots__ = ("name", "origin", "_path", "_key", "_raw", "_built")
-
-    def __init__(self, name: str, path: str, key_line: int, raw: Any) -> None:
-        self.name = name
-        self.origin = Origin(path, key_line)
-        self._path = path
-        self._key = Scalar(name, key_line)
-        self._raw = raw
-        self._built: Cluster | None = None
+    name: str
+    origin: Origin
+    raw: Any = attrs.field(repr=False)
 
     def build(self) -> Cluster:
-        if self._built is None:
-            from .yamltree import from_json
+        return _build(self)
 
-            p = Problems(self._path)
-            node = from_json(self._raw)
-            assert node is not None
-            c = _parse_cluster(self.name, self._key, node, p)
-            if c is None:  # pragma: no cover - the parse cache said this validated
-                raise AssertionError(f"cluster {self.name!r} of {self._path} no longer validates: {p.errors}")
-            self._built = c
-        return self._built
 
-    def __repr__(self) -> str:
-        return f"LazyCluster({self.name!r}, {self.origin})"
+@lru_cache(maxsize=4096)
+def _build(lazy: LazyCluster) -> Cluster:
+    from .yamltree import from_json
+
+    node = from_json(lazy.raw)
+    assert node is not None
+    path = lazy.origin.file
+    # the parse cache said these bytes validated; a failure here is a bug, not a user mistake
+    cluster, mistakes = split(parse_cluster(lazy.name, Scalar(lazy.name, lazy.origin.line), node, path))
+    if mistakes:  # pragma: no cover
+        raise AssertionError(f"cluster {lazy.name!r} of {path} no longer validates: {mistakes}")
+    return cluster  # type: ignore[no-any-return]
 
 
 @attrs.frozen
@@ -224,15 +213,15 @@ def prevalidated_clusters(path: str, raw: Any) -> ClustersCommand:
                 local_cluster = node.value if isinstance(node, Scalar) else None
                 local_origin = Origin(path, vraw[0])
             else:
-                clusters.append(LazyCluster(key, path, kline, vraw))
+                clusters.append(LazyCluster(key, Origin(path, kline), vraw))
     return ClustersCommand(tuple(clusters), Origin(path, 1), local_cluster, local_origin)
 
 
-def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin, defer: bool = True) -> ClustersCommand | None:
+def parse_clusters_mapping(node: Node, path: str, *, origin: Origin, defer: bool = True) -> Result[ClustersCommand, Errors]:
     """Cluster definitions from a mapping ``name -> definition``.
 
     With ``defer``, a definition with mistakes becomes an :class:`InvalidCluster`
-    (an error only if nothing replaces it); without, its mistakes go to ``p``.
+    (an error only if nothing replaces it); without, its mistakes fail the whole mapping.
 
     >>> from .yamltree import parse_yaml
     >>> text = '''
@@ -243,189 +232,148 @@ def parse_clusters_mapping(node: Node, p: Problems, *, origin: Origin, defer: bo
     ...     base: {cores: 8, walltime: "01:00:00"}
     ...     big: {TEMPLATE: base, cores: 32}
     ... '''
-    >>> p = Problems("c.yaml")
-    >>> cc = parse_clusters_mapping(parse_yaml("c.yaml", text).unwrap(), p, origin=Origin("c.yaml", 1))
+    >>> cc = parse_clusters_mapping(parse_yaml("c.yaml", text).unwrap(), "c.yaml", origin=Origin("c.yaml", 1)).unwrap()
     >>> cc.clusters[0].queue("big").as_dict()
     {'cores': 32, 'walltime': '01:00:00'}
     """
     if not isinstance(node, Map):
-        p.add(WRONG_TYPE, "cluster definitions must be a mapping of cluster names to definitions", node,
-              "write 'NAME:' followed by the indented definition")
-        return None
+        return fail(WRONG_TYPE, "cluster definitions must be a mapping of cluster names to definitions", path, node,
+                    "write 'NAME:' followed by the indented definition")
     clusters: list[Cluster | LazyCluster | InvalidCluster] = []
-    local_cluster = None
-    local_origin = None
+    errors: list[ConfigError] = []
+    local_cluster = local_origin = None
     for key, value in node.items:
         if key.value == "local_cluster":
-            local_cluster = to_str(value, "'local_cluster'", p)
-            local_origin = p.origin(value)
+            local_origin = at(path, value)
+            local_cluster, mistakes = split(to_str(value, "'local_cluster'", path))
+            errors += mistakes
             continue
-        err = names.check_name("cluster", key.value, p.origin(key))
+        err = names.check_name("cluster", key.value, at(path, key))
         if err is not None:
-            p.errors.append(err)
+            errors.append(err)
             continue
-        own = Problems(p.path)
-        cluster = _parse_cluster(key.value, key, value, own)
-        if own.errors and defer:
-            clusters.append(InvalidCluster(key.value, p.origin(key), tuple(own.errors)))
-        elif own.errors:
-            p.extend(own.errors)
-        elif cluster is not None:
+        cluster, mistakes = split(parse_cluster(key.value, key, value, path))
+        if not mistakes:
             clusters.append(cluster)
-    if local_cluster is not None and local_cluster not in {c.name for c in clusters}:
-        # may name a cluster of another file; checked when the clusters are combined
-        pass
-    return ClustersCommand(tuple(clusters), origin, local_cluster, local_origin)
+        elif defer:
+            clusters.append(InvalidCluster(key.value, at(path, key), mistakes))
+        else:
+            errors += mistakes
+    # local_cluster may name a cluster of another file: checked when the clusters are combined
+    if errors:
+        return Failure(tuple(errors))
+    return Success(ClustersCommand(tuple(clusters), origin, local_cluster, local_origin))
 
 
-def _parse_cluster(name: str, key: Scalar, node: Node, p: Problems) -> Cluster | None:
+def _present(node: Map, path: str, what: str, known: tuple[str, ...]) -> tuple[dict[str, Node], Errors]:
+    """The fields written in ``node``, by name, and a mistake for each one ``known`` does not list."""
+    return {k.value: v for k, v in node.items}, unknown_fields(node, known, what, path)
+
+
+def _read_all(section: str, written: dict[str, Node], path: str, owner: str) -> tuple[dict[str, Any], Errors]:
+    """The written value fields of ``section``, read in the table's order (structural ones left to the caller)."""
+    return gather([(f.name, read(f, written[f.name], path, owner)) for f in schema.fields(section)
+                   if f.name in written and f.kind in READERS])
+
+
+def parse_cluster(name: str, key: Scalar, node: Node, path: str) -> Result[Cluster, Errors]:
+    """One cluster definition, queues expanded from their TEMPLATEs."""
     what = f"cluster {name!r}"
     if not isinstance(node, Map):
-        p.add(WRONG_TYPE, f"{what} must be a mapping of fields, not {_kind(node)}", node,
-              "give at least 'type' and 'frontends'")
-        return None
-    n_before = len(p.errors)
-    check_fields(node, set(CLUSTER_FIELDS), what, p)
-    fields = {k.value: v for k, v in node.items}
-    origins = tuple((k.value, p.origin(k)) for k, _ in node.items)
-    ctype = None
-    if "type" in fields:
-        ctype = to_str(fields["type"], f"field 'type' of {what}", p, nullable=True)  # null: no type
-        if ctype is not None and ctype not in CLUSTER_TYPES:
-            p.add(INVALID_CHOICE, f"unknown cluster type {ctype!r} in {what}", fields["type"], did_you_mean(ctype, CLUSTER_TYPES))
-            ctype = None
-    tunnel = False
-    if "tunnel" in fields and not is_null(fields["tunnel"]):
-        tunnel = bool(to_bool(fields["tunnel"], f"field 'tunnel' of {what}", p))
-    workers = None
-    if "workers" in fields and not is_null(fields["workers"]):
-        workers = to_int(fields["workers"], f"field 'workers' of {what}", p, minimum=1)
-    mpc = None
-    if "memory_per_core_property_name" in fields:
-        mpc = to_str(fields["memory_per_core_property_name"], f"field 'memory_per_core_property_name' of {what}", p, nullable=True)
+        return fail(WRONG_TYPE, f"{what} must be a mapping of fields, not {kind_name(node)}", path, node,
+                    "give at least 'type' and 'frontends'")
+    written, unknown = _present(node, path, what, CLUSTER_FIELDS)
+    values, errors = _read_all("cluster", written, path, what)
+    ctype = values.get("type")
     frontends: list[Frontend] = []
-    if "frontends" not in fields:
-        p.add(MISSING, f"{what} has no 'frontends'", key, "add 'frontends:' with at least one '- hostname: ...' entry")
+    mistakes = [*unknown, *errors]
+    if "frontends" not in written:
+        mistakes += fail(MISSING, f"{what} has no 'frontends'", path, key,
+                         "add 'frontends:' with at least one '- hostname: ...' entry").failure()
+    elif not isinstance(fnode := written["frontends"], Seq):
+        mistakes += fail(WRONG_TYPE, f"'frontends' of {what} must be a list, not {kind_name(fnode)}", path, fnode,
+                         "start each frontend with '- hostname: ...'").failure()
     else:
-        fnode = fields["frontends"]
-        from .yamltree import Seq
-
-        if not isinstance(fnode, Seq):
-            p.add(WRONG_TYPE, f"'frontends' of {what} must be a list, not {_kind(fnode)}", fnode,
-                  "start each frontend with '- hostname: ...'")
-        else:
-            for i, fe in enumerate(fnode.items):
-                f = _parse_frontend(fe, f"frontend {i + 1} of {what}", p, ctype)
-                if f is not None:
-                    frontends.append(f)
+        found, errs = gather((str(i), parse_frontend(fe, f"frontend {i + 1} of {what}", path, ctype))
+                             for i, fe in enumerate(fnode.items))
+        frontends, mistakes = list(found.values()), mistakes + list(errs)
     queues = None
-    if "queues" in fields and not is_null(fields["queues"]):
-        queues = _parse_queues(fields["queues"], name, ctype, p)
-    default_queue = None
-    if "default_queue" in fields:
-        default_queue = to_str(fields["default_queue"], f"field 'default_queue' of {what}", p, nullable=True)
-        if default_queue is not None and (queues is None or default_queue not in {q.name for q in queues}):
-            known = [q.name for q in queues or ()]
-            p.add(UNKNOWN_QUEUE, f"default_queue {default_queue!r} of {what} is not one of its queues", fields["default_queue"],
-                  did_you_mean(default_queue, known) if known else "define it under 'queues:'")
-    if len(p.errors) > n_before:
-        return None
-    return Cluster(
+    if "queues" in written and not is_null(written["queues"]):
+        queues, errs = _parse_queues(written["queues"], name, ctype, path)
+        mistakes += errs
+    default_queue = values.get("default_queue")
+    known = [q.name for q in queues or ()]
+    if default_queue is not None and default_queue not in known:
+        mistakes += fail(UNKNOWN_QUEUE, f"default_queue {default_queue!r} of {what} is not one of its queues", path,
+                         written["default_queue"],
+                         did_you_mean(default_queue, known) if known else "define it under 'queues:'").failure()
+    if mistakes:
+        return Failure(tuple(mistakes))
+    return Success(Cluster(
         name=name,
         type=ctype,
-        tunnel=tunnel,
-        workers=workers,
-        memory_per_core_property_name=mpc,
+        tunnel=bool(values.get("tunnel")),
+        workers=values.get("workers"),
+        memory_per_core_property_name=values.get("memory_per_core_property_name"),
         frontends=tuple(frontends),
         queues=queues,
         default_queue=default_queue,
-        origin=p.origin(key),
-        origins=origins,
-    )
-
-
-def _kind(node: Node) -> str:
-    from .yamltree import kind_name
-
-    return kind_name(node)
+        origin=at(path, key),
+        origins=tuple((k.value, at(path, k)) for k, _ in node.items),
+    ))
 
 
 #: where a frontend's ``hostname`` comes from when a ``type: local`` cluster leaves it out
 LOCAL_HOSTNAME_ORIGIN = Origin("(default: local cluster)")
 
 
-def _parse_frontend(node: Node, what: str, p: Problems, ctype: str | None = None) -> Frontend | None:
+def parse_frontend(node: Node, what: str, path: str, ctype: str | None = None) -> Result[Frontend, Errors]:
     if not isinstance(node, Map):
-        p.add(WRONG_TYPE, f"{what} must be a mapping, not {_kind(node)}", node, "write '- hostname: ...' with its services indented below")
-        return None
-    check_fields(node, set(FRONTEND_FIELDS), what, p)
-    fields = {k.value: v for k, v in node.items}
-    hostname = None
-    if "hostname" in fields:
-        hostname = to_str(fields["hostname"], f"'hostname' of {what}", p)
-        if hostname is not None and (err := names.check_host("hostname", hostname, p.origin(fields["hostname"]))):
-            p.errors.append(err)
-    elif ctype == "local":
-        hostname = "localhost"  # as the reference: a local cluster's services are on this machine
-    else:
-        p.add(MISSING, f"{what} has no 'hostname'", node, "add 'hostname: <where the services listen>', e.g. 'hostname: localhost'")
-    ssh_hostname = None
-    if "ssh_hostname" in fields:
-        ssh_hostname = to_str(fields["ssh_hostname"], f"'ssh_hostname' of {what}", p, nullable=True)
-        if ssh_hostname is not None and (err := names.check_host("ssh_hostname", ssh_hostname, p.origin(fields["ssh_hostname"]))):
-            p.errors.append(err)
-    services: dict[str, ServiceSpec | None] = {}
-    for service in SERVICES:
-        if service in fields and not is_null(fields[service]):
-            services[service] = _parse_service(service, fields[service], f"{service} of {what}", p)
-    origins = tuple((k.value, p.origin(k)) for k, _ in node.items)
-    if "hostname" not in fields:
-        origins += (("hostname", LOCAL_HOSTNAME_ORIGIN),)
-    return Frontend(hostname=hostname, ssh_hostname=ssh_hostname, origin=p.origin(node), origins=origins, **services)
-
-
-def _parse_service(service: str, node: Node, what: str, p: Problems) -> ServiceSpec | None:
-    if not isinstance(node, Map):
-        p.add(WRONG_TYPE, f"{what} must be a mapping, not {_kind(node)}", node)
-        return None
-    n_before = len(p.errors)
-    allowed = SERVICE_FIELDS[service]
-    check_fields(node, set(allowed), what, p)
-    fields = {k.value: v for k, v in node.items if not is_null(v)}
-    for req in SERVICE_REQUIRED[service]:
-        if req not in fields:
-            p.add(MISSING, f"{what} needs '{req}'", node, _required_hint(service, req))
-    values: dict[str, Any] = {}
-    for fname, fnode in fields.items():
-        if fname not in allowed:
-            continue
-        fwhat = f"'{fname}' of {what}"
-        if fname in ("port_start", "port_end"):
-            values[fname] = to_int(fnode, fwhat, p, minimum=1, maximum=65535)
+        return fail(WRONG_TYPE, f"{what} must be a mapping, not {kind_name(node)}", path, node,
+                    "write '- hostname: ...' with its services indented below")
+    written, unknown = _present(node, path, what, FRONTEND_FIELDS)
+    values, errors = _read_all("frontend", written, path, what)
+    mistakes = [*unknown, *errors]
+    origins = tuple((k.value, at(path, k)) for k, _ in node.items)
+    if "hostname" not in written:
+        if ctype == "local":  # as the reference: a local cluster's services are on this machine
+            values["hostname"] = "localhost"
+            origins += (("hostname", LOCAL_HOSTNAME_ORIGIN),)
         else:
-            v = to_str(fnode, fwhat, p)
-            if v is None:
-                continue
-            if fname in ("bufferdir", "database_dir"):
-                err = names.check_abs_path(fname, v, p.origin(fnode))
-            elif fname == "conda":
-                err = names.check_conda(v, p.origin(fnode))
-            else:  # (0.3.2 accepts "" here, and remote-http-launcher then refuses the launch dict)
-                err = names.check_host(fname, v, p.origin(fnode))
-            if err is not None:
-                p.errors.append(err)
-            values[fname] = v
+            mistakes += fail(MISSING, f"{what} has no 'hostname'", path, node,
+                             "add 'hostname: <where the services listen>', e.g. 'hostname: localhost'").failure()
+    services, errs = gather((service, parse_service(service, written[service], f"{service} of {what}", path))
+                            for service in SERVICES if service in written and not is_null(written[service]))
+    mistakes += errs
+    if mistakes:
+        return Failure(tuple(mistakes))
+    return Success(Frontend(hostname=values.get("hostname"), ssh_hostname=values.get("ssh_hostname"),
+                            origin=at(path, node), origins=origins, **services))
+
+
+def parse_service(service: str, node: Node, what: str, path: str) -> Result[ServiceSpec, Errors]:
+    """One service section; a field written as null counts as not written."""
+    if not isinstance(node, Map):
+        return fail(WRONG_TYPE, f"{what} must be a mapping, not {kind_name(node)}", path, node)
+    unknown = unknown_fields(node, SERVICE_FIELDS[service], what, path)
+    written = {k.value: v for k, v in node.items if not is_null(v)}
+    missing = [MISSING(f"{what} needs '{req}'", at(path, node), _required_hint(service, req))
+               for req in SERVICE_REQUIRED[service] if req not in written]
+    values, errors = _read_all(service, written, path, what)
+    mistakes = [*unknown, *missing, *errors]
     ps, pe = values.get("port_start"), values.get("port_end")
-    if ("port_start" in fields) != ("port_end" in fields):
-        have, miss = ("port_start", "port_end") if "port_start" in fields else ("port_end", "port_start")
-        p.add(CONFLICT, f"{what} sets '{have}' without '{miss}'", fields[have], f"set both '{have}' and '{miss}', or neither")
+    if ("port_start" in written) != ("port_end" in written):
+        have, miss = ("port_start", "port_end") if "port_start" in written else ("port_end", "port_start")
+        mistakes.append(CONFLICT(f"{what} sets '{have}' without '{miss}'", at(path, written[have]),
+                                 f"set both '{have}' and '{miss}', or neither"))
     elif ps is not None and pe is not None and ps > pe:
-        p.add(CONFLICT, f"{what} has port_start {ps} above port_end {pe}", fields["port_start"], "swap them")
-    if len(p.errors) > n_before:
-        return None
+        mistakes.append(CONFLICT(f"{what} has port_start {ps} above port_end {pe}", at(path, written["port_start"]),
+                                 "swap them"))
+    if mistakes:
+        return Failure(tuple(mistakes))
     directory = values.pop("bufferdir", None) or values.pop("database_dir", None)
-    origins = tuple((k.value, p.origin(k)) for k, _ in node.items)
-    return ServiceSpec(service=service, directory=directory, origin=p.origin(node), origins=origins, **values)
+    origins = tuple((k.value, at(path, k)) for k, _ in node.items)
+    return Success(ServiceSpec(service=service, directory=directory, origin=at(path, node), origins=origins, **values))
 
 
 def _required_hint(service: str, field: str) -> str:
@@ -439,126 +387,103 @@ def _required_hint(service: str, field: str) -> str:
     return f"add '{examples.get(field, field + ': ...')}' under '{service}:'"
 
 
-def _parse_queues(node: Node, cluster: str, ctype: str | None, p: Problems) -> tuple[QueueDefinition, ...] | None:
+def _parse_queues(node: Node, cluster: str, ctype: str | None, path: str
+                  ) -> tuple[tuple[QueueDefinition, ...] | None, Errors]:
+    """The queues of a cluster, each expanded from its TEMPLATE, and the mistakes of the others."""
     if not isinstance(node, Map):
-        p.add(WRONG_TYPE, f"'queues' of cluster {cluster!r} must be a mapping of queue names to fields, not {_kind(node)}", node)
-        return None
+        return None, fail(WRONG_TYPE, f"'queues' of cluster {cluster!r} must be a mapping of queue names to fields, "
+                                      f"not {kind_name(node)}", path, node).failure()
     done: dict[str, QueueDefinition] = {}
+    errors: list[ConfigError] = []
+    all_queues = frozenset(node.keys())
     for key, qnode in node.items:
         qname = key.value
-        what = f"cluster {cluster!r}, queue {qname!r}"
-        if (err := names.check_name("queue", qname, p.origin(key))) is not None:
-            p.errors.append(err)
+        if (err := names.check_name("queue", qname, at(path, key))) is not None:
+            errors.append(err)
             continue
         if is_null(qnode):
             qnode = Map((), key.line)
         if not isinstance(qnode, Map):
-            p.add(WRONG_TYPE, f"queue {qname!r} of cluster {cluster!r} must be a mapping of fields, not {_kind(qnode)}", qnode)
+            errors += fail(WRONG_TYPE, f"queue {qname!r} of cluster {cluster!r} must be a mapping of fields, "
+                                       f"not {kind_name(qnode)}", path, qnode).failure()
             continue
-        q = _parse_queue(qname, key, qnode, what, done, cluster, ctype, p, frozenset(node.keys()))
+        q, mistakes = split(_parse_queue(qname, key, qnode, done, cluster, ctype, path, all_queues))
         if q is not None:
             done[qname] = q
-    return tuple(done.values())
+        errors += mistakes
+    return tuple(done.values()), tuple(errors)
 
 
-def _parse_queue(
-    qname: str,
-    key: Scalar,
-    node: Map,
-    what: str,
-    done: dict[str, QueueDefinition],
-    cluster: str,
-    ctype: str | None,
-    p: Problems,
-    all_queues: frozenset[str] = frozenset(),
-) -> QueueDefinition | None:
-    n_before = len(p.errors)
+def _parse_queue(qname: str, key: Scalar, node: Map, done: dict[str, QueueDefinition], cluster: str,
+                 ctype: str | None, path: str, all_queues: frozenset[str]) -> Result[QueueDefinition, Errors]:
+    """One queue: its TEMPLATE's fields (a queue defined above it), then its own, in the order written
+    (a field written as null unsets what the template gave)."""
+    what = f"cluster {cluster!r}, queue {qname!r}"
+    errors: list[ConfigError] = []
     written: list[tuple[str, Any, Origin]] = []
     template: QueueDefinition | None = None
     for fkey, fnode in node.items:
         fname = QUEUE_ALIASES.get(fkey.value, fkey.value)
         if fname == "TEMPLATE":
-            tname = to_str(fnode, f"'TEMPLATE' of {what}", p)
-            if tname is None:
-                continue
-            if tname == qname:
-                p.add(CONFLICT, f"queue {qname!r} of cluster {cluster!r} names itself as TEMPLATE", fnode, "name a queue defined above it")
-            elif tname not in done:
-                hint = (
-                    f"define queue {tname!r} above {qname!r}"
-                    if tname in all_queues
-                    else did_you_mean(tname, list(done)) or "name a queue defined above it in the same cluster"
-                )
-                p.add(UNKNOWN_QUEUE, f"unknown TEMPLATE {tname!r} for queue {qname!r} of cluster {cluster!r}", fnode, hint)
-            else:
-                template = done[tname]
-            continue
-        if fname not in QUEUE_FIELDS:
-            p.add(UNKNOWN_FIELD, f"unknown queue field {fkey.value!r} in {what}", fkey, did_you_mean(fkey.value, list(QUEUE_FIELDS) + ["TEMPLATE"]))
-            continue
-        origin = p.origin(fkey)
-        if is_null(fnode):
-            written.append((fname, None, origin))  # explicit null: unset what a template gave
-            continue
-        value = _queue_value(fname, fnode, f"queue field '{fname}' in {what}", p)
-        if value is not _INVALID:
-            written.append((fname, value, origin))
-    if len(p.errors) > n_before:
-        return None
+            template, mistakes = split(_template(fnode, qname, cluster, done, all_queues, path))
+            errors += mistakes
+        elif fname not in QUEUE_FIELDS:
+            errors.append(UNKNOWN_FIELD(f"unknown queue field {fkey.value!r} in {what}", at(path, fkey),
+                                        did_you_mean(fkey.value, [*QUEUE_FIELDS, "TEMPLATE"])))
+        elif is_null(fnode):
+            written.append((fname, None, at(path, fkey)))  # explicit null: unset what a template gave
+        else:
+            value, mistakes = split(read(schema.field("queue", fname), fnode, path, what))
+            if not mistakes:
+                written.append((fname, value, at(path, fkey)))
+            errors += mistakes
+    if errors:
+        return Failure(tuple(errors))
     fields: dict[str, Any] = dict(template.fields) if template else {}
     origins: dict[str, Origin] = dict(template.origins) if template else {}
-    for fname, value, origin in written:
+    for fname, value, where in written:
         if value is None:
             fields.pop(fname, None)
             origins.pop(fname, None)
         else:
             fields[fname] = value
-            origins[fname] = origin
+            origins[fname] = where
     chain = ((template.name,) + template.chain) if template else ()
-    q = QueueDefinition(qname, fields, origins, chain, p.origin(key))
-    _check_exclusive_rules(q, what, ctype, key, p)
-    if len(p.errors) > n_before:
-        return None
-    return q
+    q = QueueDefinition(qname, fields, origins, chain, at(path, key))
+    rule = _exclusive_rules(q, what, ctype, at(path, key))
+    return Success(q) if rule is None else Failure((rule,))
 
 
-_INVALID = object()
+def _template(node: Node, qname: str, cluster: str, done: dict[str, QueueDefinition], all_queues: frozenset[str],
+              path: str) -> Result[QueueDefinition, Errors]:
+    """The queue a ``TEMPLATE: NAME`` names: one defined above, in the same cluster."""
+    return to_str(node, f"'TEMPLATE' of cluster {cluster!r}, queue {qname!r}", path).bind(
+        lambda tname: _known_template(tname, qname, cluster, done, all_queues, path, node))
 
 
-def _queue_value(fname: str, node: Node, what: str, p: Problems) -> Any:
-    kind = QUEUE_FIELDS[fname]
-    n_before = len(p.errors)
-    value: Any
-    if kind == "int":
-        value = to_int(node, what, p, minimum=1)
-    elif kind == "bool":
-        value = to_bool(node, what, p)
-    elif kind == "list":
-        value = to_str_list(node, what, p, multiline=fname == "job_script_prologue")
-        value = list(value) if value is not None else None
-    elif kind == "mapping":
-        if not isinstance(node, Map):
-            p.add(WRONG_TYPE, f"{what} must be a mapping, not {_kind(node)}", node, f"write e.g. '{fname}: {{GPU: 1}}'")
-            return _INVALID
-        value = plain(node)
-    else:
-        value = to_str(node, what, p)
-        if value is not None and kind == "conda" and (err := names.check_conda(value, p.origin(node))):
-            p.errors.append(err)
-    return _INVALID if len(p.errors) > n_before else value
+def _known_template(tname: str, qname: str, cluster: str, done: dict[str, QueueDefinition],
+                    all_queues: frozenset[str], path: str, node: Node) -> Result[QueueDefinition, Errors]:
+    if tname in done:
+        return Success(done[tname])
+    if tname == qname:
+        return fail(CONFLICT, f"queue {qname!r} of cluster {cluster!r} names itself as TEMPLATE", path, node,
+                    "name a queue defined above it")
+    hint = (f"define queue {tname!r} above {qname!r}" if tname in all_queues
+            else did_you_mean(tname, list(done)) or "name a queue defined above it in the same cluster")
+    return fail(UNKNOWN_QUEUE, f"unknown TEMPLATE {tname!r} for queue {qname!r} of cluster {cluster!r}", path, node, hint)
 
 
-def _check_exclusive_rules(q: QueueDefinition, what: str, ctype: str | None, key: Scalar, p: Problems) -> None:
+def _exclusive_rules(q: QueueDefinition, what: str, ctype: str | None, key: Origin) -> ConfigError | None:
     exclusive = bool(q.get("exclusive"))
     cores = q.get("cores")
-    where = q.origin_of("exclusive") or q.origin_of("job_cores") or p.origin(key)
     if exclusive and q.get("job_cores") is not None:
-        p.errors.append(CONFLICT(f"'job_cores' must not be set in exclusive mode ({what})",
-                                    q.origin_of("job_cores") or where,
-                                    "remove 'job_cores': an exclusive job takes the whole node, or 'cores' of it"))
-    elif not exclusive and cores is None and ctype != "local":
-        p.errors.append(MISSING(f"'cores' is required when 'exclusive' is not set ({what})", p.origin(key),
-                                    "add 'cores: N', or 'exclusive: true' for whole-node jobs"))
-    elif exclusive and cores is None and ctype == "local":
-        p.errors.append(MISSING(f"'cores' is required for an exclusive queue of a local cluster ({what})",
-                                    q.origin_of("exclusive") or p.origin(key), "add 'cores: N'"))
+        return CONFLICT(f"'job_cores' must not be set in exclusive mode ({what})",
+                        q.origin_of("job_cores") or q.origin_of("exclusive") or key,
+                        "remove 'job_cores': an exclusive job takes the whole node, or 'cores' of it")
+    if not exclusive and cores is None and ctype != "local":
+        return MISSING(f"'cores' is required when 'exclusive' is not set ({what})", key,
+                       "add 'cores: N', or 'exclusive: true' for whole-node jobs")
+    if exclusive and cores is None and ctype == "local":
+        return MISSING(f"'cores' is required for an exclusive queue of a local cluster ({what})",
+                       q.origin_of("exclusive") or key, "add 'cores: N'")
+    return None

@@ -15,9 +15,8 @@ from returns.result import Failure, Result, Success
 
 from . import names, schema
 from .clusters import ClustersCommand, parse_clusters_mapping
-from .convert import Problems, is_null, to_bool, to_int, to_str
+from .convert import Errors, at, fail, is_null, read, split
 from .errors import (
-    INVALID_CHOICE,
     MISSING,
     UNKNOWN_COMMAND,
     WRONG_TYPE,
@@ -28,6 +27,7 @@ from .errors import (
 )
 from .yamltree import Map, Node, Scalar, Seq, kind_name
 
+BARE_COMMANDS = tuple(c for c in schema.BARE_COMMANDS if c != "inherit_from_parent")
 EXECUTION_MODES = schema.choices("command", "execution")
 REMOTE_TARGETS = schema.allowed("command", "remote")
 INHERIT = "inherit_from_parent"
@@ -115,25 +115,19 @@ def parse_document(path: str, tree: Node | None) -> Result[Document, ConfigError
     >>> print(parse_document("seamless.yaml", parse_yaml("seamless.yaml", "- projct: p\\n").unwrap()).failure())
     seamless.yaml:1: unknown command 'projct' (did you mean 'project'?)
     """
-    p = Problems(path)
     if not isinstance(tree, Seq):
-        where = 1 if tree is None else tree.line
         found = "an empty file" if tree is None else kind_name(tree)
-        p.add(
-            WRONG_TYPE,
-            f"expected a YAML list of commands, found {found}",
-            where,
-            f"write one command per line, starting with '- ', e.g. '{EXAMPLE}'",
-        )
-        return Failure(ConfigErrors(tuple(p.errors)))
-    items, inherits = _parse_items(tree, p, top=True)
-    if p.errors:
-        return Failure(ConfigErrors(tuple(p.errors)))
-    return Success(Document(path, items, inherits))
+        return fail(WRONG_TYPE, f"expected a YAML list of commands, found {found}", path,
+                    1 if tree is None else tree, f"write one command per line, starting with '- ', e.g. '{EXAMPLE}'"
+                    ).alt(ConfigErrors)
+    items, inherits, errors = _parse_items(tree, path, top=True)
+    return Failure(ConfigErrors(errors)) if errors else Success(Document(path, items, inherits))
 
 
-def _parse_items(seq: Seq, p: Problems, *, top: bool) -> tuple[tuple[Item, ...], bool]:
+def _parse_items(seq: Seq, path: str, *, top: bool) -> tuple[tuple[Item, ...], bool, Errors]:
+    """The items of a list of commands, whether it says ``inherit_from_parent``, and its mistakes."""
     items: list[Item] = []
+    errors: list[ConfigError] = []
     inherits = False
     for node in seq.items:
         if isinstance(node, Scalar):
@@ -144,104 +138,60 @@ def _parse_items(seq: Seq, p: Problems, *, top: bool) -> tuple[tuple[Item, ...],
             name = key_node.value  # type: ignore[union-attr]
         else:
             what = "a mapping with several keys" if isinstance(node, Map) and node.items else kind_name(node)
-            p.add(
-                WRONG_TYPE,
-                f"each command must be a name or a mapping with one key, found {what}",
-                node,
-                f"write one command per list item, e.g. '{EXAMPLE}'",
-            )
-            continue
-        if name.startswith("stage ") or name == "stage":
-            block = _parse_stage_block(name, key_node, value, p)
-            if block is not None:
-                items.append(block)
+            errors.extend(fail(WRONG_TYPE, f"each command must be a name or a mapping with one key, found {what}",
+                               path, node, f"write one command per list item, e.g. '{EXAMPLE}'").failure())
             continue
         if name == INHERIT:
             # Like the reference: any value is accepted, and the flag only counts at top level.
-            if top:
-                inherits = True
+            inherits = inherits or top
             continue
-        if name not in COMMANDS:
-            p.add(UNKNOWN_COMMAND, f"unknown command {name!r}", key_node, did_you_mean(name, COMMANDS + ("stage NAME",)))
-            continue
-        if name == "clusters":
-            if value is None or is_null(value):
-                p.add(MISSING, "'clusters' command needs a mapping of cluster names to definitions", key_node,
-                      "write 'clusters:' followed by indented cluster definitions")
-                continue
-            # in stage blocks every definition is checked (docs/differences.md: inactive stage blocks)
-            cc = parse_clusters_mapping(value, p, origin=p.origin(key_node), defer=top)
-            if cc is not None:
-                items.append(cc)
-            continue
-        parsed = _command_value(name, key_node, value, p)
-        if parsed is not _BAD:
-            items.append(Command(name, parsed, p.origin(key_node)))
-    return tuple(items), inherits
+        item, mistakes = split(_parse_item(name, key_node, value, path, top))
+        if item is not None:
+            items.append(item)
+        errors += mistakes
+    return tuple(items), inherits, tuple(errors)
 
 
-_BAD = object()
+def _parse_item(name: str, key_node: Node, value: Node | None, path: str, top: bool) -> Result[Item | None, Errors]:
+    """One item other than ``inherit_from_parent``: a stage block, a ``clusters`` command or a command."""
+    if name.startswith("stage ") or name == "stage":
+        return _parse_stage_block(name, key_node, value, path)
+    if name not in COMMANDS:
+        return fail(UNKNOWN_COMMAND, f"unknown command {name!r}", path, key_node,
+                    did_you_mean(name, COMMANDS + ("stage NAME",)))
+    where = at(path, key_node)
+    if name == "clusters":
+        if value is None or is_null(value):
+            return fail(MISSING, "'clusters' command needs a mapping of cluster names to definitions", path, key_node,
+                        "write 'clusters:' followed by indented cluster definitions")
+        # in stage blocks every definition is checked (docs/differences.md: inactive stage blocks)
+        return parse_clusters_mapping(value, path, origin=where, defer=top)
+    if value is None:  # a bare command name
+        if name in BARE_COMMANDS:
+            return Success(Command(name, None, where))
+        return fail(MISSING, f"'{name}' command needs a value", path, key_node, f"write '- {name}: <value>'")
+    return read(schema.field("command", name), value, path).map(lambda v: Command(name, v, where))
 
 
-def _parse_stage_block(name: str, key_node: Node, value: Node | None, p: Problems) -> StageBlock | None:
+def _parse_stage_block(name: str, key_node: Node, value: Node | None, path: str) -> Result[Item | None, Errors]:
     stage = name[len("stage ") :].strip() if name.startswith("stage ") else ""
     if not stage:
-        p.add(MISSING, "a stage block needs a stage name", key_node, "write '- stage prod:' followed by an indented list")
-        return None
-    err = names.check_name("stage", stage, p.origin(key_node))
+        return fail(MISSING, "a stage block needs a stage name", path, key_node,
+                    "write '- stage prod:' followed by an indented list")
+    where = at(path, key_node)
+    err = names.check_name("stage", stage, where)
     if err is not None:
-        p.errors.append(err)
-        return None
+        return Failure((err,))
     if value is None:
-        p.add(UNKNOWN_COMMAND, f"unknown command {name!r}", key_node,
-              f"a stage block is a mapping: write '- {name}:' followed by an indented list of commands")
-        return None
+        return fail(UNKNOWN_COMMAND, f"unknown command {name!r}", path, key_node,
+                    f"a stage block is a mapping: write '- {name}:' followed by an indented list of commands")
     if is_null(value):
-        return StageBlock(stage, (), p.origin(key_node))
+        return Success(StageBlock(stage, (), where))
     if not isinstance(value, Seq):
-        p.add(WRONG_TYPE, f"'{name}' must hold a list of commands, not {kind_name(value)}", value,
-              f"indent the commands under '- {name}:', each starting with '- '")
-        return None
-    items, _ = _parse_items(value, p, top=False)
-    return StageBlock(stage, items, p.origin(key_node))
-
-
-def _command_value(name: str, key_node: Node, value: Node | None, p: Problems) -> Any:
-    what = f"'{name}' command"
-    if value is None:  # bare command name
-        if name in ("cluster", "remote", "node"):
-            return None
-        p.add(MISSING, f"{what} needs a value", key_node, f"write '- {name}: <value>'")
-        return _BAD
-    n_before = len(p.errors)
-    result: Any
-    if name in ("project", "subproject", "queue"):
-        result = to_str(value, what, p)
-        if result is not None:
-            err = names.check_name(name if name != "queue" else "queue", result, p.origin(value))
-            if err is not None:
-                p.errors.append(err)
-    elif name in ("cluster", "node"):
-        result = to_str(value, what, p, nullable=True)
-        if result is not None:
-            err = names.check_name(name, result, p.origin(value))
-            if err is not None:
-                p.errors.append(err)
-    elif name == "execution":
-        result = to_str(value, what, p)
-        if result is not None and result not in EXECUTION_MODES:
-            p.add(INVALID_CHOICE, f"invalid execution mode {result!r}", value, did_you_mean(result, EXECUTION_MODES))
-    elif name == "remote":
-        result = to_str(value, what, p, nullable=True)
-        if result is not None and result not in REMOTE_TARGETS:
-            p.add(INVALID_CHOICE, f"invalid remote {result!r}", value, "expected one of 'jobserver', 'daskserver' or null")
-    elif name in ("persistent", "record"):
-        result = to_bool(value, what, p)
-    elif name == "nparallel":
-        result = to_int(value, what, p, minimum=1)
-    else:  # pragma: no cover - COMMANDS and this function move together
-        raise AssertionError(name)
-    return _BAD if len(p.errors) > n_before else result
+        return fail(WRONG_TYPE, f"'{name}' must hold a list of commands, not {kind_name(value)}", path, value,
+                    f"indent the commands under '- {name}:', each starting with '- '")
+    items, _, errors = _parse_items(value, path, top=False)
+    return Failure(errors) if errors else Success(StageBlock(stage, items, where))
 
 
 __all__ = [

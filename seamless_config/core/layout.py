@@ -19,7 +19,7 @@ from returns.result import Failure, Result, Success
 
 from .clusters import ClustersCommand, InvalidCluster, parse_clusters_mapping, prevalidated_clusters
 from .commands import Command, Document, StageBlock, parse_document, stage_blocks, walk
-from .convert import Problems
+from .convert import fail
 from .errors import DEFAULT_ORIGIN, UNREADABLE, WRONG_TYPE, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
 from .selection import Resolution, Selection, load, with_stage
@@ -80,15 +80,10 @@ def _cluster_file(path: str, node: Node | Prevalidated | None) -> Result[Cluster
         return Success(prevalidated_clusters(path, node.raw))
     if node is None:
         return Success(ClustersCommand((), origin))
-    p = Problems(path)
     if not isinstance(node, Map):
-        p.add(WRONG_TYPE, "a cluster file must be a mapping of cluster names to definitions", node,
-              "write 'NAME:' at the start of a line, the definition indented below it")
-        return Failure(ConfigErrors(tuple(p.errors)))
-    cc = parse_clusters_mapping(node, p, origin=origin)
-    if p.errors or cc is None:
-        return Failure(ConfigErrors(tuple(p.errors)))
-    return Success(cc)
+        return fail(WRONG_TYPE, "a cluster file must be a mapping of cluster names to definitions", path, node,
+                    "write 'NAME:' at the start of a line, the definition indented below it").alt(ConfigErrors)
+    return parse_clusters_mapping(node, path, origin=origin).alt(ConfigErrors)
 
 
 def home_cluster_order(files: Sequence[SourceBytes]) -> list[SourceBytes]:

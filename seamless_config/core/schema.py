@@ -19,9 +19,10 @@ from .names import SERVICE_SECTIONS
 #: the sections, in the order the pages show them
 SECTIONS = ("command", "cluster", "frontend", *SERVICE_SECTIONS, "queue")
 
-#: value kinds the validators know: each becomes one check (see :mod:`.convert`, :mod:`.names`)
-KINDS = ("name", "subproject", "cluster", "enum", "bool", "int", "str", "path", "host", "conda", "port",
-         "list", "mapping", "section", "frontends", "queues", "queue", "flag", "clusters", "stage", "template")
+#: value kinds the validators know: each has one reader (:data:`.convert.READERS`); the structural ones
+#: (``section``, ``frontends``, ``queues``, ``clusters``, ``flag``, ``stage``) are read by their sections
+KINDS = ("name", "subproject", "cluster", "enum", "bool", "int", "str", "path", "abspath", "host", "conda", "port",
+         "list", "script", "mapping", "section", "frontends", "queues", "queue", "flag", "clusters", "stage", "template")
 #: kinds that are not fields of the result: a block of commands, a queue's TEMPLATE (expanded away)
 NOT_FIELDS = ("stage", "template")
 
@@ -42,6 +43,8 @@ class Field:
     allowed: tuple[str | None, ...] = ()
     #: whether seamless-config 0.3.2 knows it (every field here does; a field of our own would say False)
     reference: bool = True
+    #: the message for a value outside ``allowed`` (``{value}``; ``{owner}``: the cluster, queue... it is in)
+    invalid: str = attrs.field(default=attrs.Factory(lambda f: f"invalid {f.name} {{value!r}}", takes_self=True))
 
 
 def _f(section: str, name: str, kind: str, value: str, doc: str, **kw: object) -> Field:
@@ -75,7 +78,8 @@ FIELDS: tuple[Field, ...] = (
        "the cluster that hosts the services; null deselects", nullable=True),
     _f("command", "execution", "enum", "`process`, `spawn` or `remote`",
        "where transformations run: in this process, in local worker processes, or on the cluster",
-       default="`remote` when a cluster is selected, else `process`", allowed=("process", "spawn", "remote")),
+       default="`remote` when a cluster is selected, else `process`", allowed=("process", "spawn", "remote"),
+       invalid="invalid execution mode {value!r}"),
     _f("command", "queue", "name", "queue name",
        "the queue of the selected cluster for the daskserver (select the cluster first)"),
     _f("command", "remote", "enum", "`jobserver`, `daskserver` or null",
@@ -100,7 +104,8 @@ FIELDS: tuple[Field, ...] = (
     # -- a cluster ------------------------------------------------------------------------------
     _f("cluster", "type", "enum", "`local`, `slurm`, `oar`",
        "what runs the Dask workers: `distributed.LocalCluster`, or dask-jobqueue's SLURMCluster / OARCluster. "
-       "A daskserver needs it.", nullable=True, allowed=("local", "slurm", "oar")),
+       "A daskserver needs it.", nullable=True, allowed=("local", "slurm", "oar"),
+       invalid="unknown cluster type {value!r} in {owner}"),
     _f("cluster", "tunnel", "bool", "boolean", "reach the services through SSH tunnels", default="`false`",
        nullable=True),
     _f("cluster", "workers", "int", "whole number ≥ 1",
@@ -125,10 +130,10 @@ FIELDS: tuple[Field, ...] = (
     _f("frontend", "daskserver", "section", "mapping",
        "the Dask scheduler (fields below); its conda environment comes from the queue", nullable=True),
     # -- the service sections of a frontend -----------------------------------------------------
-    _f("hashserver", "bufferdir", "path", "absolute path, or `~/...`",
+    _f("hashserver", "bufferdir", "abspath", "absolute path, or `~/...`",
        "where the buffers go, in `<dir>/<project>[/<subproject>][/STAGE-<stage>]`", default="—", required=True),
     *_service_fields("hashserver", "hashserver", required=False),
-    _f("database", "database_dir", "path", "absolute path, or `~/...`",
+    _f("database", "database_dir", "abspath", "absolute path, or `~/...`",
        "where the result database goes, in `<dir>/<project>[/<subproject>][/STAGE-<stage>]`", default="—",
        required=True),
     *_service_fields("database", "seamless-database", required=False),
@@ -153,7 +158,7 @@ FIELDS: tuple[Field, ...] = (
        "`/nodes=1` (OAR)", default="`false`"),
     _f("queue", "interactive", "bool", "boolean", "interactive jobs", default="`false`"),
     _f("queue", "job_extra_directives", "list", "list of strings", "extra `#SBATCH` / `#OAR` lines"),
-    _f("queue", "job_script_prologue", "list", "list of strings", "shell lines run before the worker starts "
+    _f("queue", "job_script_prologue", "script", "list of strings", "shell lines run before the worker starts "
        "(0.3.2 reads queues without it: see differences.md)", reference=False),
     _f("queue", "worker_threads", "int", "whole number", "threads per worker",
        default="none; 2 for pure Dask"),
@@ -169,9 +174,18 @@ FIELDS: tuple[Field, ...] = (
 )
 
 
+_SECTION_FIELDS: dict[str, tuple[Field, ...]] = {s: tuple(f for f in FIELDS if f.section == s) for s in SECTIONS}
+_BY_NAME: dict[tuple[str, str], Field] = {(f.section, f.name): f for f in FIELDS}
+
+
 def fields(section: str) -> tuple[Field, ...]:
     """The fields of one section, in the table's order."""
-    return tuple(f for f in FIELDS if f.section == section)
+    return _SECTION_FIELDS[section]
+
+
+def field(section: str, name: str) -> Field:
+    """One field (or command) of the table."""
+    return _BY_NAME[(section, name)]
 
 
 def names(section: str) -> tuple[str, ...]:
@@ -190,7 +204,7 @@ def kinds(section: str) -> dict[str, str]:
 
 def allowed(section: str, name: str) -> tuple[str | None, ...]:
     """The values a field allows (``None``: null), in the table's order."""
-    return next(f.allowed for f in fields(section) if f.name == name)
+    return field(section, name).allowed
 
 
 def choices(section: str, name: str) -> tuple[str, ...]:
@@ -247,7 +261,7 @@ def _value(kind: str, nullable: bool, allowed: tuple[str | None, ...] = (), mini
         if maximum is not None:
             number["maximum"] = maximum
         return {"anyOf": [number, {"type": "string", "pattern": _DIGITS}, *null]}
-    if kind == "list":
+    if kind in ("list", "script"):
         return {"anyOf": [{"type": "array", "items": {"type": _SCALAR}}, {"type": _SCALAR}, *null]}
     if kind in ("mapping", "clusters"):
         return {"type": ["object", "null"] if nullable else "object"}
@@ -329,5 +343,5 @@ def render_page(text: str) -> str:
     return re.sub(r"<!-- schema:([a-z]+) -->\n.*?<!-- /schema -->", table, text, flags=re.S)
 
 
-__all__ = ["Field", "FIELDS", "SECTIONS", "KINDS", "fields", "names", "required", "kinds", "allowed", "choices", "markdown_table",
+__all__ = ["Field", "FIELDS", "SECTIONS", "KINDS", "fields", "field", "names", "required", "kinds", "allowed", "choices", "markdown_table",
            "render_page", "PAGES", "json_schema", "BARE_COMMANDS"]
