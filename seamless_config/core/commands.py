@@ -15,7 +15,7 @@ from returns.result import Failure, Result, Success
 
 from . import names, schema
 from .clusters import ClustersCommand, parse_clusters_mapping
-from .convert import Errors, at, fail, is_null, read, split
+from .convert import Errors, at, fail, is_null, read
 from .errors import (
     MISSING,
     UNKNOWN_COMMAND,
@@ -25,6 +25,7 @@ from .errors import (
     Origin,
     did_you_mean,
 )
+from .results import split
 from .yamltree import Map, Node, Scalar, Seq, kind_name
 
 BARE_COMMANDS = tuple(c for c in schema.BARE_COMMANDS if c != "inherit_from_parent")

@@ -6,9 +6,8 @@ true, ``~`` is null) but without its surprises (``01:00:00`` stays a string).
 
 Every reader returns a ``Result``: the value, or the mistakes (a tuple of
 :class:`ConfigError`). :func:`read` picks the reader from a field's kind in
-:mod:`.schema`; :func:`read_fields` reads every field of one mapping and
-:func:`gather` splits the results into values and mistakes, so that one run
-reports every mistake of a file.
+:mod:`.schema`; :mod:`.results` combines the reads, so that one run reports every mistake of
+a file.
 """
 
 from __future__ import annotations
@@ -64,23 +63,6 @@ def _origin(path: str, line: int) -> Origin:
 def fail(kind: Diagnostic, message: str, path: str, where: Node | int, hint: str = "") -> Failure[Errors]:
     """One mistake of ``kind`` at ``where``, as a failed read."""
     return Failure((kind(message, at(path, where), hint),))
-
-
-def gather(results: Iterable[tuple[str, Read]]) -> tuple[dict[str, Any], Errors]:
-    """The values of the reads that succeeded, by name, and the mistakes of all the others, in order."""
-    values: dict[str, Any] = {}
-    errors: list[ConfigError] = []
-    for name, r in results:
-        if isinstance(r, Success):
-            values[name] = r.unwrap()
-        else:
-            errors.extend(r.failure())
-    return values, tuple(errors)
-
-
-def split(r: Read) -> tuple[Any, Errors]:
-    """A read as ``(value, ())`` or ``(None, mistakes)``: where a loop goes on after a mistake."""
-    return (r.unwrap(), ()) if isinstance(r, Success) else (None, r.failure())
 
 
 def is_null(node: Node) -> bool:

@@ -15,10 +15,17 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
-from .clusters import Cluster
+from .clusters import Cluster, QueueDefinition
 from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin, unknown_cluster
 from .frozen import FrozenDict, frozen_map, thaw
-from .launch import Scope, choose_frontend, daskserver_launch_dict, node_directives, resolve_queue
+from .launch import (
+    LaunchDict,
+    Scope,
+    choose_frontend,
+    daskserver_launch_dict,
+    node_directives,
+    resolve_queue,
+)
 from .plan import runs_here
 from .selection import Resolution
 
@@ -78,44 +85,43 @@ def job_script_request(
     if cluster is None:
         return Failure(unknown_cluster(sel.cluster, res.clusters.names(), sel.origin("cluster")))
     if sel.node is not None:
-        nd = node_directives(cluster, sel.node)
-        if isinstance(nd, Failure):
-            return Failure(attrs.evolve(nd.failure(), origin=sel.origin("node")))
+        node_mistake = node_directives(cluster, sel.node).swap().value_or(None)
+        if node_mistake is not None:
+            return Failure(attrs.evolve(node_mistake, origin=sel.origin("node")))
     if cluster.type not in JOB_SYSTEMS:
         return Failure(CONFLICT(
             f"cluster {cluster.name!r} is of type {cluster.type!r}: its Dask workers are not batch jobs, "
             "so there is no job script", cluster.origin,
             "select a cluster of type slurm or oar ('- cluster: NAME'), or give its 'type: slurm' / 'type: oar'"))
     qname = queue if queue is not None else sel.effective_queue(cluster.name)
-    q = resolve_queue(cluster, qname, queue_origin if queue is not None else sel.origin("queue"))
-    if isinstance(q, Failure):
-        return q
-    problem = _wrapper_requirements(cluster, q.unwrap().name, q.unwrap().as_dict())
-    if problem is not None:
-        return Failure(problem)
     pure = not sel.effective_persistent()
-    if not pure and sel.project is None:
-        return Failure(MISSING("No project defined", sel.origin("project"),
-                                   "add '- project: NAME' to seamless.yaml"))
-    scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
-    ld = daskserver_launch_dict(cluster, None if pure else scope, qname, sel.node, sel.record, pure=pure,
-                                local=cluster.name == res.clusters.local_cluster)
-    if isinstance(ld, Failure):
-        return ld
-    launch = ld.unwrap()
-    spec = choose_frontend(cluster, "daskserver", None).unwrap().daskserver
-    assert spec is not None and spec.port_start is not None and spec.port_end is not None
-    return Success(JobScriptRequest(
-        cluster=cluster.name,
-        system=JOB_SYSTEMS[cluster.type],
-        queue=q.unwrap().name,
-        key=launch.key,
-        cluster_string=launch.get("cluster_string"),
-        host=spec.network_interface or "0.0.0.0",
-        port_range=(spec.port_start, spec.port_end),
-        file_parameters=launch.get("file_parameters"),
-        runs_here=runs_here(cluster, launch, res.clusters.local_cluster),
-    ))
+
+    def checked(q: QueueDefinition) -> Result[QueueDefinition, ConfigError]:
+        problem = _wrapper_requirements(cluster, q.name, q.as_dict())
+        if problem is None and not pure and sel.project is None:
+            problem = MISSING("No project defined", sel.origin("project"), "add '- project: NAME' to seamless.yaml")
+        return Success(q) if problem is None else Failure(problem)
+
+    def request(q: QueueDefinition, launch: LaunchDict) -> JobScriptRequest:
+        spec = choose_frontend(cluster, "daskserver", None).unwrap().daskserver
+        assert spec is not None and spec.port_start is not None and spec.port_end is not None
+        return JobScriptRequest(
+            cluster=cluster.name,
+            system=JOB_SYSTEMS[cluster.type],  # type: ignore[index]
+            queue=q.name,
+            key=launch.key,
+            cluster_string=launch.get("cluster_string"),
+            host=spec.network_interface or "0.0.0.0",
+            port_range=(spec.port_start, spec.port_end),
+            file_parameters=launch.get("file_parameters"),
+            runs_here=runs_here(cluster, launch, res.clusters.local_cluster),
+        )
+
+    scope = None if pure else Scope(sel.project, sel.subproject, sel.stage, sel.substage)
+    return resolve_queue(cluster, qname, queue_origin if queue is not None else sel.origin("queue")).bind(
+        checked).bind(lambda q: daskserver_launch_dict(
+            cluster, scope, qname, sel.node, sel.record, pure=pure, local=cluster.name == res.clusters.local_cluster,
+        ).map(lambda launch: request(q, launch)))
 
 
 def _wrapper_requirements(cluster: Cluster, queue: str, fields: dict[str, Any]) -> ConfigError | None:

@@ -319,9 +319,12 @@ def node_directives(cluster: Cluster, node: str | None) -> Result[list[str], Con
 
 def dask_file_parameters(cluster: Cluster, queue: QueueDefinition, node: str | None, record: bool, *, pure: bool) -> Result[dict[str, Any], ConfigError]:
     """The daskserver's ``file_parameters``: the queue as seamless-dask-wrapper reads it."""
-    nd = node_directives(cluster, node)
-    if isinstance(nd, Failure):
-        return nd
+    return node_directives(cluster, node).map(lambda directives: _file_parameters(cluster, queue, directives,
+                                                                                  record, pure=pure))
+
+
+def _file_parameters(cluster: Cluster, queue: QueueDefinition, directives: list[str], record: bool, *, pure: bool
+                     ) -> dict[str, Any]:
     q = queue.as_dict()
     exclusive = bool(q.get("exclusive"))
     cores = q.get("cores")
@@ -331,7 +334,7 @@ def dask_file_parameters(cluster: Cluster, queue: QueueDefinition, node: str | N
     if not pure and job_cores is None and exclusive and cores is not None:
         job_cores = cores
     resource_spec = "/nodes=1" if cluster.type == "oar" and exclusive and q.get("cores") is None else None
-    jed = list(q.get("job_extra_directives") or []) + nd.unwrap()
+    jed = list(q.get("job_extra_directives") or []) + directives
     if not pure and exclusive and q.get("cores") is None and cluster.type == "slurm" and "--exclusive" not in jed:
         jed.append("--exclusive")
     out: dict[str, Any] = {}
@@ -377,7 +380,7 @@ def dask_file_parameters(cluster: Cluster, queue: QueueDefinition, node: str | N
     else:
         put("extra_dask_config", q.get("extra_dask_config"))
         out["record"] = record
-    return Success(out)
+    return out
 
 
 def daskserver_launch_dict(

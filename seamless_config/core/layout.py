@@ -22,6 +22,7 @@ from .commands import Command, Document, StageBlock, parse_document, stage_block
 from .convert import fail
 from .errors import DEFAULT_ORIGIN, UNREADABLE, WRONG_TYPE, ConfigError, ConfigErrors, Origin
 from .plan import Plan, build_plan
+from .results import split
 from .selection import Resolution, Selection, load, with_stage
 from .sources import Snapshot, SourceBytes
 from .yamltree import Map, Node, decode, from_json, parse_yaml
@@ -158,12 +159,11 @@ def gather(snapshot: Snapshot, parse: Parser = parse_bytes) -> Layout:
     flawless: list[str] = []
     for f in home_cluster_order(snapshot.cluster_files):
         files.append(f.path)
-        r = load_cluster_file(f, parse)
-        if isinstance(r, Failure):
-            errors.extend(r.failure().errors)
-        else:
-            home.append(r.unwrap())
-            if r.unwrap().flawless:
+        cc, mistakes = split(load_cluster_file(f, parse).alt(lambda e: e.errors))
+        errors += mistakes
+        if cc is not None:
+            home.append(cc)
+            if cc.flawless:
                 flawless.append(f.path)
     n_home = len(errors)
     broken: list[str] = []
@@ -173,15 +173,15 @@ def gather(snapshot: Snapshot, parse: Parser = parse_bytes) -> Layout:
         inherits = False
         for f in directory.files():
             files.append(f.path)
-            loaded = load_document(f, parse)
-            if isinstance(loaded, Failure):
-                errors.extend(loaded.failure().errors)
+            doc, mistakes = split(load_document(f, parse).alt(lambda e: e.errors))
+            errors += mistakes
+            if doc is not None:
+                docs.append(doc)
+                inherits |= doc.inherits
+            else:
                 broken.append(f.path)
                 # a broken file that asks to inherit: its parents' mistakes are reported too
                 inherits |= f.data is not None and _INHERIT_LINE.search(f.data) is not None
-            else:
-                docs.append(loaded.unwrap())
-                inherits |= loaded.unwrap().inherits
         levels.append(docs)
         if not inherits:
             break
@@ -248,17 +248,13 @@ def select(layout: Layout, start: Selection) -> Result[Resolution, ConfigErrors]
 def resolve_stage(layout: Layout, stage: str | None, substage: str | None = None) -> StageResult:
     """Selection and plan of ``layout`` in ``stage`` (the files' mistakes not included)."""
     start = with_stage(Selection(), stage, substage, COMMAND_LINE) if stage is not None else Selection()
-    res = select(layout, start)
-    if isinstance(res, Failure):
-        return StageResult(stage, substage, None, None, res.failure().errors)
-    resolution = res.unwrap()
-    plan = build_plan(resolution)
-    if isinstance(plan, Failure):
-        e = plan.failure()
-        if e.origin == DEFAULT_ORIGIN:  # a default is no place to point at
-            e = attrs.evolve(e, origin=None)
-        return StageResult(stage, substage, resolution, None, (e,))
-    return StageResult(stage, substage, resolution, plan.unwrap())
+    resolution, mistakes = split(select(layout, start).alt(lambda e: e.errors))
+    if resolution is None:
+        return StageResult(stage, substage, None, None, mistakes)
+    # a default is no place to point at
+    plan, mistakes = split(build_plan(resolution).alt(
+        lambda e: (attrs.evolve(e, origin=None) if e.origin == DEFAULT_ORIGIN else e,)))
+    return StageResult(stage, substage, resolution, plan, mistakes)
 
 
 def resolve_checked(layout: Layout, stage: str | None, substage: str | None = None) -> Result[StageResult, ConfigErrors]:

@@ -30,6 +30,7 @@ from .launch import (
     Scope,
     launch_dict,
 )
+from .results import sequence
 from .selection import Resolution, check_remote_redundancy
 
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
@@ -201,25 +202,18 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
         return Failure(unknown_cluster(sel.cluster, res.clusters.names(), sel.origin("cluster")))
     local = res.clusters.local_cluster
     is_local = cluster.name == local
-    services: list[ServicePlan] = []
     storage = [s for s in ("hashserver", "database") if s not in disabled] if persistent else []
     # (the pure-daskserver of persistent: false serves no project: its key names the queue)
     if storage or (execution == "remote" and persistent and not {"jobserver", "daskserver"} <= disabled):
         if sel.project is None:
             return Failure(MISSING("No project defined", None, "add '- project: NAME' to seamless.yaml"))
     scope = Scope(sel.project, sel.subproject, sel.stage, sel.substage)
-    if persistent:
-        for service in storage:
-            r = launch_dict(service, cluster, scope, local=is_local)
-            if isinstance(r, Failure):
-                return r
-            services.append(_service_plan(service, r.unwrap(), cluster, local))
-    remote = None
-    if execution == "remote":
-        rr = check_remote_redundancy(sel, cluster)
-        if isinstance(rr, Failure):
-            return rr
-        remote = rr.unwrap()
+
+    def plan_of(role: str, **params: Any) -> Result[ServicePlan, ConfigError]:
+        return launch_dict(role, cluster, scope, local=is_local, **params).map(
+            lambda launch: _service_plan(role, launch, cluster, local))
+
+    def remote_of(remote: str | None) -> Result[tuple[str | None, tuple[ServicePlan, ...]], ConfigError]:
         # no remote target: as in 0.3.2 only storage is brought up (tools such as seamless-upload need
         # no more); remote_target_note() warns that transformations cannot run
         if remote != "daskserver" and not persistent:
@@ -230,14 +224,15 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
                 sel.origin("persistent") if sel.source("persistent") is not None else sel.origin("cluster"),
                 "remove 'persistent: false', or add '- remote: daskserver' and a 'daskserver:' section to a frontend"))
         role = "jobserver" if remote == "jobserver" else "pure-daskserver" if not persistent else "daskserver"
-        if remote is not None and role not in disabled:
-            r = launch_dict(role, cluster, scope, queue=sel.effective_queue(cluster.name), node=sel.node,
-                            record=sel.record, local=is_local)
-            if isinstance(r, Failure):
-                return r
-            services.append(_service_plan(role, r.unwrap(), cluster, local))
+        if remote is None or role in disabled:
+            return Success((remote, ()))
+        return plan_of(role, queue=sel.effective_queue(cluster.name), node=sel.node, record=sel.record).map(
+            lambda sp: (remote, (sp,)))
+
     spawn_workers = spawn_workers_of(res, cluster) if execution == "spawn" else None
-    return Success(Plan(remote=remote, services=tuple(services), spawn_workers=spawn_workers, **base))  # type: ignore[arg-type]
+    remote_part = check_remote_redundancy(sel, cluster).bind(remote_of) if execution == "remote" else Success((None, ()))
+    return sequence(plan_of(service) for service in storage).bind(lambda stored: remote_part.map(
+        lambda rp: Plan(remote=rp[0], services=stored + rp[1], spawn_workers=spawn_workers, **base)))  # type: ignore[arg-type]
 
 
 #: where OAR deletes every file of a job's user when the job ends (its job_resource_manager.pl)
@@ -292,8 +287,7 @@ def remote_target_note(res: Resolution) -> ConfigError | None:
     cluster = res.clusters.get(sel.cluster) if sel.cluster is not None else None
     if cluster is None or sel.effective_execution() != "remote":
         return None
-    rr = check_remote_redundancy(sel, cluster)
-    if isinstance(rr, Failure) or rr.unwrap() is not None:
+    if check_remote_redundancy(sel, cluster) != Success(None):  # a remote target, or a mistake said elsewhere
         return None
     if sel.source("execution") is None:  # the default: point at what made it
         return CONFLICT(

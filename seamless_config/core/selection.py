@@ -45,6 +45,7 @@ from .errors import (
 )
 from .frozen import EMPTY, FrozenDict, frozen_map
 from .names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER  # noqa: E402 - re-exported
+from .results import split
 
 #: settings a reload resets when a file command set them
 TRACKED = ("execution", "persistent", "record", "queue", "remote", "node")
@@ -320,22 +321,18 @@ def load(
         return Success(Resolution(sel, ClusterSet((cache,), SEAMLESS_CACHE_CLUSTER)))
     items = active_items(documents, sel.stage)
     inline = [i for i in items if isinstance(i, ClustersCommand)]
-    merged = merge_cluster_sets(list(home_clusters) + inline)
-    if isinstance(merged, Failure):
-        return merged
-    clusters = merged.unwrap()
+    return merge_cluster_sets(list(home_clusters) + inline).bind(
+        lambda clusters: _apply_all(sel, [i for i in items if not isinstance(i, ClustersCommand)], clusters))
+
+
+def _apply_all(sel: Selection, commands: Sequence[Command], clusters: ClusterSet) -> Result[Resolution, ConfigErrors]:
+    """The commands applied in order; a command with a mistake is skipped, so that every mistake is reported."""
     errors: list[ConfigError] = []
-    for item in items:
-        if isinstance(item, ClustersCommand):
-            continue
-        res = apply_command(sel, item, clusters)
-        if isinstance(res, Failure):
-            errors.append(res.failure())
-        else:
-            sel = res.unwrap()
-    if errors:
-        return Failure(ConfigErrors(tuple(errors)))
-    return Success(Resolution(sel, clusters))
+    for command in commands:
+        applied, mistakes = split(apply_command(sel, command, clusters).alt(lambda e: (e,)))
+        sel = applied if applied is not None else sel
+        errors += mistakes
+    return Failure(ConfigErrors(tuple(errors))) if errors else Success(Resolution(sel, clusters))
 
 
 def execution_notes(sel: Selection) -> tuple[str, ...]:
