@@ -131,7 +131,7 @@ import io, json, sys, time
 from contextlib import redirect_stdout
 t0 = time.perf_counter()
 import seamless_config.cli.resolve as cli
-import seamless_config.service_scope
+import seamless_config.cli._scope
 from seamless_config import session as S
 from seamless_config.core import clusters, launch, layout, plan, resolve, selection
 import effects.parse_cache, effects.snapshot, effects.warm

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from seamless_config.core.clients import STORAGE, storage_clients
-from seamless_config.plan_runtime import current_plan
+from seamless_config.session import current_plan
 from seamless_config.session import SESSION
 
 TIMEOUT = 120.0

@@ -14,15 +14,12 @@ import os
 import shlex
 import shutil
 import sys
-import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from . import procs, statefiles
 from .outcomes import LaunchError
-
-if TYPE_CHECKING:  # subprocess is imported where a process is started: a warm init starts none
-    import subprocess
+from .shell import SHELL
 
 #: which package provides each service binary (for "not found" messages)
 PACKAGES = {
@@ -151,7 +148,7 @@ class LocalHost:
                 full, cwd=wd, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True, close_fds=True,
             )
-        _reap_later(proc)
+        SHELL.adopt(proc)
         spawned = procs.info(proc.pid)
 
         def undo() -> None:
@@ -341,17 +338,6 @@ def state_row(key: str, data: dict[str, Any], live: bool) -> dict[str, Any]:
     row["live"] = proven
     row.setdefault("meta", {})
     return row
-
-
-_children: list[subprocess.Popen[bytes]] = []
-_children_lock = threading.Lock()  # services are launched from one thread each
-
-
-def _reap_later(proc: subprocess.Popen) -> None:
-    # Services outlive this process (own session); reap them if they exit while we run.
-    with _children_lock:
-        _children.append(proc)
-        _children[:] = [p for p in _children if p.poll() is None]
 
 
 def _conda_envs(conda_exe: str) -> set[str]:

@@ -18,12 +18,9 @@ from typing import Any
 from seamless_config.core.plan import Plan
 
 from .outcomes import LaunchError, Outcome, remote_clients
+from .shell import SHELL, RuntimeClients
 
 PREFIX = "seamless-config"
-#: the clients of launched services (``clients``, for ``cluster``) and the seamless-remote extern
-#: client names this module defined for them (``names``: not reported again as extern clients)
-_state: dict[str, Any] = {"dask_client": None, "plan": None, "cluster": None,
-                          "clients": {"database": [], "buffer": []}, "names": set()}
 
 
 def _require(module: str) -> Any:
@@ -60,7 +57,7 @@ def deactivate() -> None:
         mod = imported(f"seamless_remote.{name}")
         if mod is not None:
             mod.activate(no_main=True)
-    client = _state["dask_client"]
+    client = SHELL.runtime.dask_client
     if client is not None:
         mod = imported("seamless_dask.transformer_client")
         if mod is not None and hasattr(mod, "set_seamless_dask_client"):
@@ -71,16 +68,13 @@ def deactivate() -> None:
                 close()
             except Exception:  # noqa: BLE001 - a client of a vanished scheduler
                 pass
-        _state["dask_client"] = None
-    for name in _state["names"]:
+        SHELL.runtime.dask_client = None
+    for name in SHELL.runtime.names:
         for mod_name in ("seamless_remote.buffer_remote", "seamless_remote.database_remote"):
             mod = imported(mod_name)
             if mod is not None:
                 mod._extern_clients.pop(name, None)
-    _state["plan"] = None
-    _state["cluster"] = None
-    _state["clients"] = {"database": [], "buffer": []}
-    _state["names"] = set()
+    SHELL.runtime = RuntimeClients()
 
 
 def _initialize(clients: Sequence[Any]) -> None:
@@ -158,9 +152,9 @@ def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool
     _initialize([c for c in (buffer_remote._extern_clients.get(n) for n in buffer_names) if c is not None]
                 + [c for c in (database_remote._extern_clients.get(n) for n in database_names) if c is not None])
     if launched:
-        _state["cluster"] = launched_for
-        _state["clients"] = {k: [dict(c) for c in clients.get(k, [])] for k in ("database", "buffer")}
-        _state["names"] = set(buffer_names) | set(database_names)
+        SHELL.runtime.cluster = launched_for
+        SHELL.runtime.clients = {k: [dict(c) for c in clients.get(k, [])] for k in ("database", "buffer")}
+        SHELL.runtime.names = set(buffer_names) | set(database_names)
 
 
 def collect_clients(cluster: str | None) -> dict[str, list[dict[str, Any]]]:
@@ -171,10 +165,10 @@ def collect_clients(cluster: str | None) -> dict[str, list[dict[str, Any]]]:
     for kind, module in (("database", "seamless_remote.database_remote"), ("buffer", "seamless_remote.buffer_remote")):
         mod = _require(module)
         for info in mod.inspect_extern_clients():
-            if info.get("name") not in _state["names"]:
+            if info.get("name") not in SHELL.runtime.names:
                 out[kind].append(_entry(info))
-        if _state["cluster"] is not None and _state["cluster"] == cluster:
-            out[kind] += [_entry(c) for c in _state["clients"][kind]]
+        if SHELL.runtime.cluster is not None and SHELL.runtime.cluster == cluster:
+            out[kind] += [_entry(c) for c in SHELL.runtime.clients[kind]]
     return out
 
 
@@ -202,7 +196,7 @@ def connect_dask(address: str, workers: int) -> None:
         raise LaunchError(f"cannot reach the Dask scheduler {address} (SEAMLESS_DASK_SCHEDULER): {exc}") from None
     sdc = client_mod.SeamlessDaskClient(dc, worker_plugin_workers=workers)
     tc.set_seamless_dask_client(sdc)
-    _state["dask_client"] = sdc
+    SHELL.runtime.dask_client = sdc
 
 
 def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
@@ -226,14 +220,14 @@ def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
         worker = _require("seamless_transformer.worker")
         if not worker.has_spawned():
             worker.spawn(plan.spawn_workers or None)  # 0 (SPAWN_PER_CPU): the worker's own default
-    _state["plan"] = plan
+    SHELL.runtime.plan = plan
 
 
 def _activate_dask(plan: Plan, dask: Outcome, clients: dict[str, list[dict[str, Any]]]) -> None:
     distributed = _require("distributed")
     address = f"tcp://{dask.hostname}:{dask.port}"
     if dask.role == "pure-daskserver":
-        _state["dask_client"] = distributed.Client(address, timeout="10s", set_as_default=True)
+        SHELL.runtime.dask_client = distributed.Client(address, timeout="10s", set_as_default=True)
         return
     how = plan.dask_client
     assert how is not None
@@ -248,4 +242,4 @@ def _activate_dask(plan: Plan, dask: Outcome, clients: dict[str, list[dict[str, 
         interactive=how.interactive,
     )
     tc.set_seamless_dask_client(sdc)
-    _state["dask_client"] = sdc
+    SHELL.runtime.dask_client = sdc

@@ -35,6 +35,7 @@ from typing import Any
 from . import procs
 from .hosts import PACKAGES, state_row
 from .outcomes import LaunchError
+from .shell import SHELL
 
 #: prepended to every remote command; rhl-guard drops leading VAR= assignments
 REMOTE_PATH = "PATH=$HOME/miniforge3/bin:$HOME/miniconda3/bin:$PATH"
@@ -226,25 +227,14 @@ class _Connection:
             self._open = False
 
 
-_connections: dict[tuple[str, str | None], _Connection] = {}
-_connections_lock = threading.Lock()
-
-
 def connection(destination: str) -> _Connection:
     key = (destination, ssh_config_file())
-    with _connections_lock:
-        conn = _connections.get(key)
-        if conn is None:
-            conn = _connections[key] = _Connection(*key)
-        return conn
+    return SHELL.keep(SHELL.ssh_connections, key, lambda: _Connection(*key))
 
 
 def close_all() -> None:
-    with _connections_lock:
-        conns = list(_connections.values())
-        _connections.clear()
-    for c in conns:
-        c.close()
+    """Close every SSH master connection this process opened."""
+    SHELL.close_ssh()
 
 
 class SshHost:
@@ -451,16 +441,8 @@ def remote_status_file(argv: list[str], key: str) -> list[str]:
     return out
 
 
-_hosts: dict[tuple[str, str | None, str | None], SshHost] = {}
-_hosts_lock = threading.Lock()
-
-
 def host_for_ssh(destination: str, where: str | None = None) -> SshHost:
-    """The host for ``destination`` (cached); hosts of one destination share one connection."""
-    key = (destination, where, ssh_config_file())
-    with _hosts_lock:
-        host = _hosts.get(key)
-        if host is None:
-            host = _hosts[key] = SshHost(destination, where)
-        return host
+    """The host for ``destination`` (kept); hosts of one destination share one connection."""
+    return SHELL.keep(SHELL.ssh_hosts, (destination, where, ssh_config_file()),
+                      lambda: SshHost(destination, where))
 

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 import attrs
 
 from . import procs
-from .hosts import _reap_later
 from .outcomes import LaunchError
+from .shell import SHELL
 
 if TYPE_CHECKING:  # imported where a tunnel is opened: closing one, or a warm init, needs neither
     import subprocess
@@ -91,7 +91,7 @@ def open_tunnel(ssh_base: list[str], remote_host: str, ports: dict[str, int], re
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, start_new_session=True, close_fds=True, env=env)
-        _reap_later(proc)
+        SHELL.adopt(proc)
         line = _read_line(proc, READY_TIMEOUT)
         if proc.stdout is not None:
             proc.stdout.close()

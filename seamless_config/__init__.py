@@ -92,7 +92,7 @@ def _is_seamless_worker() -> bool:
 
 
 def _activate() -> None:
-    from .plan_runtime import activate
+    from .session import activate
 
     activate()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -56,13 +57,17 @@ def write_clusters(home):
 
 @pytest.fixture(autouse=True)
 def fresh_session():
-    """Every test starts with a new module-level session (and leaves one behind)."""
+    """Every test starts with a new module-level session and leaves one behind, with the shell's
+    runtime clients disconnected and its SSH connections closed."""
 
     def reset() -> None:
         session_mod.SESSION.__dict__.update(session_mod.Session().__dict__)
 
     reset()
     yield session_mod.SESSION
+    shell = sys.modules.get("effects.shell")  # (only if something may have used it)
+    if shell is not None:
+        shell.SHELL.reset()
     reset()
 
 

@@ -369,7 +369,7 @@ def test_an_empty_conda_stays_empty_in_launch_dicts(project, write_clusters):
 
 def test_spawn_without_a_cluster_takes_the_local_clusters_workers(project, write_clusters):
     """seamless-transformer's spawn-config stage: '- cluster: null' and '- execution: spawn'."""
-    from seamless_config.plan_runtime import current_plan
+    from seamless_config.session import current_plan
 
     write_clusters(DOCS_LOCAL)
     project({"proj/seamless.yaml": "- project: p\n- cluster: null\n- execution: spawn\n"})
@@ -379,7 +379,7 @@ def test_spawn_without_a_cluster_takes_the_local_clusters_workers(project, write
 
 
 def test_persistent_without_a_cluster_is_refused(project, write_clusters):
-    from seamless_config.plan_runtime import current_plan
+    from seamless_config.session import current_plan
 
     write_clusters(DOCS_LOCAL)
     project({"proj/seamless.yaml": "- project: p\n- execution: process\n- persistent: true\n"})
@@ -406,7 +406,7 @@ def test_seamless_cache_switched_on_keeps_the_project_the_files_selected(project
 ])
 def test_spawn_worker_count(project, write_clusters, clusters, expected):
     from seamless_config.core.plan import SPAWN_PER_CPU
-    from seamless_config.plan_runtime import current_plan
+    from seamless_config.session import current_plan
 
     assert SPAWN_PER_CPU == 0
     write_clusters(clusters)
@@ -417,7 +417,7 @@ def test_spawn_worker_count(project, write_clusters, clusters, expected):
 
 def test_no_storage_and_no_daskserver_is_refused(project, write_clusters):
     """0.3.2: "Pure Dask mode requires a daskserver remote target"; here with the line and the fixes."""
-    from seamless_config.plan_runtime import current_plan
+    from seamless_config.session import current_plan
 
     write_clusters(DOCS_LOCAL)
     project({"proj/seamless.yaml": "- project: p\n- cluster: local\n- persistent: false\n"})

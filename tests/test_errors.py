@@ -254,7 +254,7 @@ def test_unknown_cluster_command(project, standard_clusters):
     project({"proj/seamless.yaml": "- project: p\n- cluster: ther\n"})
     config_files.load_config_files()
     assert sel.get_selected_cluster() == "ther"
-    from seamless_config.plan_runtime import current_plan
+    from seamless_config.session import current_plan
 
     with pytest.raises(ConfigurationError) as exc:
         current_plan()
@@ -276,7 +276,7 @@ def test_unused_unknown_cluster_is_no_mistake(project, standard_clusters):
     """Selected but not used (execution process, not persistent): nothing to look up."""
     project({"proj/seamless.yaml": "- project: p\n- cluster: demo\n- execution: process\n- persistent: false\n"})
     config_files.load_config_files()
-    from seamless_config.plan_runtime import current_plan
+    from seamless_config.session import current_plan
 
     plan = current_plan()
     assert (plan.cluster, plan.services, plan.persistent) == ("demo", (), False)
@@ -358,7 +358,7 @@ def test_a_default_without_a_remote_target_warns_at_what_made_it(project, write_
     execution default to remote. As in 0.3.2, storage comes up (seamless-upload needs no more);
     the warning names that line and both fixes."""
     import seamless_config
-    from seamless_config.plan_runtime import current_plan
+    from seamless_config.session import current_plan
 
     write_clusters("lab:\n  type: local\n  frontends:\n  - hashserver: {bufferdir: /b}\n    database: {database_dir: /d}\n")
     project({"proj/seamless.yaml": "- project: p\n- cluster: lab\n"})
@@ -383,7 +383,7 @@ def test_seamless_init_warns_of_a_missing_remote_target(project, write_clusters,
     import seamless_remote.buffer_remote as buffer_remote
     import seamless_remote.database_remote as database_remote
 
-    from seamless_config.plan_runtime import bring_up_current
+    from seamless_config.session import bring_up_current
 
     monkeypatch.setattr(buffer_remote, "DISABLED", True)
     monkeypatch.setattr(database_remote, "DISABLED", True)

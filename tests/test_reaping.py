@@ -7,10 +7,10 @@ import sys
 import threading
 import time
 
-from effects import hosts
+from effects.shell import SHELL
 
 
-def test_reap_later_from_many_threads() -> None:
+def test_adopt_from_many_threads() -> None:
     procs = [subprocess.Popen(["true"]) for _ in range(24)]
     time.sleep(0.5)  # all exited, none reaped yet: the calls below reap them (waitpid) concurrently
     errors: list[BaseException] = []
@@ -20,7 +20,7 @@ def test_reap_later_from_many_threads() -> None:
         start.wait()
         try:
             for _ in range(50):
-                hosts._reap_later(p)
+                SHELL.adopt(p)
         except BaseException as exc:  # noqa: BLE001 - collected for the assertion
             errors.append(exc)
 
@@ -35,4 +35,4 @@ def test_reap_later_from_many_threads() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert errors == []
-    assert all(p not in hosts._children for p in procs), "exited processes stay listed"
+    assert all(p not in SHELL.children for p in procs), "exited processes stay listed"

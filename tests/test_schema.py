@@ -70,6 +70,29 @@ def test_the_validators_use_the_table() -> None:
     assert {f.kind for f in schema.FIELDS} <= set(schema.KINDS)
 
 
+STRUCTURAL = {"section", "frontends", "queues", "clusters", "flag", "stage"}
+
+
+def test_every_value_kind_has_one_reader() -> None:
+    from seamless_config.core.convert import READERS
+
+    assert set(READERS) == set(schema.KINDS) - STRUCTURAL
+    assert {f.kind for f in schema.FIELDS} - STRUCTURAL <= set(READERS)
+
+
+@pytest.mark.parametrize("f", [f for f in schema.FIELDS if f.kind == "enum"], ids=lambda f: f"{f.section}.{f.name}")
+def test_an_enum_refuses_what_the_table_does_not_allow(f: schema.Field) -> None:
+    from seamless_config.core.convert import read
+    from seamless_config.core.yamltree import Scalar
+
+    for value in f.allowed:
+        if value is not None:
+            assert read(f, Scalar(value, 3), "x.yaml", "cluster 'c'").unwrap() == value
+    mistakes = read(f, Scalar("nonsense", 3), "x.yaml", "cluster 'c'").failure()
+    assert [(e.kind, e.origin.line) for e in mistakes] == [("invalid-choice", 3)]
+    assert "'nonsense'" in mistakes[0].message
+
+
 def _reference() -> dict:
     if not ORACLE_PYTHON.exists():
         pytest.skip(f"the reference's venv ({ORACLE_PYTHON}) is not built: make oracle-venv")

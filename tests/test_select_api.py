@@ -333,11 +333,11 @@ def test_get_seamless_cache_unset(home):
 def test_set_stage_activates_again_when_only_the_substage_changes(project, monkeypatch):
     """docs/differences.md: 0.3.2 activates nothing when set_stage()/set_substage() keep the stage; here each
     call activates its selection (a substage has its own jobserver/daskserver keys)."""
-    from seamless_config import plan_runtime
+    from seamless_config import session
 
     project({"proj/seamless.yaml": "- project: p\n- execution: process\n"})
     calls = []
-    monkeypatch.setattr(plan_runtime, "activate", lambda: calls.append(seamless_config.select.get_substage()))
+    monkeypatch.setattr(session, "activate", lambda: calls.append(seamless_config.select.get_substage()))
     seamless_config.init()
     seamless_config.set_stage("s", "a")
     seamless_config.set_substage("b")

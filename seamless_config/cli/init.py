@@ -111,7 +111,7 @@ def _main(args) -> int:
     memo, done = _warm(args, stage, substage, workdir)
     if done:
         return 0
-    from seamless_config.plan_runtime import ServiceFailure, bring_up_current
+    from seamless_config.session import ServiceFailure, bring_up_current
 
     reporter = _LineReporter(sys.stdout, args.quiet or args.json)
     try:

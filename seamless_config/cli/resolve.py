@@ -98,7 +98,7 @@ def _main(args) -> int:
         if known is not None and isinstance(known.get("resolved"), str):
             sys.stdout.write(known["resolved"])
             return 0
-    from seamless_config.service_scope import resolve_service
+    from seamless_config.cli._scope import resolve_service
 
     info = resolve_service(
         service=args.service,

@@ -96,7 +96,7 @@ def _stages(args) -> tuple[str | None, str | None]:
 
 
 def _locate(args, service: str | None = None, mode: str | None = None):
-    from seamless_config.service_scope import locate_service
+    from seamless_config.cli._scope import locate_service
 
     stage, substage = _stages(args)
     return locate_service(
@@ -141,8 +141,8 @@ def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[
 
 def _cluster_rows(args, prog: str):
     """Cluster-wide: the rows of every service of ``--cluster`` on its hosts, filtered."""
+    from seamless_config.cli._scope import cluster_destinations, read_clusters
     from seamless_config.inspect.ps import select_rows
-    from seamless_config.service_scope import cluster_destinations, read_clusters
 
     res = read_clusters(args.workdir)
     dests = cluster_destinations(res, args.cluster, args.frontend_name)
@@ -235,8 +235,8 @@ def _ps(args) -> int:
         rows = [client_row(k, d, states.get(k), known) for k, d in files]
         rows = select_rows(rows, _row_filter(args, cluster=args.cluster, status=args.status))
     else:
+        from seamless_config.cli._scope import cluster_destinations, read_clusters
         from seamless_config.errors import ConfigurationError
-        from seamless_config.service_scope import cluster_destinations, read_clusters
 
         res = read_clusters(args.workdir)
         if args.all_clusters:
@@ -279,10 +279,10 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
 
     from effects.outcomes import LaunchError
     from effects.services import usage
+    from seamless_config.cli._scope import read_clusters
     from seamless_config.core import launch
     from seamless_config.core.services import MARKERS, ServiceScope, launch_destination
     from seamless_config.inspect.ps import ServiceRow
-    from seamless_config.service_scope import read_clusters
 
     if res is None:
         res = read_clusters(args.workdir)

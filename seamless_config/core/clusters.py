@@ -122,11 +122,12 @@ class Cluster:
     origin: Origin | None = attrs.field(default=None, eq=False)
     origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
+    #: the queues by name
+    _queue_index: FrozenDict = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(
+        lambda self: FrozenDict((q.name, q) for q in self.queues or ()), takes_self=True))
+
     def queue(self, name: str) -> QueueDefinition | None:
-        for q in self.queues or ():
-            if q.name == name:
-                return q
-        return None
+        return self._queue_index.get(name)  # type: ignore[no-any-return]
 
     def queue_names(self) -> tuple[str, ...]:
         return tuple(q.name for q in self.queues or ())

@@ -27,7 +27,7 @@ What the adapter does, around every upstream test:
   ``Session()``: the state of a process that just imported the package (the
   reset this repository's own ``tests/conftest.py`` uses);
 * after: disconnects what the test connected, with our real
-  ``effects.runtime.deactivate()`` (only when that module was imported, i.e.
+  ``effects.shell.SHELL.reset()`` (only when that module was imported, i.e.
   something may have been connected), resets the session again and removes the
   placeholders it added.
 
@@ -103,10 +103,10 @@ def reset_session() -> None:
 
 
 def disconnect_runtime() -> None:
-    """Disconnect the clients our runtime layer connected during the test."""
-    runtime = sys.modules.get("effects.runtime")
-    if runtime is not None:
-        runtime.deactivate()
+    """Let go of what our shell connected during the test (runtime clients, SSH connections)."""
+    shell = sys.modules.get("effects.shell")
+    if shell is not None:
+        shell.SHELL.reset()
 
 
 def _install_placeholders() -> list[tuple[Any, str]]:

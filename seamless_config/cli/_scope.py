@@ -12,14 +12,14 @@ from typing import Any
 
 import attrs
 
-from .core import launch, services
-from .core.clusters import Cluster
-from .core.errors import Origin, unknown_cluster
-from .core.launch import LaunchDict, Scope
-from .core.names import SEAMLESS_CACHE_PROJECT_ALIAS
-from .core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
-from .errors import ConfigurationError
-from .session import SESSION, raise_error, settled
+from ..core import launch, services
+from ..core.clusters import Cluster
+from ..core.errors import Origin, unknown_cluster
+from ..core.launch import LaunchDict, Scope
+from ..core.names import SEAMLESS_CACHE_PROJECT_ALIAS
+from ..core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
+from ..errors import ConfigurationError
+from ..session import SESSION, raise_error, settled
 
 
 @attrs.frozen
@@ -44,7 +44,7 @@ def _running_cache_root(service: str, mode: str, stage: str | None, substage: st
     the ``workdir`` of its server state file on this machine; ``None`` when there is none."""
     from effects.statefiles import read_json, server_json
 
-    from .core.selection import seamless_cache_cluster
+    from ..core.selection import seamless_cache_cluster
 
     cache = seamless_cache_cluster("/")
     scope = Scope(PROJECT_TOPLEVEL, None, stage, substage)
@@ -88,7 +88,7 @@ def locate_service(
     Without ``project_files`` only flags, environment variables and the home cluster files
     count (``seamless-service-resolve`` without ``--workdir``, the contract's "agent mode").
     """
-    from . import get_seamless_cache
+    from .. import get_seamless_cache
 
     cache_root = None
     if project == SEAMLESS_CACHE_PROJECT_ALIAS:
@@ -100,8 +100,8 @@ def locate_service(
                 "state file on this machine and SEAMLESS_CACHE is not set (export SEAMLESS_CACHE=/path/to/cache)"
             )
         project = None
-    from .core.selection import validate_api_name
-    from .session import check
+    from ..core.selection import validate_api_name
+    from ..session import check
 
     # names from the command line reach keys and paths just like names from files
     for kind, value in (("cluster", cluster), ("project", project), ("subproject", subproject),
