@@ -75,3 +75,24 @@ def answers(host: str, port: int, path: str, timeout: float) -> bool:
     """Whether the server answers at all without a server error (any status below 500)."""
     code = status(host, port, path, timeout)
     return code is not None and code < 500
+
+
+def all_answer(targets: list[tuple[str, int, str]], timeout: float) -> bool:
+    """Whether every ``(host, port, path)`` :func:`answers`, asked at once (one thread each but the
+    first): a warm ``init()`` waits for the slowest service, not for the sum of them."""
+    if len(targets) <= 1:
+        return all(answers(*t, timeout) for t in targets)
+    import threading  # (loaded already in a process that runs Seamless; the warm seamless-init lane asks one by one)
+
+    results = [False] * len(targets)
+
+    def ask(i: int) -> None:
+        results[i] = answers(*targets[i], timeout)
+
+    threads = [threading.Thread(target=ask, args=(i,), daemon=True) for i in range(1, len(targets))]
+    for t in threads:
+        t.start()
+    ask(0)
+    for t in threads:
+        t.join()
+    return all(results)

@@ -2,7 +2,7 @@
 they make (for the job service's parameters and for the runtime); or a :class:`LaunchError`.
 
 :func:`all_answering` is a warm ``init()``: every service reused as it is (the
-launcher's first step, :func:`effects.reuse.answering_client`), without loading
+launcher's first step, :func:`effects.reuse.probe_target`), without loading
 the launch protocol and its shell (:mod:`effects.launcher`).
 """
 
@@ -12,11 +12,11 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from seamless_config.core.clients import STORAGE, storage_clients
+from seamless_config.core.clients import CHECK_TIMEOUT, STORAGE, storage_clients
 from seamless_config.core.frozen import EMPTY, FrozenDict, frozen_map
 
-from . import statefiles
-from .reuse import answering_client
+from . import http_probe, statefiles
+from .reuse import probe_target
 
 if TYPE_CHECKING:
     from seamless_config.core.plan import ServicePlan
@@ -51,22 +51,27 @@ class Outcome(NamedTuple):
 def all_answering(services: Sequence[ServicePlan]) -> list[Outcome] | None:
     """Every service of a plan reused as it is (storage first, then the job service with the storage
     clients as its parameters), in :func:`effects.launcher.bring_up`'s order; ``None`` as soon as
-    one is not, and then the launcher takes over."""
+    one is not, and then the launcher takes over. The client files are read and compared first;
+    then all the services are health-checked at once."""
     began = time.monotonic()
     storage = [sp for sp in services if sp.role in STORAGE]
     out: list[Outcome] = []
+    targets: list[tuple[str, int, str]] = []
     for sp in storage + [sp for sp in services if sp.role not in STORAGE]:
         wanted = sp.launch.get("file_parameters")
         if sp.role == "jobserver":
             wanted = {**(wanted or {}), **remote_clients(storage, out[: len(storage)])}
         existing = statefiles.read_client(sp.key)
-        if existing is None or not answering_client(existing, wanted, sp.check_port_field, sp.check_path,
-                                                    sp.launch.get("workdir")):
+        target = probe_target(existing, wanted, sp.check_port_field, sp.check_path, sp.launch.get("workdir"))
+        if existing is None or target is None:
             return None
-        t = round(time.monotonic() - began, 3)
+        targets.append(target)
         out.append(Outcome(sp.role, sp.key, sp.ssh_host or "localhost", "reused", existing["hostname"],
-                           int(existing["port"]), existing, t, frozen_map({"queued": 0.0, "answering": t})))
-    return out
+                           int(existing["port"]), existing, 0.0))
+    if not http_probe.all_answer(targets, CHECK_TIMEOUT):
+        return None
+    t = round(time.monotonic() - began, 3)
+    return [o._replace(seconds=t, timeline=frozen_map({"queued": 0.0, "answering": t})) for o in out]
 
 
 def remote_clients(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> dict[str, list[dict[str, Any]]]:

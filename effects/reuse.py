@@ -19,11 +19,18 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+def probe_target(existing: dict[str, Any] | None, wanted: dict[str, Any] | None, port_field: str,
+                 check_path: str, workdir: str | None = None) -> tuple[str, int, str] | None:
+    """Where to health-check a client file's service, when it may be reused (usable for ``workdir``
+    and the parameters ``wanted``); ``None`` when it may not."""
+    if existing is None or not usable(existing, workdir) or not same_parameters(existing, wanted):
+        return None
+    port, hostname = port_of(existing, port_field), existing.get("hostname")
+    return (hostname, port, check_path) if isinstance(hostname, str) and port is not None else None
+
+
 def answering_client(existing: dict[str, Any] | None, wanted: dict[str, Any] | None, port_field: str,
                      check_path: str, workdir: str | None = None) -> bool:
-    """Whether a client file's service may be reused: usable for ``workdir`` and the parameters
-    ``wanted``, and it answers its health check."""
-    if existing is None or not usable(existing, workdir) or not same_parameters(existing, wanted):
-        return False
-    port, hostname = port_of(existing, port_field), existing.get("hostname")
-    return isinstance(hostname, str) and port is not None and http_probe.answers(hostname, port, check_path, CHECK_TIMEOUT)
+    """Whether a client file's service may be reused: :func:`probe_target`, and it answers its health check."""
+    target = probe_target(existing, wanted, port_field, check_path, workdir)
+    return target is not None and http_probe.answers(*target, CHECK_TIMEOUT)

@@ -95,3 +95,39 @@ def test_ipv6_loopback_host_header() -> None:
     assert http_probe._host_header("::1", 80) == "[::1]:80"
     assert http_probe._host_header("[::1]", 80) == "[::1]:80"
     assert http_probe._host_header("localhost", 80) == "localhost:80"
+
+
+def _barrier_servers(n: int) -> Iterator[list[int]]:
+    """``n`` servers that each answer only once all ``n`` have a connection: a prober that asks
+    them one at a time gets no answer from the first before its timeout."""
+    barrier = threading.Barrier(n, timeout=5)
+
+    def answer(conn: socket.socket) -> None:
+        conn.recv(1024)
+        try:
+            barrier.wait()
+        except threading.BrokenBarrierError:
+            return
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    gens = [raw_server(answer) for _ in range(n)]
+    ports = [next(g) for g in gens]
+    try:
+        yield ports
+    finally:
+        barrier.abort()
+        for g in gens:
+            next(g, None)
+
+
+def test_all_answer_asks_every_service_at_once() -> None:
+    for ports in _barrier_servers(3):
+        targets = [("127.0.0.1", p, "/healthcheck") for p in ports]
+        assert http_probe.all_answer(targets, timeout=3)
+
+
+def test_all_answer_is_false_when_one_does_not_answer(silent_server: int) -> None:
+    with serve({"/": 200}) as (one, _), serve({"/": 200}) as (two, _):
+        assert http_probe.all_answer([("127.0.0.1", one, "/"), ("127.0.0.1", two, "/")], timeout=2)
+        targets = [("127.0.0.1", one, "/"), ("127.0.0.1", silent_server, "/"), ("127.0.0.1", two, "/")]
+        assert not http_probe.all_answer(targets, timeout=0.5)
