@@ -272,10 +272,14 @@ def _present(node: Map, path: str, what: str, known: tuple[str, ...]) -> tuple[d
     return {k.value: v for k, v in node.items}, unknown_fields(node, known, what, path)
 
 
+#: the value fields of each section (structural ones, such as ``frontends``, are read by the section)
+_VALUE_FIELDS = {s: tuple(f for f in schema.fields(s) if f.kind in READERS) for s in schema.SECTIONS}
+
+
 def _read_all(section: str, written: dict[str, Node], path: str, owner: str) -> tuple[dict[str, Any], Errors]:
-    """The written value fields of ``section``, read in the table's order (structural ones left to the caller)."""
-    return gather([(f.name, read(f, written[f.name], path, owner)) for f in schema.fields(section)
-                   if f.name in written and f.kind in READERS])
+    """The written value fields of ``section``, read in the table's order."""
+    return gather([(f.name, read(f, written[f.name], path, owner)) for f in _VALUE_FIELDS[section]
+                   if f.name in written])
 
 
 def parse_cluster(name: str, key: Scalar, node: Node, path: str) -> Result[Cluster, Errors]:

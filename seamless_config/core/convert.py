@@ -13,7 +13,7 @@ a file.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection
 from functools import lru_cache
 from typing import Any
 
@@ -254,9 +254,8 @@ def read(f: Field, node: Node, path: str, owner: str = "") -> Read:
     return READERS[f.kind](f, node, Label((f, owner)), path, owner)
 
 
-def unknown_fields(node: Map, known: Iterable[str], what: str, path: str) -> Errors:
+def unknown_fields(node: Map, known: Collection[str], what: str, path: str) -> Errors:
     """A mistake for every key of ``node`` not in ``known``."""
-    known = frozenset(known)
     return tuple(UNKNOWN_FIELD(f"unknown field {k.value!r} in {what}", at(path, k), did_you_mean(k.value, known))
                  for k, _ in node.items if k.value not in known)
 
