@@ -210,12 +210,12 @@ def _mapping(f: Field, node: Node, what: object, path: str, owner: str) -> Read:
 
 
 _STRING: Reader = lambda f, node, what, path, owner: to_str(node, what, path, nullable=f.nullable)  # noqa: E731
+#: a name of the rules of :func:`.names.check_name`, for the field's own kind of name
+_NAME = _checked(lambda f, v, o: names.check_name(f.name, v, o))
 
 #: the reader of each value kind (the structural kinds, such as ``frontends``, are read by their sections)
 READERS: dict[str, Reader] = {
-    "name": _checked(lambda f, v, o: names.check_name(f.name, v, o)),
-    "subproject": _checked(lambda f, v, o: names.check_name(f.name, v, o)),
-    "cluster": _checked(lambda f, v, o: names.check_name(f.name, v, o)),
+    "name": _NAME, "subproject": _NAME, "cluster": _NAME,
     "host": _checked(lambda f, v, o: names.check_host(f.name, v, o)),
     "abspath": _checked(lambda f, v, o: names.check_abs_path(f.name, v, o)),
     "conda": _checked(lambda f, v, o: names.check_conda(v, o)),
