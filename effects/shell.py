@@ -46,7 +46,8 @@ class Shell:
     """Child processes, SSH connections and hosts, runtime clients: see the module's docstring."""
 
     def __init__(self) -> None:
-        self._lock = _thread.allocate_lock()  # services are brought up from one thread each
+        # services are brought up from one thread each; reentrant: making an SSH host keeps its connection
+        self._lock = _thread.RLock()
         self.children: list[subprocess.Popen[bytes]] = []
         self.ssh_connections: dict[Any, Any] = {}
         self.ssh_hosts: dict[Any, Any] = {}

@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 
-from effects.shell import SHELL
+from effects.shell import SHELL, Shell
 
 
 def test_adopt_from_many_threads() -> None:
@@ -36,3 +36,20 @@ def test_adopt_from_many_threads() -> None:
         sys.setswitchinterval(interval)
     assert errors == []
     assert all(p not in SHELL.children for p in procs), "exited processes stay listed"
+
+
+def test_keep_may_make_a_value_that_keeps_another() -> None:
+    """An SSH host is made under the shell's lock and keeps its connection: the same lock, again."""
+    shell = Shell()
+    done = threading.Event()
+
+    def make_host() -> str:
+        return "host over " + shell.keep(shell.ssh_connections, "dest", lambda: "connection")
+
+    def run() -> None:
+        assert shell.keep(shell.ssh_hosts, "dest", make_host) == "host over connection"
+        done.set()
+
+    threading.Thread(target=run, daemon=True).start()
+    assert done.wait(10), "keep() deadlocked on its own lock"
+    assert shell.keep(shell.ssh_hosts, "dest", lambda: "another") == "host over connection"
