@@ -159,15 +159,14 @@ def activation(side: dump_common.Side, ok: bool):
 
 
 def side() -> dump_common.Side:
-    import importlib.metadata
-
     import remote_http_launcher as rhl
 
     import seamless_config as sc
     import seamless_config.cluster as cluster
     from seamless_config import config_files, select, tools
 
-    (ep,) = [e for e in importlib.metadata.entry_points(group="console_scripts") if e.name == "seamless-service-resolve"]
+    # (installed as a plain script that calls this function: pyproject.toml, script-files)
+    from seamless_config.cli.resolve import main as resolve_main
     _preimport()
     s = dump_common.Side(
         name="ours",
@@ -177,7 +176,7 @@ def side() -> dump_common.Side:
         tools=tools,
         cluster=cluster,
         rhl=rhl,
-        resolve_main=ep.load(),
+        resolve_main=resolve_main,
         postprocess=make_postprocess(select, cluster),
         extra_env={"SEAMLESS_CONFIG_CACHE": "off"},
         activation=activation,
