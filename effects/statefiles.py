@@ -13,7 +13,6 @@ import contextlib
 import errno
 import fcntl
 import itertools
-import json
 import os
 
 # no typing, pathlib or collections.abc at run time: a warm seamless-init reads client files through
@@ -108,6 +107,8 @@ def write_json_atomic(path: PathLike, data: dict[str, Any], mode: int = 0o600, *
         raise StateError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
+            import json  # (not at the top: reading, all a warm run does, needs no json package, see loads)
+
             json.dump(data, f, separators=(",", ":") if compact else None)
             if durable:
                 f.flush()
@@ -122,6 +123,54 @@ def write_json_atomic(path: PathLike, data: dict[str, Any], mode: int = 0o600, *
         raise
 
 
+class _Plain:
+    """What the C scanner asks of a decoder: plain JSON, as ``json.loads`` reads it."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    memo: dict[str, Any] = {}
+
+    @staticmethod
+    def parse_constant(name: str) -> float:
+        return float(name.replace("Infinity", "inf"))  # NaN, Infinity, -Infinity
+
+
+_SCAN: list[Any] = []
+_WHITESPACE = " \t\n\r"
+
+
+def loads(text: str) -> Any:
+    """``json.loads(text)``, by the interpreter's own C scanner (``_json``): the ``json`` package
+    imports ``re``, and with it ``enum``, which would be a sixth of a warm ``seamless-init``. Where
+    ``_json`` is missing, ``json.loads``. A mistake is a ``ValueError``, as with ``json.loads``."""
+    if not _SCAN:
+        try:
+            import _json
+
+            _SCAN.append(_json.make_scanner(_Plain))  # type: ignore[arg-type]
+        except (ImportError, AttributeError):
+            import json
+
+            _SCAN.append(None)
+            return json.loads(text)
+    scan = _SCAN[0]
+    if scan is None:
+        import json
+
+        return json.loads(text)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = scan(text, start)
+    except StopIteration:
+        raise ValueError("not JSON") from None
+    if text[end:].strip(_WHITESPACE):
+        raise ValueError("extra data after the JSON value")
+    return value
+
+
 def read_json(path: PathLike) -> dict[str, Any] | None:
     """The JSON object in ``path``; ``None`` when missing; ``{"status": "corrupt"}`` when it cannot
     be used (not a regular file: a FIFO is never opened for reading, which would block)."""
@@ -134,7 +183,7 @@ def read_json(path: PathLike) -> dict[str, Any] | None:
     if raw is None:
         return {"status": "corrupt"}
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = loads(raw.decode("utf-8"))
     except ValueError:
         return {"status": "corrupt"}
     if not isinstance(data, dict):

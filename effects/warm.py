@@ -18,7 +18,6 @@ disables both).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 
@@ -32,7 +31,7 @@ TYPE_CHECKING = False  # (typing is not imported at run time: see statefiles)
 if TYPE_CHECKING:
     from typing import Any
 
-MEMO_VERSION = b"seamless-config warm lane 2"
+MEMO_VERSION = b"seamless-config warm lane 3"
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CODE_DIRS = ("seamless_config", *(os.path.join("seamless_config", d) for d in ("core", "inspect", "cli")), "effects")
 
@@ -73,8 +72,9 @@ def memo_key(workdir: str, stage: str | None, substage: str | None,
     env = os.environ if environ is None else environ
     h = hasher(MEMO_VERSION + b"\n")
     _code_stamp(h)
-    h.update(json.dumps([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
-                         home_dir(home), request]).encode() + b"\n")
+    # (repr, not json: plain strings, numbers, lists and dicts print the same every time)
+    h.update(repr([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
+                   home_dir(home), request]).encode() + b"\n")
     for d in chain_dirs(workdir):
         _feed(h, os.path.join(d, PROJECT_FILE))
         _feed(h, os.path.join(d, PROFILE_FILE))

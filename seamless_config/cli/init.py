@@ -8,7 +8,6 @@ configuration mistake; 1 when a service could not be brought up.
 from __future__ import annotations
 
 import _thread  # (threading, for one lock, would cost a warm run a couple of milliseconds)
-import json
 import os
 import sys
 
@@ -78,6 +77,8 @@ class _LineReporter:
 def _print_outcomes(rows: list[dict], args) -> None:
     if args.json:
         keep = ("service", "key", "host", "hostname", "port", "state", "timeline")
+        import json
+
         print(json.dumps({"services": [{k: r[k] for k in keep} for r in rows]}, indent=1, sort_keys=True))
     elif not rows and not args.quiet:
         print("no services needed (no cluster selected, or persistence and remote execution are off)")

@@ -12,7 +12,6 @@ same question with unchanged files is answered without resolving again.
 
 from __future__ import annotations
 
-import json
 import sys
 
 from seamless_config.core.names import SERVICE_NAMES as SERVICES  # noqa: E402
@@ -114,6 +113,8 @@ def _main(args) -> int:
         # the contract's agent mode: without --workdir, flags and environment only
         project_files=args.workdir is not None,
     )
+    import json  # (only on the full path: a warm answer is the remembered text)
+
     text = json.dumps(info, sort_keys=True) + "\n"
     if memo is not None:
         from effects import warm
