@@ -10,8 +10,8 @@ call live in :data:`SHELL`:
 - the runtime clients that :mod:`effects.runtime` connected (:class:`RuntimeClients`).
 
 :meth:`Shell.reset` lets go of all of it: it disconnects the runtime clients, closes the
-SSH connections and forgets the rest. Tests call it between cases; the service commands
-call it for the SSH connections when they are done.
+SSH connections and forgets the rest (the tests call it after each case). Commands that used
+SSH close its connections when they are done (:meth:`Shell.close_ssh`).
 """
 
 from __future__ import annotations
