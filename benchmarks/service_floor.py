@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from seamless_config.core.clients import STORAGE, storage_clients
-from seamless_config.session import current_plan
-from seamless_config.session import SESSION
+from seamless_config.session import SESSION, current_plan
 
 TIMEOUT = 120.0
 
