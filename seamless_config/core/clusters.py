@@ -15,11 +15,10 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from . import names, schema
-from .convert import READERS, Errors, at, fail, is_null, read, to_str, unknown_fields
+from .convert import READERS, Errors, at, fail, is_null, read, to_str, unknown_field, unknown_fields
 from .errors import (
     CONFLICT,
     MISSING,
-    UNKNOWN_FIELD,
     UNKNOWN_QUEUE,
     WRONG_TYPE,
     ConfigError,
@@ -36,11 +35,13 @@ CLUSTER_TYPES = schema.choices("cluster", "type")
 QUEUE_FIELDS: dict[str, str] = schema.kinds("queue")
 #: Spellings accepted for queue fields besides the canonical one.
 QUEUE_ALIASES = {name.replace("_", "-"): name for name in QUEUE_FIELDS if "_" in name}
+_QUEUE_FIELD = {f.name: f for f in schema.fields("queue")}
+_QUEUE_KEYS = (*QUEUE_FIELDS, "TEMPLATE")
 
-CLUSTER_FIELDS = schema.names("cluster")
-FRONTEND_FIELDS = schema.names("frontend")
+CLUSTER_FIELDS = frozenset(schema.names("cluster"))
+FRONTEND_FIELDS = frozenset(schema.names("frontend"))
 SERVICES = names.SERVICE_SECTIONS
-SERVICE_FIELDS: dict[str, tuple[str, ...]] = {s: schema.names(s) for s in SERVICES}
+SERVICE_FIELDS: dict[str, frozenset[str]] = {s: frozenset(schema.names(s)) for s in SERVICES}
 SERVICE_REQUIRED: dict[str, tuple[str, ...]] = {s: schema.required(s) for s in SERVICES}
 
 
@@ -267,9 +268,15 @@ def parse_clusters_mapping(node: Node, path: str, *, origin: Origin, defer: bool
     return Success(ClustersCommand(tuple(clusters), origin, local_cluster, local_origin))
 
 
-def _present(node: Map, path: str, what: str, known: tuple[str, ...]) -> tuple[dict[str, Node], Errors]:
-    """The fields written in ``node``, by name, and a mistake for each one ``known`` does not list."""
-    return {k.value: v for k, v in node.items}, unknown_fields(node, known, what, path)
+def _present(node: Map, path: str, what: str, known: frozenset[str], drop_null: bool = False
+             ) -> tuple[dict[str, Node], Errors]:
+    """The fields written in ``node``, by name (with ``drop_null``, those not written as null), and a
+    mistake for each one ``known`` does not list."""
+    written = {k.value: v for k, v in node.items}
+    unknown = () if written.keys() <= known else unknown_fields(node, known, what, path)
+    if drop_null:
+        written = {k: v for k, v in written.items() if not is_null(v)}
+    return written, unknown
 
 
 #: the value fields of each section (structural ones, such as ``frontends``, are read by the section)
@@ -361,8 +368,7 @@ def parse_service(service: str, node: Node, what: str, path: str) -> Result[Serv
     """One service section; a field written as null counts as not written."""
     if not isinstance(node, Map):
         return fail(WRONG_TYPE, f"{what} must be a mapping, not {kind_name(node)}", path, node)
-    unknown = unknown_fields(node, SERVICE_FIELDS[service], what, path)
-    written = {k.value: v for k, v in node.items if not is_null(v)}
+    written, unknown = _present(node, path, what, SERVICE_FIELDS[service], drop_null=True)
     missing = [MISSING(f"{what} needs '{req}'", at(path, node), _required_hint(service, req))
                for req in SERVICE_REQUIRED[service] if req not in written]
     values, errors = _read_all(service, written, path, what)
@@ -434,12 +440,11 @@ def _parse_queue(qname: str, key: Scalar, node: Map, done: dict[str, QueueDefini
             template, mistakes = split(_template(fnode, qname, cluster, done, all_queues, path))
             errors += mistakes
         elif fname not in QUEUE_FIELDS:
-            errors.append(UNKNOWN_FIELD(f"unknown queue field {fkey.value!r} in {what}", at(path, fkey),
-                                        did_you_mean(fkey.value, [*QUEUE_FIELDS, "TEMPLATE"])))
+            errors.append(unknown_field(fkey, _QUEUE_KEYS, what, path, "queue field"))
         elif is_null(fnode):
             written.append((fname, None, at(path, fkey)))  # explicit null: unset what a template gave
         else:
-            value, mistakes = split(read(schema.field("queue", fname), fnode, path, what))
+            value, mistakes = split(read(_QUEUE_FIELD[fname], fnode, path, what))
             if not mistakes:
                 written.append((fname, value, at(path, fkey)))
             errors += mistakes

@@ -47,11 +47,27 @@ Errors = tuple[ConfigError, ...]
 Read = Result[Any, Errors]
 #: the read of a null
 NONE: Read = Success(None)
+_TRUE: Read = Success(True)
+_FALSE: Read = Success(False)
+#: the reads of the strings and numbers met so far: most values recur (a port, a conda
+#: environment, a walltime), and a shared Success costs a lookup instead of a new container
+_OK: dict[tuple[type, Any], Read] = {}
+
+
+def ok(value: str | int) -> Read:
+    """``Success(value)`` for a string or a number, shared."""
+    key = (type(value), value)
+    r = _OK.get(key)
+    if r is None:
+        if len(_OK) >= 4096:
+            _OK.clear()
+        r = _OK[key] = Success(value)
+    return r
 
 
 def at(path: str, where: Node | int) -> Origin:
     """Where ``where`` (a node, or a line) was written in ``path``."""
-    return _origin(path, where if isinstance(where, int) else where.line)
+    return _origin(path, where if type(where) is int else where.line)  # type: ignore[union-attr]
 
 
 @lru_cache(maxsize=1 << 14)
@@ -78,7 +94,7 @@ def to_str(node: Node, what: object, path: str, *, nullable: bool = False) -> Re
             if nullable:
                 return NONE
             return fail(MISSING, f"{what} needs a value", path, node, f"write '{_short(what)}: <value>'")
-        return _one_line(node, what, path) or Success(node.value)
+        return _one_line(node, what, path) or ok(node.value)
     return fail(WRONG_TYPE, f"{what} must be a string, not {kind_name(node)}", path, node)
 
 
@@ -90,6 +106,8 @@ _CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 def _one_line(node: Scalar, what: object, path: str, *, multiline: bool = False) -> Failure[Errors] | None:
     """The mistake of a value that is not one line without control characters (``None``: it is)."""
+    if node.value.isprintable():  # the usual case, without the pattern: no control character at all
+        return None
     m = (_CONTROL_BUT_LINES if multiline else _CONTROL).search(node.value)
     if m is None:
         return None
@@ -102,9 +120,9 @@ def to_bool(node: Node, what: object, path: str) -> Read:
     if isinstance(node, Scalar):
         v = node.value.lower()
         if v in TRUE:
-            return Success(True)
+            return _TRUE
         if v in FALSE:
-            return Success(False)
+            return _FALSE
     return fail(WRONG_TYPE, f"{what} must be true or false, not {kind_name(node)}", path, node,
                 f"write '{_short(what)}: true' or '{_short(what)}: false'")
 
@@ -119,7 +137,7 @@ def to_int(node: Node, what: object, path: str, *, minimum: int | None = None, m
         return fail(OUT_OF_RANGE, f"{what} must be at least {minimum}, not {value}", path, node)
     if maximum is not None and value > maximum:
         return fail(OUT_OF_RANGE, f"{what} must be at most {maximum}, not {value}", path, node)
-    return Success(value)
+    return ok(value)
 
 
 def to_str_list(node: Node, what: object, path: str, *, multiline: bool = False) -> Read:
@@ -254,10 +272,14 @@ def read(f: Field, node: Node, path: str, owner: str = "") -> Read:
     return READERS[f.kind](f, node, Label((f, owner)), path, owner)
 
 
+def unknown_field(key: Scalar, known: Collection[str], what: str, path: str, noun: str = "field") -> ConfigError:
+    """The mistake of a key that is none of ``known`` (the hint names the closest)."""
+    return UNKNOWN_FIELD(f"unknown {noun} {key.value!r} in {what}", at(path, key), did_you_mean(key.value, known))
+
+
 def unknown_fields(node: Map, known: Collection[str], what: str, path: str) -> Errors:
     """A mistake for every key of ``node`` not in ``known``."""
-    return tuple(UNKNOWN_FIELD(f"unknown field {k.value!r} in {what}", at(path, k), did_you_mean(k.value, known))
-                 for k, _ in node.items if k.value not in known)
+    return tuple(unknown_field(k, known, what, path) for k, _ in node.items if k.value not in known)
 
 
 def _short(what: object) -> str:
