@@ -14,6 +14,10 @@ from __future__ import annotations
 
 import _socket
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _STATUS_PREFIX = (b"HTTP/1.0 ", b"HTTP/1.1 ")
 
@@ -77,10 +81,12 @@ def answers(host: str, port: int, path: str, timeout: float) -> bool:
     return code is not None and code < 500
 
 
-def all_answer(targets: list[tuple[str, int, str]], timeout: float) -> bool:
-    """Whether every ``(host, port, path)`` :func:`answers`, asked at once (one thread each but the
-    first): a warm ``init()`` waits for the slowest service, not for the sum of them."""
-    if len(targets) <= 1:
+def all_answer(targets: list[tuple[str, int, str]], timeout: float,
+               meanwhile: Callable[[], object] | None = None) -> bool:
+    """Whether every ``(host, port, path)`` :func:`answers`, asked at once (one thread each): a warm
+    ``init()`` waits for the slowest service, not for the sum of them. ``meanwhile`` runs in this
+    thread while the answers are on their way (the imports that come next)."""
+    if len(targets) <= 1 and meanwhile is None:
         return all(answers(*t, timeout) for t in targets)
     import threading  # (loaded already in a process that runs Seamless; the warm seamless-init lane asks one by one)
 
@@ -89,10 +95,11 @@ def all_answer(targets: list[tuple[str, int, str]], timeout: float) -> bool:
     def ask(i: int) -> None:
         results[i] = answers(*targets[i], timeout)
 
-    threads = [threading.Thread(target=ask, args=(i,), daemon=True) for i in range(1, len(targets))]
+    threads = [threading.Thread(target=ask, args=(i,), daemon=True) for i in range(len(targets))]
     for t in threads:
         t.start()
-    ask(0)
+    if meanwhile is not None:
+        meanwhile()
     for t in threads:
         t.join()
     return all(results)

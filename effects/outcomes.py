@@ -9,7 +9,7 @@ the launch protocol and its shell (:mod:`effects.launcher`).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from seamless_config.core.clients import CHECK_TIMEOUT, STORAGE, storage_clients
@@ -48,11 +48,12 @@ class Outcome(NamedTuple):
     timeline: FrozenDict = EMPTY
 
 
-def all_answering(services: Sequence[ServicePlan]) -> list[Outcome] | None:
+def all_answering(services: Sequence[ServicePlan], meanwhile: Callable[[], object] | None = None
+                  ) -> list[Outcome] | None:
     """Every service of a plan reused as it is (storage first, then the job service with the storage
     clients as its parameters), in :func:`effects.launcher.bring_up`'s order; ``None`` as soon as
     one is not, and then the launcher takes over. The client files are read and compared first;
-    then all the services are health-checked at once."""
+    then all the services are health-checked at once, and ``meanwhile`` runs while they answer."""
     began = time.monotonic()
     storage = [sp for sp in services if sp.role in STORAGE]
     out: list[Outcome] = []
@@ -68,7 +69,7 @@ def all_answering(services: Sequence[ServicePlan]) -> list[Outcome] | None:
         targets.append(target)
         out.append(Outcome(sp.role, sp.key, sp.ssh_host or "localhost", "reused", existing["hostname"],
                            int(existing["port"]), existing, 0.0))
-    if not http_probe.all_answer(targets, CHECK_TIMEOUT):
+    if not http_probe.all_answer(targets, CHECK_TIMEOUT, meanwhile):
         return None
     t = round(time.monotonic() - began, 3)
     return [o._replace(seconds=t, timeline=frozen_map({"queued": 0.0, "answering": t})) for o in out]

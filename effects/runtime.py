@@ -199,6 +199,21 @@ def connect_dask(address: str, workers: int) -> None:
     SHELL.runtime.dask_client = sdc
 
 
+def prepare(plan: Plan) -> None:
+    """Import the runtime's modules that :func:`activate` will need for ``plan``, without connecting
+    anything (a warm ``init()`` does this while the services' health answers are on their way).
+    A module that is missing is left for :func:`activate` to report."""
+    roles = {sp.role for sp in plan.services}
+    modules = ["seamless_remote.buffer_remote", "seamless_remote.database_remote"] if plan.persistent else []
+    if "jobserver" in roles:
+        modules.append("seamless_remote.jobserver_remote")
+    for module in modules:
+        try:
+            __import__(module)
+        except ImportError:
+            pass
+
+
 def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
     """Connect the runtime as ``plan`` says, to the services in ``outcomes``."""
     deactivate()

@@ -230,7 +230,9 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
         return []
     try:
         # a warm init(): every service answers as it is, without loading the launch protocol
-        warm = all_answering(plan.services) if reporter is None else None
+        # (the runtime's modules are imported while the services answer)
+        meanwhile = (lambda: _prepare(plan)) if activate else None
+        warm = all_answering(plan.services, meanwhile) if reporter is None else None
         if warm is not None:
             outcomes = warm
         else:
@@ -254,6 +256,12 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
 
         runtime.activate(plan, outcomes)
     return outcomes
+
+
+def _prepare(plan: Plan) -> None:
+    from effects import runtime
+
+    runtime.prepare(plan)
 
 
 def activate() -> None:

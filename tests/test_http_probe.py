@@ -131,3 +131,25 @@ def test_all_answer_is_false_when_one_does_not_answer(silent_server: int) -> Non
         assert http_probe.all_answer([("127.0.0.1", one, "/"), ("127.0.0.1", two, "/")], timeout=2)
         targets = [("127.0.0.1", one, "/"), ("127.0.0.1", silent_server, "/"), ("127.0.0.1", two, "/")]
         assert not http_probe.all_answer(targets, timeout=0.5)
+
+
+def test_all_answer_runs_meanwhile_while_the_answers_are_on_their_way() -> None:
+    """The servers answer only once ``meanwhile`` has run: a prober that waited for the answers
+    first would time out."""
+    ran = threading.Event()
+
+    def answer(conn: socket.socket) -> None:
+        conn.recv(1024)
+        if ran.wait(timeout=5):
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+
+    gens = [raw_server(answer) for _ in range(2)]
+    targets = [("127.0.0.1", next(g), "/healthcheck") for g in gens]
+    try:
+        assert http_probe.all_answer(targets, timeout=3, meanwhile=ran.set)
+        ran.clear()
+        assert http_probe.all_answer(targets[:1], timeout=3, meanwhile=ran.set)  # one service: the same
+    finally:
+        ran.set()
+        for g in gens:
+            next(g, None)
