@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from .core import selection as S
+from .core.commands import EXECUTION_MODES, REMOTE_TARGETS
 from .core.errors import unknown_cluster
 from .core.selection import PROJECT_TOPLEVEL, api_origin
 from .errors import ConfigurationError, ConfigValueError
 from .session import SESSION, _invalidate_record_cache, check, get_cluster_set, raise_error, settled
-
-EXECUTION_MODES = ("process", "spawn", "remote")
-REMOTE_TARGETS = (None, "daskserver", "jobserver")
 
 
 def _sel() -> S.Selection:
