@@ -14,6 +14,7 @@ from .core import launch
 from .core.clusters import Cluster
 from .core.errors import unknown_cluster
 from .core.launch import LaunchDict, Scope
+from .core.names import MODES
 from .errors import ConfigurationError
 from .select import get_current
 from .session import SESSION, get_cluster_set, raise_error, settled
@@ -51,7 +52,7 @@ def _configure(service: str, cluster: str | None, scope: tuple[Any, ...], fronte
 
 
 def _storage(service: str, mode: str, cluster, project, subproject, stage, frontend_name) -> dict[str, Any]:
-    if mode not in ("rw", "ro"):
+    if mode not in MODES:
         raise ConfigurationError(f"mode must be 'rw' or 'ro', not {mode!r}")
     return _configure(service, cluster, (project, subproject, stage), frontend_name, mode)
 

@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-#: the storage services (brought up first: the jobserver is given their clients)
+#: the storage services (brought up first: the job services are given their clients)
 STORAGE = ("hashserver", "database")
+#: the statuses of a server state file whose process is alive, or about to be
+LIVE = ("running", "starting")
 #: seconds for one health check of a client file
 CHECK_TIMEOUT = 5.0
 

@@ -180,9 +180,9 @@ def plain(node: Node) -> Any:
         return v
     if v in NULLS:
         return None
-    if v.lower() in ("true", "yes", "on"):
+    if v.lower() in TRUE:
         return True
-    if v.lower() in ("false", "no", "off"):
+    if v.lower() in FALSE:
         return False
     if _INT.match(v) and len(v) <= _MAX_DIGITS + 1:
         return int(v)

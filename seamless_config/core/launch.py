@@ -36,7 +36,8 @@ CLUSTER_STRINGS = {
     "oar": "dask_jobqueue::OARCluster",
     "local": "distributed::LocalCluster",
 }
-from .names import SERVICE_NAMES  # noqa: E402,F401 - re-exported
+from .clients import STORAGE  # noqa: E402
+from .names import MODES, SERVICE_NAMES  # noqa: E402,F401 - SERVICE_NAMES re-exported
 
 
 def _blank_is_none(value: str | None) -> str | None:
@@ -228,7 +229,7 @@ def storage_launch_dict(
     >>> d["command"]
     'hashserver --port-range 5000 5099 --status-file {status_file} --timeout 600 /b/p/STAGE-prod --writable'
     """
-    assert service in ("hashserver", "database") and mode in ("rw", "ro")
+    assert service in STORAGE and mode in MODES
     return choose_frontend(cluster, service, frontend_name).map(
         lambda frontend: _storage(cluster, frontend, service, mode, scope, local))
 
@@ -456,7 +457,7 @@ def launch_dict(
     """The launch dict of any service (one of :data:`SERVICE_NAMES`), from its builder: ``mode``
     for the storage services; ``queue`` and ``node`` for the daskservers; ``record`` for the job
     services. A pure daskserver has no project scope."""
-    if service in ("hashserver", "database"):
+    if service in STORAGE:
         return storage_launch_dict(cluster, service, mode, scope, frontend_name, local=local)
     if service == "jobserver":
         return jobserver_launch_dict(cluster, scope, record, frontend_name, local=local)

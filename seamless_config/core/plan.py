@@ -15,6 +15,7 @@ from returns.result import Failure, Result, Success
 
 from .batch import COMMANDS as BATCH_COMMANDS
 from .batch import BatchAsk, ask_of
+from .clients import STORAGE
 from .clusters import Cluster
 from .errors import (
     CONFLICT,
@@ -202,7 +203,7 @@ def build_plan(res: Resolution, disabled: frozenset[str] = frozenset()) -> Resul
         return Failure(unknown_cluster(sel.cluster, res.clusters.names(), sel.origin("cluster")))
     local = res.clusters.local_cluster
     is_local = cluster.name == local
-    storage = [s for s in ("hashserver", "database") if s not in disabled] if persistent else []
+    storage = [s for s in STORAGE if s not in disabled] if persistent else []
     # (the pure-daskserver of persistent: false serves no project: its key names the queue)
     if storage or (execution == "remote" and persistent and not {"jobserver", "daskserver"} <= disabled):
         if sel.project is None:

@@ -28,10 +28,7 @@ if TYPE_CHECKING:
 # stages (plan, launch dicts, returns) are imported by the functions that use them.
 
 from .errors import NO_FRONTEND  # noqa: E402
-from .names import (  # noqa: E402
-    PROJECT_TOPLEVEL,
-    SERVICE_NAMES,
-)
+from .names import MODES, PROJECT_TOPLEVEL, SERVICE_NAMES  # noqa: E402
 
 #: the file that marks a directory as a service's persistent storage
 MARKERS = {"hashserver": ".HASHSERVER_PREFIX", "database": "seamless.db"}
@@ -41,6 +38,8 @@ FORBIDDEN = frozenset({
     "/lib64", "/boot", "/sys", "/proc", "/run", "/var", "/opt", "/dev", "/srv", "/mnt", "/media",
     "/scratch", "/data", "~",
 })
+
+
 @attrs.frozen
 class ServiceScope:
     """What a service serves: the fields of a launch dict's ``meta`` block."""
@@ -97,7 +96,7 @@ def parse_key(key: str, clusters: Iterable[str] = ()) -> ServiceScope:
     mode: str | None = None
     path: str | None = None
     for c in known:
-        for m in ("rw", "ro"):
+        for m in MODES:
             if rest.startswith(f"{c}-{m}-"):
                 cluster, mode, path = c, m, rest[len(c) + len(m) + 2:]
                 break
