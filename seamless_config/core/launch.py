@@ -24,6 +24,7 @@ from .errors import (
     UNKNOWN_QUEUE,
     ConfigError,
     Origin,
+    did_you_mean,
 )
 from .frozen import FrozenDict, frozen_map, thaw
 
@@ -177,10 +178,7 @@ def _host_fields(cluster: Cluster, frontend: Frontend, spec: ServiceSpec, *, loc
             out.append(("conda", spec.conda))
     else:
         out.append(("conda", conda))
-    if spec.port_start is not None:
-        out.append(("port_start", spec.port_start))
-    if spec.port_end is not None:
-        out.append(("port_end", spec.port_end))
+    out += [(k, v) for k, v in (("port_start", spec.port_start), ("port_end", spec.port_end)) if v is not None]
     return out
 
 
@@ -191,13 +189,6 @@ def _log_fields(cluster: str, path: str, service: str) -> list[tuple[str, Any]]:
         ("debug_log_file", f"{LOG_ROOT}/{cluster}{path}/{service}.debug.log"),
         ("timeout", TIMEOUT),
     ]
-
-
-def _port_and_host_args(spec: ServiceSpec) -> str:
-    out = ""
-    if spec.port_start is not None and spec.port_end is not None:
-        out += f" --port-range {spec.port_start} {spec.port_end}"
-    return out
 
 
 def _meta(service: str, cluster: str, mode: str, scope: Scope, queue: str | None, substage: bool) -> tuple[str, Any]:
@@ -245,7 +236,7 @@ def _storage(cluster: Cluster, frontend: Frontend, service: str, mode: str, scop
     fields.append(("key", _esc(f"{service}-{cluster.name}-{mode}-{_key_suffix(path)}")))
     host = f" --host {_arg(spec.network_interface)}" if spec.network_interface is not None else ""
     writable = " --writable" if mode == "rw" else ""
-    ports = _port_and_host_args(spec)
+    ports = f" --port-range {spec.port_start} {spec.port_end}" if None not in (spec.port_start, spec.port_end) else ""
     if service == "hashserver":
         command = f"hashserver{ports} --status-file {{status_file}}{host} --timeout {TIMEOUT} {_arg(workdir)}{writable}"
     else:
@@ -300,8 +291,6 @@ def resolve_queue(cluster: Cluster, queue: str | None, origin: Origin | None = N
                                    cluster.origin, f"add '- queue: {cluster.queues[0].name}' or set 'default_queue'"))
     q = cluster.queue(name)
     if q is None:
-        from .errors import did_you_mean
-
         return Failure(UNKNOWN_QUEUE(f"Cluster {cluster.name!r} has no queue {name!r}", origin or cluster.origin,
                                    did_you_mean(name, cluster.queue_names())))
     return Success(q)
@@ -416,13 +405,8 @@ def _daskserver(cluster: Cluster, frontend: Frontend, q: QueueDefinition, fp: di
     fields: list[tuple[str, Any]] = [("cluster_string", cluster_string)]
     fields += _host_fields(cluster, frontend, spec, local=local, conda=q.get("conda"))
     fields.append(("file_parameters", fp))
-    if pure:
-        fields += [
-            ("log_level", LOG_LEVEL),
-            ("log_file", f"{LOG_ROOT}/{cluster.name}/pure-daskserver-{q.name}.log"),
-            ("debug_log_file", f"{LOG_ROOT}/{cluster.name}/pure-daskserver-{q.name}.debug.log"),
-            ("timeout", TIMEOUT),
-        ]
+    if pure:  # its logs are named after the queue, under the cluster's folder
+        fields += _log_fields(cluster.name, "", f"pure-daskserver-{q.name}")
         key = f"pure-daskserver-{cluster.name}-{q.name}"
         scope = scope or Scope(None)
     else:
