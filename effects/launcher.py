@@ -135,7 +135,7 @@ def ensure_service(
     rep.starting(sp)
     t0 = time.monotonic()
     marks = {"queued": t0}
-    with statefiles.key_lock(sp.key):
+    with statefiles.key_lock(sp.key, bringup.start_timeout(sp)):
         ended = drive(bringup.protocol(sp, host.name), _answers(sp, host, rep, params, marks))
     if ended.client is None:
         message = ended.message or f"{sp.role} {sp.key} on {host.name} did not come up"

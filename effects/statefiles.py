@@ -214,7 +214,8 @@ class LockTimeout(StateError):
     """Another process held a service's lock for longer than we may wait."""
 
 
-#: seconds to wait for a service's lock (a start takes at most the launcher's start timeout)
+#: seconds to wait for a service's lock when no start timeout is given (a holder takes at most its
+#: service's start timeout: :func:`seamless_config.core.bringup.start_timeout`)
 LOCK_TIMEOUT = 120.0
 #: a holder stopped (Ctrl-Z) this long will not let go by itself
 STOPPED_GRACE = 5.0

@@ -25,9 +25,9 @@ WORKDIR = "/buffers/p"
 WANTED = {"x": 1}
 
 
-def plan(tunnel: bool = False) -> ServicePlan:
+def plan(tunnel: bool = False, timeout: int | None = None) -> ServicePlan:
     fields = (("key", "hashserver-k"), ("workdir", WORKDIR), ("command", "hashserver --status-file {status_file}"),
-              ("file_parameters", WANTED))
+              ("file_parameters", WANTED)) + ((("timeout", timeout),) if timeout is not None else ())
     return ServicePlan("hashserver", LaunchDict("hashserver", "c", fields), None, tunnel, "healthcheck", "port")
 
 
@@ -151,8 +151,8 @@ class World:
         raise AssertionError(f"unknown request {r!r}")
 
 
-def run(world: World, tunnel: bool = False) -> b.Ended:
-    proto = b.protocol(plan(tunnel), "localhost")
+def run(world: World, tunnel: bool = False, timeout: int | None = None) -> b.Ended:
+    proto = b.protocol(plan(tunnel, timeout), "localhost")
     try:
         request = next(proto)
         while True:
@@ -228,6 +228,22 @@ def test_a_service_that_never_answers_fails_within_the_start_timeout() -> None:
     assert ended.how == "failed" and ended.message == "hashserver hashserver-k on localhost did not come up"
     assert b.START_TIMEOUT <= world.now <= b.START_TIMEOUT + 2 * b.PATIENT_CHECK_TIMEOUT + 1
     assert world.state is None and not world.launched_proc.alive
+
+
+@settings(max_examples=60, deadline=None)
+@given(timeout=st.integers(1, 240), starting=st.booleans())  # (the model counts every poll: keep it short)
+def test_a_start_is_bounded_by_the_launch_dicts_own_timeout(timeout: int, starting: bool) -> None:
+    """A launched service that never answers, or (``starting``) one found saying ``starting`` for
+    ever, is given up after the ``timeout`` of its launch dict, not after a fixed time."""
+    stuck = Proc(10**9 if starting else 0, 0, fails=False, dies_after=None, hung=True)
+    world = World(client=None, client_answers=False, state={"status": "starting", "pid": 7} if starting else None,
+                  proc=stuck if starting else None, launch_error=None,
+                  launched_proc=Proc(0, 0, fails=False, dies_after=None, hung=True), launch_writes_state=True)
+    ended = run(world, timeout=timeout)
+    assert ended.how == "failed"
+    # found starting: waited once, then launched and waited again; each wait is bounded by the timeout
+    waits = 2 if starting else 1
+    assert timeout <= world.now <= waits * (timeout + 2 * b.PATIENT_CHECK_TIMEOUT + 1)
 
 
 def test_an_answering_client_file_is_reused_without_touching_the_server() -> None:

@@ -20,7 +20,8 @@ The steps, for one service key:
    running. Then the state is read again as in step 2, but patiently: a
    service may say ``running`` a moment before its port accepts connections
    (uvicorn runs the start-up hook that writes the status before it binds),
-   so it is probed until it answers, dies, or :data:`START_TIMEOUT` passes.
+   so it is probed until it answers, dies, or its start timeout passes
+   (:func:`start_timeout`).
    A second failure ends it, with the cause the log makes plain.
 """
 
@@ -38,7 +39,8 @@ from .clients import CHECK_TIMEOUT, client_payload, port_of, same_parameters, us
 from .errors import ConfigError
 from .plan import ServicePlan
 
-#: seconds for a launched service to say ``running`` and then to answer
+#: seconds for a launched service to say ``running`` and then to answer, when its launch dict
+#: gives no ``timeout`` of its own
 START_TIMEOUT = 120.0
 #: seconds for one health check while a launched service comes up
 PATIENT_CHECK_TIMEOUT = 2.0
@@ -212,11 +214,25 @@ def _moved(sp: ServicePlan, state: dict[str, Any]) -> str | None:
     return None
 
 
+def start_timeout(sp: ServicePlan) -> float:
+    """Seconds a start of ``sp`` may take (to say ``running``, then to answer): the service's own
+    ``timeout`` from its launch dict (it stops by itself after that long without a request), else
+    :data:`START_TIMEOUT`.
+
+    >>> from .launch import LaunchDict
+    >>> start_timeout(ServicePlan("jobserver", LaunchDict("jobserver", "c", {"timeout": 600}), None, False, "", ""))
+    600.0
+    """
+    t = sp.launch.get("timeout")
+    return float(t) if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0 else START_TIMEOUT
+
+
 # -- the protocol -------------------------------------------------------------------------------
 
 def protocol(sp: ServicePlan, host: str) -> Protocol:
     """Reuse or launch the service ``sp`` on ``host`` (a name, for messages); see the module docstring."""
     who = f"{sp.role} {sp.key} on {host}"
+    limit = start_timeout(sp)
     wanted_known = False
     wanted: dict[str, Any] | None = None
 
@@ -255,7 +271,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                 alive = False
             waited = False
             if alive and state.get("status") == "starting":
-                state, alive = yield from _until_running(state)
+                state, alive = yield from _until_running(state, limit)
                 waited = True
             if alive and state.get("status") == "running" and same_parameters(state, (yield from parameters())):
                 plain = client_payload(sp.launch, state)
@@ -266,7 +282,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                 hung = not launched and silent == (payload["hostname"], port)  # do not wait twice
                 if port and not hung:
                     patient = launched or waited
-                    if (yield from _answers(payload["hostname"], port, state, patient)):
+                    if (yield from _answers(payload["hostname"], port, state, limit if patient else None)):
                         yield WriteClient(payload)
                         return Ended("launched" if launched else "reused", payload)
                 yield CloseTunnel(payload)
@@ -301,11 +317,11 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _until_running(state: dict[str, Any]) -> Generator[Request, Any, tuple[dict[str, Any], bool]]:
+def _until_running(state: dict[str, Any], limit: float) -> Generator[Request, Any, tuple[dict[str, Any], bool]]:
     """Wait for a ``starting`` service to say ``running`` or ``failed``, or to die: the state last
     read and whether its process is proven alive. Polls from 5 ms up to every 100 ms, for at most
-    :data:`START_TIMEOUT`."""
-    deadline = (yield Clock()) + START_TIMEOUT
+    ``limit`` seconds."""
+    deadline = (yield Clock()) + limit
     delay = 0.005
     while True:
         yield Sleep(delay)
@@ -317,12 +333,13 @@ def _until_running(state: dict[str, Any]) -> Generator[Request, Any, tuple[dict[
             return state, True
 
 
-def _answers(hostname: str, port: int, state: dict[str, Any], patient: bool) -> Generator[Request, Any, bool]:
-    """Whether the service answers: once, or (``patient``) until it does, its process dies, or
-    :data:`START_TIMEOUT` passes."""
-    if not patient:
+def _answers(hostname: str, port: int, state: dict[str, Any], patience: float | None
+             ) -> Generator[Request, Any, bool]:
+    """Whether the service answers: once, or (with a ``patience`` in seconds) until it does, its
+    process dies, or the patience runs out."""
+    if patience is None:
         return bool((yield Probe(hostname, port, CHECK_TIMEOUT)))
-    deadline = (yield Clock()) + START_TIMEOUT
+    deadline = (yield Clock()) + patience
     delay = 0.01
     while True:
         if (yield Probe(hostname, port, PATIENT_CHECK_TIMEOUT)):
