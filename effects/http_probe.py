@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import _socket
 import time
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
 if TYPE_CHECKING:
     from collections.abc import Callable
 
