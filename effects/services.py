@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from seamless_config.core.clients import LIVE
+
 from . import statefiles, tunnels
 from .hosts import Host, LocalHost, state_row
 
@@ -86,7 +88,7 @@ def remove_server_state(host: Host, key: str) -> tuple[str, int | None]:
         state = host.read_state(key)
         if state is None:
             return "missing", None
-        pid = host.running_pid(key, state) if state.get("status") in ("running", "starting") else None
+        pid = host.running_pid(key, state) if state.get("status") in LIVE else None
         if pid is not None:
             return "running", pid
         host.remove_state(key)

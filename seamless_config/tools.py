@@ -11,10 +11,10 @@ from typing import Any
 from returns.result import Result
 
 from .core import launch
+from .core.clients import MODES
 from .core.clusters import Cluster
 from .core.errors import unknown_cluster
 from .core.launch import LaunchDict, Scope
-from .core.names import MODES
 from .errors import ConfigurationError
 from .select import get_current
 from .session import SESSION, get_cluster_set, raise_error, settled

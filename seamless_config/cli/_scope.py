@@ -13,6 +13,7 @@ from typing import Any
 import attrs
 
 from ..core import launch, services
+from ..core.clients import STORAGE
 from ..core.clusters import Cluster
 from ..core.errors import Origin, unknown_cluster
 from ..core.launch import LaunchDict, Scope
@@ -49,7 +50,7 @@ def _running_cache_root(service: str, mode: str, stage: str | None, substage: st
     cache = seamless_cache_cluster("/")
     scope = Scope(PROJECT_TOPLEVEL, None, stage, substage)
     for svc in dict.fromkeys((service, "hashserver")):
-        if svc not in ("hashserver", "database"):
+        if svc not in STORAGE:
             continue
         ld = launch.storage_launch_dict(cache, svc, mode, scope, local=True).value_or(None)
         if ld is None:
@@ -150,7 +151,7 @@ def locate_service(
         "log_path": f"~/.remote-http-launcher/server/{key}.log",
     }
     base_dir = None
-    if service in ("hashserver", "database"):
+    if service in STORAGE:
         fe = launch.choose_frontend(cl, service, frontend_name).unwrap()
         spec = fe.service(service)
         base_dir = spec.directory if spec is not None else None

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..core.clients import LIVE, MODES, STORAGE
 from ._common import EXIT_USAGE, run, split_stage
 from ._parser import ArgumentParser
 from .resolve import add_scope_arguments
@@ -293,7 +294,7 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
         cl = res.clusters.get(cluster_name) if cluster_name else None
         if cl is None or scope.project is None:
             return None
-        ld = launch.storage_launch_dict(cl, service, mode if mode in ("rw", "ro") else "rw", scope,
+        ld = launch.storage_launch_dict(cl, service, mode if mode in MODES else "rw", scope,
                                         frontend_name, local=cl.name == local).value_or(None)
         if ld is None:
             return None
@@ -524,7 +525,7 @@ def build_clear_parser() -> ArgumentParser:
 
 def clear_main(argv: list[str] | None = None) -> int:
     def check(parser: ArgumentParser, args) -> None:
-        if args.service not in ("hashserver", "database"):
+        if args.service not in STORAGE:
             parser.error("--service must be hashserver or database")
 
     return _main(build_clear_parser(), argv, _clear, check)
@@ -563,10 +564,10 @@ def _clear(args) -> int:
             print(f"{prog}: refusing to clear {target}: it holds no {marker}, so it is not a {args.service} "
                   "directory", file=sys.stderr)
             return EXIT_FAILED
-        for mode in ("rw", "ro"):
+        for mode in MODES:
             key = loc.key if mode == "rw" else _locate(args, mode="ro").key
             state = host.read_state(key)
-            pid = host.running_pid(key, state) if (state or {}).get("status") in ("running", "starting") else None
+            pid = host.running_pid(key, state) if (state or {}).get("status") in LIVE else None
             if pid is not None:
                 print(f"{prog}: {key} is running (pid {pid}) on {_where(dest)}: stop it first "
                       f"(seamless-service-stop with the same arguments)", file=sys.stderr)

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 #: the storage services (brought up first: the job services are given their clients)
 STORAGE = ("hashserver", "database")
+#: how a storage service is opened: read-write, read-only
+MODES = ("rw", "ro")
 #: the statuses of a server state file whose process is alive, or about to be
 LIVE = ("running", "starting")
 #: seconds for one health check of a client file

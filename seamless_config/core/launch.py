@@ -37,8 +37,8 @@ CLUSTER_STRINGS = {
     "oar": "dask_jobqueue::OARCluster",
     "local": "distributed::LocalCluster",
 }
-from .clients import STORAGE  # noqa: E402
-from .names import MODES, SERVICE_NAMES  # noqa: E402,F401 - SERVICE_NAMES re-exported
+from .clients import MODES, STORAGE  # noqa: E402
+from .names import SERVICE_NAMES  # noqa: E402,F401 - re-exported
 
 
 def _blank_is_none(value: str | None) -> str | None:

@@ -27,8 +27,6 @@ SEAMLESS_CACHE_PROJECT_ALIAS = "SEAMLESS_CACHE"
 SERVICE_SECTIONS = ("hashserver", "database", "jobserver", "daskserver")
 #: what may be launched: the sections, and the daskserver of ``persistent: false`` (one per queue)
 SERVICE_NAMES = SERVICE_SECTIONS + ("pure-daskserver",)
-#: how a storage service is opened: read-write, read-only
-MODES = ("rw", "ro")
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 _SUBPROJECT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*\Z")

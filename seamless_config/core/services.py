@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 # ``seamless-service-ps`` without --cluster needs only the rows: the configuration
 # stages (plan, launch dicts, returns) are imported by the functions that use them.
 
+from .clients import MODES  # noqa: E402
 from .errors import NO_FRONTEND  # noqa: E402
-from .names import MODES, PROJECT_TOPLEVEL, SERVICE_NAMES  # noqa: E402
+from .names import PROJECT_TOPLEVEL, SERVICE_NAMES  # noqa: E402
 
 #: the file that marks a directory as a service's persistent storage
 MARKERS = {"hashserver": ".HASHSERVER_PREFIX", "database": "seamless.db"}

@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ..core.batch import COMMANDS, BatchAsk, Offer, batch_down, judge, parse_offer
+from ..core.clients import LIVE, STORAGE
 from ..core.errors import ConfigError, Origin
 from ..core.plan import Plan, ServicePlan
 
@@ -138,7 +139,7 @@ def needs(plan: Plan) -> tuple[Need, ...]:
         if start is not None and end is not None:
             add(Need("ports", sp.ssh_host, bind_address(sp), sp.role, ports=(start, end),
                      count=PORTS_TAKEN.get(sp.role, 1), keys=(sp.key,)))
-        if sp.role in ("hashserver", "database"):
+        if sp.role in STORAGE:
             add(Need("storage", sp.ssh_host, sp.launch.get("workdir"), sp.role))
         if sp.batch is not None:
             add(Need("batch", sp.ssh_host, sp.batch.system, sp.role, batch=sp.batch))
@@ -168,9 +169,9 @@ def verdicts(plan: Plan, seen: Iterable[Seen], purged: Sequence[ConfigError] = (
     """
     seen = list(seen)
     running = {(s.need.host, row.get("key")): row for s in seen if s.need.kind == "services" and s.error is None
-               for row in s.value or () if row.get("status") in ("running", "starting")}
+               for row in s.value or () if row.get("status") in LIVE}
     out = [_verdict(s, running) for s in seen]
-    storage_hosts = {sp.ssh_host for sp in plan.services if sp.role in ("hashserver", "database")}
+    storage_hosts = {sp.ssh_host for sp in plan.services if sp.role in STORAGE}
     where = next(iter(storage_hosts)) if len(storage_hosts) == 1 else None
     out += [Check(FAIL, "storage", where, e.message, e.hint, origin=e.origin) for e in purged]
     if not out:
@@ -414,7 +415,7 @@ def _services(n: Need, rows: list[dict[str, Any]], _r: Any) -> Verdict:
             parts.append(f"{key}: not running")
             continue
         status = row.get("status")
-        if status in ("running", "starting"):
+        if status in LIVE:
             parts.append(f"{key}: {status} (pid {row.get('pid')}, port {row.get('port')})")
         else:
             bad.append(key)

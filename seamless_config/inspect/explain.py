@@ -22,6 +22,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from ..core import schema
+from ..core.clients import STORAGE
 from ..core.clusters import QUEUE_ALIASES, QUEUE_FIELDS, Cluster, InvalidCluster, built
 from ..core.commands import Command
 from ..core.errors import (
@@ -241,7 +242,7 @@ def explain_service_field(layout: Layout, r: StageResult, role: str, field: str)
     notes = {
         "key": "from the cluster, the project, the subproject and the stage",
         "workdir": "the storage directory plus /PROJECT[/SUBPROJECT][/STAGE-STAGE]"
-        if role in ("hashserver", "database") else "",
+        if role in STORAGE else "",
     }
     origin = s.origin(field)
     steps = (Step(value, origin, "in effect"),) if origin not in (DEFAULT_ORIGIN,) else ()

@@ -14,6 +14,7 @@ from typing import Any
 
 import attrs
 
+from ..core.clients import STORAGE
 from ..core.clusters import Cluster
 from ..core.errors import CHECK, DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin
 from ..core.frozen import EMPTY, FrozenDict, frozen_map
@@ -169,7 +170,7 @@ def service_report(sp: ServicePlan, cluster: Cluster) -> ServiceReport:
         origins["host"] = _origin_of(fo, "hostname") or DEFAULT_ORIGIN
     if sp.ssh_host is not None:
         origins["ssh"] = _origin_of(fo, "ssh_hostname") or _origin_of(fo, "hostname") or DEFAULT_ORIGIN
-    if sp.role in ("hashserver", "database"):
+    if sp.role in STORAGE:
         origins["workdir"] = _origin_of(so, "bufferdir" if sp.role == "hashserver" else "database_dir") or DERIVED
     ports = None
     if sp.launch.get("port_start") is not None:
@@ -269,7 +270,7 @@ def diff_reports(label_a: str, a: ShowReport, label_b: str, b: ShowReport) -> Di
                                        Entry(field, _plain_service_value(sa, field), sa.origin(field)),
                                        Entry(field, _plain_service_value(sb, field), sb.origin(field))))
     shared = True
-    for role in ("hashserver", "database"):
+    for role in STORAGE:
         sa, sb = a.service(role), b.service(role)
         if sa is None and sb is None:
             continue
