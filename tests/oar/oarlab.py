@@ -125,12 +125,19 @@ class SingleNodeOar:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "log").mkdir(exist_ok=True)
         self._configure()
-        self._start_postgres()
-        if self.run("oar-database", "--check", check=False).returncode != 0:
-            self.run("oar-database", "--create", "--db-is-local", "--db-admin-user", "postgres", timeout=120)
         if self._port_open(6666) or self._port_open(6667):
             raise OarError("an OAR server or node sshd already runs here (port 6666 or 6667 is taken); "
                            "stop it (/etc/init.d/oar-server stop; /etc/init.d/oar-node stop)")
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()  # a half-started OAR would hold its ports against the next start
+            raise
+
+    def _start(self, timeout: float) -> None:
+        self._start_postgres()
+        if self.run("oar-database", "--check", check=False).returncode != 0:
+            self.run("oar-database", "--create", "--db-is-local", "--db-admin-user", "postgres", timeout=120)
         self._spawn([_which("Almighty")], "almighty.out")
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
         self._spawn([_which("sshd"), "-D", "-f", str(SSHD_CONFIG), "-o", "ListenAddress=127.0.0.1",
@@ -250,7 +257,8 @@ class SingleNodeOar:
     def resources(self) -> list[dict]:
         """This node's resources as ``oarnodes -J`` lists them, in resource-id order."""
         cp = self.run("oarnodes", "-J", check=False)
-        if cp.returncode != 0 or not cp.stdout.strip():
+        # a database without resources: nothing, or a notice instead of JSON ("/!\\ No nodes to display...")
+        if cp.returncode != 0 or not cp.stdout.strip() or "No nodes to display" in cp.stdout:
             return []
         data = json.loads(cp.stdout)
         rows = list(data.values()) if isinstance(data, dict) else list(data)
