@@ -82,7 +82,8 @@ slurm-deps:
 
 # The OAR tests (tests/oar) run a single-node OAR 2.5 (PostgreSQL backend) as root, with jobs
 # submitted by an unprivileged user; as root, install it when missing (otherwise those tests
-# skip, saying why; under CI=true they fail). The packages' own services are not started here:
+# skip, saying why; under CI=true they fail). The packages' own services are not left running (the
+# PostgreSQL cluster the package starts on install is stopped again):
 # the tests start what they need and stop it afterwards.
 OAR_PACKAGES := oar-server oar-server-pgsql oar-node oar-user oar-user-pgsql postgresql python3-venv
 oar-deps:
@@ -92,6 +93,8 @@ oar-deps:
 	  echo "Installing OAR and PostgreSQL (for tests/oar)"; \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(OAR_PACKAGES) >/dev/null \
 	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(OAR_PACKAGES) >/dev/null; }; \
+	  pg_lsclusters -h 2>/dev/null | awk '$$4 == "online" {print $$1, $$2}' | while read -r v n; do \
+	    pg_ctlcluster "$$v" "$$n" stop; done; \
 	else echo "OAR not installed and not root: tests/oar will be skipped (and fail in CI)"; fi
 
 # tests/ssh start a private sshd (openssh-server; its client tools come with it)

@@ -225,7 +225,8 @@ def test_a_service_that_never_answers_fails_within_the_start_timeout() -> None:
     world = World(client=None, client_answers=False, state=None, proc=None, launch_error=None,
                   launched_proc=Proc(0, 0, fails=False, dies_after=None, hung=True), launch_writes_state=True)
     ended = run(world)
-    assert ended.how == "failed" and ended.message == "hashserver hashserver-k on localhost did not come up"
+    assert ended.how == "failed" and ended.message == (
+        f"hashserver hashserver-k on localhost did not come up (no answer on localhost:4321 within {b.START_TIMEOUT:g} s)")
     assert b.START_TIMEOUT <= world.now <= b.START_TIMEOUT + 2 * b.PATIENT_CHECK_TIMEOUT + 1
     assert world.state is None and not world.launched_proc.alive
 

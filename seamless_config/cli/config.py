@@ -137,18 +137,13 @@ def _main(args: Any) -> int:
         rep = report.show_report(layout, _resolved(layout, args.stage), args.show_secrets)
         out = report.show_json(rep) if args.json else render.render_show(rep, cwd, home)
     elif args.command == "explain":
-        from returns.result import Failure
-
         from seamless_config.inspect import explain
-        from seamless_config.session import raise_error
+        from seamless_config.session import settled
 
         from . import render
 
-        r = _resolved(layout, args.stage)
-        x = explain.explain(layout, r, args.name, args.show_secrets)
-        if isinstance(x, Failure):
-            raise_error(x.failure())
-        out = explain.explanation_json(x.unwrap()) if args.json else render.render_explanation(x.unwrap(), cwd, home)
+        x = settled(explain.explain(layout, _resolved(layout, args.stage), args.name, args.show_secrets))
+        out = explain.explanation_json(x) if args.json else render.render_explanation(x, cwd, home)
     elif args.command == "diff":
         from seamless_config.inspect import report
 

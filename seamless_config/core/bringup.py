@@ -273,7 +273,11 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
             if alive and state.get("status") == "starting":
                 state, alive = yield from _until_running(state, limit)
                 waited = True
-            if alive and state.get("status") == "running" and same_parameters(state, (yield from parameters())):
+            running = alive and state.get("status") == "running"
+            # why a launched service is given up, for the message
+            why = ("its process is gone" if not alive else f"its state still says {state.get('status')!r}"
+                   if not running else "it runs with other parameters than planned")
+            if running and same_parameters(state, (yield from parameters())):
                 plain = client_payload(sp.launch, state)
                 payload = plain
                 if sp.tunnel:
@@ -285,6 +289,8 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                     if (yield from _answers(payload["hostname"], port, state, limit if patient else None)):
                         yield WriteClient(payload)
                         return Ended("launched" if launched else "reused", payload)
+                why = (f"no answer on {payload['hostname']}:{port} within {limit:g} s" if port
+                       else "its state names no port")
                 yield CloseTunnel(payload)
             # stale: a dead process, a failed start, a server that does not answer, a pid not proven ours
             if alive:
@@ -293,7 +299,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                 tail = yield LogTail()
                 yield RemoveState()
                 return Ended("failed", message=diagnose(tail, who) or (
-                    f"{who} did not come up" + (f"; its log ends with:\n{tail}" if tail else "")))
+                    f"{who} did not come up ({why})" + (f"; its log ends with:\n{tail}" if tail else "")))
             yield RemoveState()
         if launched:
             return Ended("failed", message=f"{who}: the launch wrote no server state")

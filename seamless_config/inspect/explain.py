@@ -106,10 +106,9 @@ def _history(layout: Layout, r: StageResult, name: str) -> list[Step]:
     for item, block in walk(layout.documents, r.stage):
         if not isinstance(item, Command):
             continue
-        res = apply_command(sel, item, clusters)
-        if isinstance(res, Failure):
+        new = apply_command(sel, item, clusters).value_or(None)
+        if new is None:
             continue
-        new = res.unwrap()
         if new.origin(name) != sel.origin(name) or getattr(new, name) != getattr(sel, name):
             if new.origin(name) == DEFAULT_ORIGIN and item.name != name:
                 steps.append(Step(getattr(new, name), item.origin, "forgotten", block,
@@ -159,10 +158,12 @@ def explain_queue_field(layout: Layout, r: StageResult, field: str, show_secrets
     name = f"queue.{field}"
     if field not in QUEUE_FIELDS:
         return Failure(UNKNOWN_FIELD(f"unknown queue field {field!r}", None, did_you_mean(field, QUEUE_FIELDS)))
-    cr = _need_cluster(r, name)
-    if isinstance(cr, Failure):
-        return cr
-    cluster = cr.unwrap()
+    return _need_cluster(r, name).bind(lambda cluster: _queue_field(layout, r, field, cluster, show_secrets))
+
+
+def _queue_field(layout: Layout, r: StageResult, field: str, cluster: Cluster,
+                 show_secrets: bool) -> Result[Explanation, ConfigError]:
+    name = f"queue.{field}"
     qe = show_report(layout, r).entry("queue")
     if qe.value is None:
         return Failure(NOTHING_SELECTED(f"{name}: no queue is in effect for cluster {cluster.name!r}", None,
@@ -197,10 +198,11 @@ def explain_cluster_field(layout: Layout, r: StageResult, field: str) -> Result[
         return Failure(UNKNOWN_FIELD(f"unknown cluster field {field!r}", None,
                                    did_you_mean(field, CLUSTER_FIELDS) or "frontends and queues have their own names: "
                                    "SERVICE.FIELD, queue.FIELD"))
-    cr = _need_cluster(r, name)
-    if isinstance(cr, Failure):
-        return cr
-    cluster = cr.unwrap()
+    return _need_cluster(r, name).map(lambda cluster: _cluster_field(layout, r, field, cluster))
+
+
+def _cluster_field(layout: Layout, r: StageResult, field: str, cluster: Cluster) -> Explanation:
+    name = f"cluster.{field}"
     steps: list[Step] = []
     defs = definitions(layout, r.stage, cluster.name)
     for cc_origin, kind in defs[:-1]:
@@ -213,8 +215,7 @@ def explain_cluster_field(layout: Layout, r: StageResult, field: str) -> Result[
     winner = dict(cluster.origins).get(field) or DEFAULT_ORIGIN
     if winner != DEFAULT_ORIGIN:
         steps.append(Step(getattr(cluster, field), winner, "in effect", None, defs[-1][1] if defs else ""))
-    note = f"cluster {cluster.name!r}"
-    return Success(Explanation(name, getattr(cluster, field), winner, None, note, tuple(steps)))
+    return Explanation(name, getattr(cluster, field), winner, None, f"cluster {cluster.name!r}", tuple(steps))
 
 
 def _built_definition(layout: Layout, stage: str | None, cluster: str, origin: Origin) -> Cluster | None:

@@ -9,7 +9,6 @@ for home) or into the stable JSON documented in ``docs/cli/seamless-config.md``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -89,10 +88,6 @@ def block_of(layout: Layout, stage: str | None) -> dict[Origin, str]:
     return {item.origin: block for item, block in walk(layout.documents, stage) if block is not None}
 
 
-def _origin_of(origins: Mapping[str, Origin], field: str) -> Origin | None:
-    return origins.get(field)
-
-
 def selection_entries(layout: Layout, r: StageResult) -> tuple[Entry, ...]:
     """The effective selection of a resolved stage, each value with its origin."""
     assert r.resolution is not None and r.plan is not None
@@ -120,7 +115,7 @@ def selection_entries(layout: Layout, r: StageResult) -> tuple[Entry, ...]:
         add("remote", sel.remote)
     queue = sel.effective_queue(sel.cluster)
     if queue is None and cluster is not None and cluster.default_queue is not None:
-        add("queue", cluster.default_queue, _origin_of(cluster.origins, "default_queue") or cluster.origin,
+        add("queue", cluster.default_queue, cluster.origins.get("default_queue") or cluster.origin,
             f"default_queue of cluster {cluster.name!r}")
     else:
         add("queue", queue, sel.origin("queue") if queue is not None else DEFAULT_ORIGIN)
@@ -151,7 +146,7 @@ class ServiceReport:
     origins: FrozenDict = attrs.field(converter=frozen_map)
 
     def origin(self, field: str) -> Origin:
-        return _origin_of(self.origins, field) or DEFAULT_ORIGIN
+        return self.origins.get(field) or DEFAULT_ORIGIN
 
     def value(self, field: str) -> Any:
         return getattr(self, field)
@@ -167,17 +162,17 @@ def service_report(sp: ServicePlan, cluster: Cluster) -> ServiceReport:
     origins: dict[str, Origin] = {"key": DERIVED}
     host = sp.launch.get("hostname") or "localhost"
     if sp.launch.get("hostname") is not None:
-        origins["host"] = _origin_of(fo, "hostname") or DEFAULT_ORIGIN
+        origins["host"] = fo.get("hostname") or DEFAULT_ORIGIN
     if sp.ssh_host is not None:
-        origins["ssh"] = _origin_of(fo, "ssh_hostname") or _origin_of(fo, "hostname") or DEFAULT_ORIGIN
+        origins["ssh"] = fo.get("ssh_hostname") or fo.get("hostname") or DEFAULT_ORIGIN
     if sp.role in STORAGE:
-        origins["workdir"] = _origin_of(so, "bufferdir" if sp.role == "hashserver" else "database_dir") or DERIVED
+        origins["workdir"] = so.get("bufferdir" if sp.role == "hashserver" else "database_dir") or DERIVED
     ports = None
     if sp.launch.get("port_start") is not None:
         ports = (sp.launch.get("port_start"), sp.launch.get("port_end"))
-        origins["ports"] = _origin_of(so, "port_start") or DEFAULT_ORIGIN
+        origins["ports"] = so.get("port_start") or DEFAULT_ORIGIN
     if sp.tunnel:
-        origins["tunnel"] = _origin_of(cluster.origins, "tunnel") or DEFAULT_ORIGIN
+        origins["tunnel"] = cluster.origins.get("tunnel") or DEFAULT_ORIGIN
     return ServiceReport(sp.role, host, sp.ssh_host, sp.launch.get("workdir"), sp.key, ports, sp.tunnel, origins)
 
 
