@@ -11,8 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .core.clusters import QUEUE_FIELDS, Cluster, Frontend, QueueDefinition, ServiceSpec
-from .core.errors import unknown_cluster
-from .session import get_cluster_set, raise_error
+from .session import get_cluster_set, settled
 
 
 def _service(spec: ServiceSpec | None) -> Any:
@@ -61,11 +60,7 @@ def view(c: Cluster) -> Any:
 
 def get_cluster(cluster: str) -> Any:
     """The definition of ``cluster``; :class:`ConfigurationError` when there is none."""
-    cs = get_cluster_set()
-    c = cs.get(cluster)
-    if c is None:
-        raise_error(unknown_cluster(cluster, cs.names()))
-    return view(c)
+    return view(settled(get_cluster_set().named(cluster)))
 
 
 def get_local_cluster() -> str | None:

@@ -11,10 +11,9 @@ from typing import Any
 
 from .core import selection as S
 from .core.commands import EXECUTION_MODES, REMOTE_TARGETS
-from .core.errors import unknown_cluster
 from .core.selection import PROJECT_TOPLEVEL, api_origin
 from .errors import ConfigurationError, ConfigValueError
-from .session import SESSION, _invalidate_record_cache, check, get_cluster_set, raise_error, settled
+from .session import SESSION, _invalidate_record_cache, check, get_cluster_set, settled
 
 
 def _sel() -> S.Selection:
@@ -156,10 +155,7 @@ def check_remote_redundancy(cluster: str) -> str | None:
     sel = _sel()
     if sel.remote is not None:
         return sel.remote
-    c = get_cluster_set().get(cluster)
-    if c is None:
-        raise_error(unknown_cluster(cluster, get_cluster_set().names()))
-    return settled(S.check_remote_redundancy(sel, c))
+    return settled(get_cluster_set().named(cluster).bind(lambda c: S.check_remote_redundancy(sel, c)))
 
 
 def _reset(name: str) -> None:

@@ -13,19 +13,15 @@ from returns.result import Result
 from .core import launch
 from .core.clients import MODES
 from .core.clusters import Cluster
-from .core.errors import unknown_cluster
 from .core.launch import LaunchDict, Scope
 from .errors import ConfigurationError
 from .select import get_current
-from .session import SESSION, get_cluster_set, raise_error, settled
+from .session import SESSION, get_cluster_set, settled
 
 
 def _cluster(name: str) -> tuple[Cluster, bool]:
     cs = get_cluster_set()
-    c = cs.get(name)
-    if c is None:
-        raise_error(unknown_cluster(name, cs.names()))
-    return c, cs.local_cluster == name
+    return settled(cs.named(name)), cs.local_cluster == name
 
 
 def _done(result: Result[LaunchDict, Any]) -> dict[str, Any]:

@@ -15,12 +15,12 @@ import attrs
 from ..core import launch, services
 from ..core.clients import STORAGE
 from ..core.clusters import Cluster
-from ..core.errors import Origin, unknown_cluster
+from ..core.errors import Origin
 from ..core.launch import LaunchDict, Scope
 from ..core.names import SEAMLESS_CACHE_PROJECT_ALIAS
 from ..core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
 from ..errors import ConfigurationError
-from ..session import SESSION, raise_error, settled
+from ..session import SESSION, settled
 
 
 @attrs.frozen
@@ -119,9 +119,7 @@ def locate_service(
             "No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)" if project_files
             else "No cluster defined (pass --cluster NAME; or --workdir DIR to use the seamless.yaml and "
                  "seamless.profile.yaml of a project: without it they are not read)")
-    cl = res.clusters.get(c)
-    if cl is None:
-        raise_error(unknown_cluster(c, res.clusters.names(), extra="" if project_files else
+    cl = settled(res.clusters.named(c, extra="" if project_files else
                                     "a cluster defined in a project's files needs --workdir DIR"))
     local = res.clusters.local_cluster == c
     p = project if project is not None else sel.project
@@ -164,10 +162,7 @@ def read_clusters(workdir: str | None = None) -> Resolution:
 
 
 def cluster_named(res: Resolution, name: str) -> Cluster:
-    cl = res.clusters.get(name)
-    if cl is None:
-        raise_error(unknown_cluster(name, res.clusters.names()))
-    return cl
+    return settled(res.clusters.named(name))
 
 
 def cluster_destinations(res: Resolution, name: str, frontend_name: str | None = None) -> tuple[str | None, ...]:

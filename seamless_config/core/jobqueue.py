@@ -16,7 +16,7 @@ import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster, QueueDefinition
-from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin, unknown_cluster
+from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin
 from .frozen import FrozenDict, frozen_map, thaw
 from .launch import (
     LaunchDict,
@@ -81,9 +81,13 @@ def job_script_request(
         return Failure(NOTHING_SELECTED(
             "No cluster selected, so there is no batch queue to show", None,
             "add '- cluster: NAME' (a cluster of type slurm or oar) to seamless.profile.yaml"))
-    cluster = res.clusters.get(sel.cluster)
-    if cluster is None:
-        return Failure(unknown_cluster(sel.cluster, res.clusters.names(), sel.origin("cluster")))
+    return res.clusters.named(sel.cluster, sel.origin("cluster")).bind(
+        lambda cluster: _request(res, cluster, queue, queue_origin))
+
+
+def _request(res: Resolution, cluster: Cluster, queue: str | None,
+             queue_origin: Origin | None) -> Result[JobScriptRequest, ConfigError]:
+    sel = res.selection
     if sel.node is not None:
         node_mistake = node_directives(cluster, sel.node).swap().value_or(None)
         if node_mistake is not None:

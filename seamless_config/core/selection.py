@@ -212,6 +212,11 @@ class ClusterSet:
         c = self._index.get(name)
         return None if c is None else built(c)
 
+    def named(self, name: str, origin: Origin | None = None, extra: str = "") -> Result[Cluster, ConfigError]:
+        """The cluster ``name``, or the "unknown cluster" mistake (``extra``: more of the hint)."""
+        c = self.get(name)
+        return Failure(unknown_cluster(name, self._index, origin, extra)) if c is None else Success(c)
+
     def as_dict(self) -> dict[str, Cluster]:
         """Every cluster, built (slow for thousands of definitions: prefer :meth:`get`)."""
         return {name: built(c) for name, c in self._index.items()}
