@@ -134,13 +134,18 @@ def with_seamless_cache(snapshot: Any, override: str | None = None) -> Any:
     return attrs.evolve(snapshot, seamless_cache=os.path.abspath(os.path.expanduser(value)))
 
 
-def rendered(error: ConfigError | ConfigErrors) -> str:
-    """A mistake as the user reads it: paths relative to the current directory or ``~``."""
+def cwd_home() -> tuple[str | None, str]:
+    """The current directory (``None`` when it is gone) and home: what paths are shown relative to."""
     try:
         cwd: str | None = os.getcwd()
     except OSError:
         cwd = None
-    return render(error, cwd, os.path.expanduser("~"))
+    return cwd, os.path.expanduser("~")
+
+
+def rendered(error: ConfigError | ConfigErrors) -> str:
+    """A mistake as the user reads it: paths relative to the current directory or ``~``."""
+    return render(error, *cwd_home())
 
 
 def raise_error(error: ConfigError | ConfigErrors, *, value_error: bool = False) -> NoReturn:

@@ -65,11 +65,6 @@ def _running_cache_root(service: str, mode: str, stage: str | None, substage: st
     return None
 
 
-def resolve_service(**kwargs: Any) -> dict[str, Any]:
-    """The identity of one service: key, host, workdir, log path and scope."""
-    return locate_service(**kwargs).info
-
-
 def locate_service(
     *,
     service: str,
@@ -172,4 +167,4 @@ def cluster_destinations(res: Resolution, name: str, frontend_name: str | None =
     return settled(services.cluster_destinations(cl, res.clusters.local_cluster, frontend_name), value_error=True)
 
 
-__all__ = ["resolve_service", "locate_service", "ServiceLocation", "PROJECT_TOPLEVEL"]
+__all__ = ["locate_service", "ServiceLocation", "PROJECT_TOPLEVEL"]

@@ -10,7 +10,6 @@ mistake on stderr; ``doctor`` exits 1 when a check failed.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
@@ -70,14 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     return run(PROG, lambda: _main(args))
 
 
-def _paths() -> tuple[str | None, str]:
-    try:
-        cwd: str | None = os.getcwd()
-    except OSError:
-        cwd = None
-    return cwd, os.path.expanduser("~")
-
-
 def _layout(workdir: str | None) -> Any:
     from effects.snapshot import read_snapshot
     from seamless_config.session import SESSION, with_seamless_cache, work_directory
@@ -88,24 +79,11 @@ def _layout(workdir: str | None) -> Any:
     return SESSION.gather(snapshot)
 
 
-def _stage(value: str | None) -> tuple[str | None, str | None]:
-    from seamless_config.core.selection import validate_api_name
-    from seamless_config.session import check
-
-    if value is None or value == NO_STAGE:
-        return None, None
-    stage, substage = split_stage(value)
-    check(validate_api_name("stage", stage))
-    if substage is not None:
-        check(validate_api_name("substage", substage))
-    return stage, substage
-
-
 def _resolved(layout: Any, stage_arg: str | None) -> Any:
     from seamless_config.core.layout import resolve_checked
     from seamless_config.session import settled
 
-    stage, substage = _stage(stage_arg)
+    stage, substage = (None, None) if stage_arg == NO_STAGE else split_stage(stage_arg)
     return settled(resolve_checked(layout, stage, substage))
 
 
@@ -119,7 +97,9 @@ def _main(args: Any) -> int:
 
         sys.stdout.write(json.dumps(json_schema(args.file), indent=2) + "\n")
         return 0
-    cwd, home = _paths()
+    from seamless_config.session import cwd_home
+
+    cwd, home = cwd_home()
     layout = _layout(args.workdir)
     if args.command == "job-script":
         from . import jobscript
@@ -129,34 +109,23 @@ def _main(args: Any) -> int:
         from . import doctor
 
         return doctor.run(args, _resolved(layout, args.stage), cwd, home)
+    from seamless_config.inspect import explain, report
+
+    from . import render
+
     if args.command == "show":
-        from seamless_config.inspect import report
-
-        from . import render
-
         rep = report.show_report(layout, _resolved(layout, args.stage), args.show_secrets)
         out = report.show_json(rep) if args.json else render.render_show(rep, cwd, home)
     elif args.command == "explain":
-        from seamless_config.inspect import explain
         from seamless_config.session import settled
-
-        from . import render
 
         x = settled(explain.explain(layout, _resolved(layout, args.stage), args.name, args.show_secrets))
         out = explain.explanation_json(x) if args.json else render.render_explanation(x, cwd, home)
     elif args.command == "diff":
-        from seamless_config.inspect import report
-
-        from . import render
-
         ra, rb = _resolved(layout, args.stage_a), _resolved(layout, args.stage_b)
         d = report.diff_reports(args.stage_a, report.show_report(layout, ra), args.stage_b, report.show_report(layout, rb))
         out = report.diff_json(d) if args.json else render.render_diff(d, cwd, home)
     else:
-        from seamless_config.inspect import report
-
-        from . import render
-
         checked = report.check_layout(layout, args.strict)
         if args.json:
             _print_json(report.check_json(checked))

@@ -20,7 +20,6 @@ from seamless_config.inspect.report import (
     DiffReport,
     Entry,
     Finding,
-    ServiceReport,
     ShowReport,
     fmt_value,
 )
@@ -41,12 +40,6 @@ def _table(rows: Sequence[Sequence[str]], indent: str) -> list[str]:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     return [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1]).rstrip()
             for r in rows]
-
-
-def _service_value(s: ServiceReport, field: str) -> str:
-    if field == "ports":
-        return f"{s.ports[0]}-{s.ports[1]}" if s.ports else "any free port"
-    return fmt_value(s.value(field))
 
 
 def render_show(report: ShowReport, cwd: str | None, home: str | None) -> str:
@@ -72,7 +65,8 @@ def render_show(report: ShowReport, cwd: str | None, home: str | None) -> str:
             if field == "ssh" and s.ssh is None:
                 rows.append(("ssh", "- (runs on this machine)", "(derived)"))
                 continue
-            rows.append((field, _service_value(s, field), fmt_origin(s.origin(field), cwd, home)))
+            value = "any free port" if field == "ports" and not s.ports else fmt_value(s.plain(field))
+            rows.append((field, value, fmt_origin(s.origin(field), cwd, home)))
         lines += _table(rows, "    ")
     if report.spawn_workers is not None:
         lines.append(f"spawn workers: {report.spawn_workers or 'one per CPU'}")

@@ -97,9 +97,9 @@ def _main(args) -> int:
         if known is not None and isinstance(known.get("resolved"), str):
             sys.stdout.write(known["resolved"])
             return 0
-    from seamless_config.cli._scope import resolve_service
+    from seamless_config.cli._scope import locate_service
 
-    info = resolve_service(
+    info = locate_service(
         service=args.service,
         cluster=args.cluster,
         project=args.project,
@@ -112,7 +112,7 @@ def _main(args) -> int:
         workdir=args.workdir,
         # the contract's agent mode: without --workdir, flags and environment only
         project_files=args.workdir is not None,
-    )
+    ).info
     import json  # (only on the full path: a warm answer is the remembered text)
 
     text = json.dumps(info, sort_keys=True) + "\n"

@@ -140,15 +140,19 @@ def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[
     return [row for rows, _ in results for row in rows], [f for _, f in results if f is not None]
 
 
-def _cluster_rows(args, prog: str):
-    """Cluster-wide: the rows of every service of ``--cluster`` on its hosts, filtered."""
+def _targets(args, prog: str) -> tuple[list[tuple[str | None, str]], list[str]]:
+    """``(destination, key)`` of the one ``--service``, or (cluster-wide) of every service of
+    ``--cluster`` found on its hosts, filtered; and one message per host that failed."""
+    if args.service is not None:
+        loc = _locate(args)
+        return [(loc.destination, loc.key)], []
     from seamless_config.cli._scope import cluster_destinations, read_clusters
     from seamless_config.inspect.ps import select_rows
 
     res = read_clusters(args.workdir)
     dests = cluster_destinations(res, args.cluster, args.frontend_name)
     rows, failures = _server_rows(dests, (args.cluster,), prog)
-    return select_rows(rows, _row_filter(args, cluster=args.cluster)), failures
+    return [(r.host, r.key) for r in select_rows(rows, _row_filter(args, cluster=args.cluster))], failures
 
 
 def _parallel(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
@@ -428,13 +432,7 @@ def _stop(args) -> int:
     from effects.services import stop
 
     prog = "seamless-service-stop"
-    if args.service is not None:
-        loc = _locate(args)
-        targets = [(loc.destination, loc.key)]
-        failures: list[str] = []
-    else:
-        rows, failures = _cluster_rows(args, prog)
-        targets = [(r.host, r.key) for r in rows]
+    targets, failures = _targets(args, prog)
     stopped = _per_target(targets, stop, prog, failures)
     lines = [f"{key}: {_STOPPED.get(r['outcome'], r['outcome'])}" + (" (tunnel closed)" if r["tunnel"] else "")
              for (_, key), r in zip(targets, stopped, strict=True) if r is not None]
@@ -469,14 +467,9 @@ def _rm(args) -> int:
     prog = "seamless-service-rm"
     both = not args.client and not args.server
     do_server, do_client = both or args.server, both or args.client
-    if args.service is not None:
-        loc = _locate(args)
-        targets = [(loc.destination, loc.key)]
-        failures: list[str] = []
-        client_keys = [loc.key]
-    else:
-        rows, failures = _cluster_rows(args, prog)
-        targets = [(r.host, r.key) for r in rows]
+    targets, failures = _targets(args, prog)
+    client_keys = [k for _, k in targets]
+    if args.service is None:
         wanted = _row_filter(args, cluster=args.cluster)
         files = select_rows([client_row(k, d, None, (args.cluster,)) for k, d in client_files()], wanted)
         client_keys = [r.key for r in files]

@@ -237,9 +237,7 @@ def explain_service_field(layout: Layout, r: StageResult, role: str, field: str)
     if s is None:
         roles = ", ".join(sv.role for sv in report.services) or "none"
         return Failure(NOTHING_SELECTED(f"{name}: the plan has no {role} (its services: {roles})", None, ""))
-    value: Any = s.value(field)
-    if field == "ports" and value is not None:
-        value = f"{value[0]}-{value[1]}"
+    value = s.plain(field)
     notes = {
         "key": "from the cluster, the project, the subproject and the stage",
         "workdir": "the storage directory plus /PROJECT[/SUBPROJECT][/STAGE-STAGE]"

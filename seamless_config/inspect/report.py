@@ -151,6 +151,10 @@ class ServiceReport:
     def value(self, field: str) -> Any:
         return getattr(self, field)
 
+    def plain(self, field: str) -> Any:
+        """The value as shown: ports as ``START-END``."""
+        return f"{self.ports[0]}-{self.ports[1]}" if field == "ports" and self.ports else self.value(field)
+
 
 def service_report(sp: ServicePlan, cluster: Cluster) -> ServiceReport:
     """Where the values of one service plan were written."""
@@ -262,8 +266,8 @@ def diff_reports(label_a: str, a: ShowReport, label_b: str, b: ShowReport) -> Di
         for field in SERVICE_FIELDS:
             if sa.value(field) != sb.value(field):
                 services.append(Change(f"{role}.{field}",
-                                       Entry(field, _plain_service_value(sa, field), sa.origin(field)),
-                                       Entry(field, _plain_service_value(sb, field), sb.origin(field))))
+                                       Entry(field, sa.plain(field), sa.origin(field)),
+                                       Entry(field, sb.plain(field), sb.origin(field))))
     shared = True
     for role in STORAGE:
         sa, sb = a.service(role), b.service(role)
@@ -274,10 +278,6 @@ def diff_reports(label_a: str, a: ShowReport, label_b: str, b: ShowReport) -> Di
     if not a.service("hashserver") and not b.service("hashserver"):
         shared = False  # nothing persistent: nothing is shared between runs at all
     return DiffReport(label_a, label_b, sel, tuple(services), shared)
-
-
-def _plain_service_value(s: ServiceReport, field: str) -> Any:
-    return f"{s.ports[0]}-{s.ports[1]}" if field == "ports" and s.ports else s.value(field)
 
 
 # -- check -----------------------------------------------------------------------------------
