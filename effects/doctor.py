@@ -37,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from seamless_config.core import batch
+from seamless_config.core.clients import url_host
 from seamless_config.inspect.doctor import Need, Seen
 
 from .hosts import PACKAGES, LocalHost
@@ -157,9 +158,8 @@ def _forwarding(n: Need) -> dict[str, Any]:
     assert n.host is not None
     host = _ssh(n)
     port = _ssh_config(n.host).get("port", "22")
-    target = f"[{n.subject}]" if ":" in n.subject else n.subject
     argv = ["ssh", *_ssh_options(), "-o", "ControlMaster=no", "-o", f"ControlPath={host.conn.control_path}",
-            "-W", f"{target}:{port}", "--", n.host]
+            "-W", f"{url_host(n.subject)}:{port}", "--", n.host]
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         out, err = proc.communicate(timeout=5)
@@ -214,7 +214,7 @@ def _binary(n: Need) -> dict[str, Any]:
 
 
 def _remote_env_prefix(host: SshHost, env: str) -> str | None:
-    data = _conda_info(host)
+    data = _conda_info(host.run(["rhl-conda-info"], timeout=30))
     if not data:
         return None
     for prefix in data.get("envs") or ():
@@ -223,10 +223,10 @@ def _remote_env_prefix(host: SshHost, env: str) -> str | None:
     return None
 
 
-def _conda_info(host: SshHost) -> dict[str, Any] | None:
+def _conda_info(cp: subprocess.CompletedProcess) -> dict[str, Any] | None:
+    """What ``rhl-conda-info`` printed, or ``None``."""
     import json
 
-    cp = host.run(["rhl-conda-info"], timeout=30)
     if cp.returncode != 0:
         return None
     try:
@@ -238,17 +238,16 @@ def _conda_info(host: SshHost) -> dict[str, Any] | None:
 
 def _conda(n: Need) -> dict[str, Any]:
     if n.host is None:
-        from .hosts import _conda_envs
+        from .hosts import conda_envs, find_conda
 
-        conda_exe = os.environ.get("CONDA_EXE") or shutil.which("conda") or shutil.which("mamba")
+        conda_exe = find_conda()
         if not conda_exe:
             return {"conda": False}
-        return {"conda": True, "envs": sorted(_conda_envs(conda_exe))}
-    host = _ssh(n)
-    cp = host.run(["rhl-conda-info"], timeout=30)
+        return {"conda": True, "envs": sorted(conda_envs(conda_exe))}
+    cp = _ssh(n).run(["rhl-conda-info"], timeout=30)
     if cp.returncode != 0:
         return {"cache": False, "detail": _last_line(cp.stderr)}
-    data = _conda_info(host) or {}
+    data = _conda_info(cp) or {}
     # as 'conda activate NAME' finds them: the base by its name, the others by their directory's
     envs = {os.path.basename(str(p)) for p in data.get("envs") or () if p != data.get("conda_base")} | {"base"}
     return {"envs": sorted(envs)}

@@ -101,9 +101,9 @@ class LocalHost:
     def _resolve_binary(self, argv: list[str], conda: str | None) -> list[str]:
         binary = argv[0]
         if conda:
-            conda_exe = os.environ.get("CONDA_EXE") or shutil.which("conda") or shutil.which("mamba")
+            conda_exe = find_conda()
             if conda_exe:
-                envs = _conda_envs(conda_exe)
+                envs = conda_envs(conda_exe)
                 if conda not in envs:
                     raise LaunchError(
                         f"conda environment {conda!r} does not exist on this machine "
@@ -283,12 +283,10 @@ class LocalHost:
         return text
 
     def clear_dir(self, path: str) -> None:
-        import shutil as _shutil
-
         root = Path(os.path.expanduser(path))
         for child in root.iterdir():
             if child.is_dir() and not child.is_symlink():
-                _shutil.rmtree(child)
+                shutil.rmtree(child)
             else:
                 child.unlink()
 
@@ -340,7 +338,12 @@ def state_row(key: str, data: dict[str, Any], live: bool) -> dict[str, Any]:
     return row
 
 
-def _conda_envs(conda_exe: str) -> set[str]:
+def find_conda() -> str | None:
+    """This machine's conda (or mamba) executable, as remote-http-launcher finds it."""
+    return os.environ.get("CONDA_EXE") or shutil.which("conda") or shutil.which("mamba")
+
+
+def conda_envs(conda_exe: str) -> set[str]:
     import subprocess
 
     try:

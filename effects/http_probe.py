@@ -15,15 +15,13 @@ from __future__ import annotations
 import _socket
 import time
 
+from seamless_config.core.clients import url_host
+
 TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 _STATUS_PREFIX = (b"HTTP/1.0 ", b"HTTP/1.1 ")
-
-
-def _host_header(host: str, port: int) -> str:
-    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
 def _connect(host: bytes, port: int, timeout: float) -> _socket.socket:
@@ -46,7 +44,7 @@ def status(host: str, port: int, path: str, timeout: float) -> int | None:
     when nothing answers in ``timeout`` seconds (refused, reset, silent, not HTTP)."""
     deadline = time.monotonic() + timeout
     request = (
-        f"GET /{path.lstrip('/')} HTTP/1.1\r\nHost: {_host_header(host, port)}\r\n"
+        f"GET /{path.lstrip('/')} HTTP/1.1\r\nHost: {url_host(host)}:{port}\r\n"
         "User-Agent: seamless-config\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     ).encode("ascii", "strict")
     try:

@@ -20,7 +20,7 @@ from typing import Any
 
 from seamless_config.core.jobqueue import JobScriptRequest
 
-from .outcomes import LaunchError
+from .outcomes import LaunchError, require
 
 #: what dask-jobqueue's ``cluster.job_script()`` shows before its scheduler runs
 SCHEDULER_PLACEHOLDER = "tcp://<insert-scheduler-address-here>:8786"
@@ -31,15 +31,8 @@ class JobScriptError(LaunchError):
 
 
 def _import(module: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise JobScriptError(
-            f"job scripts are rendered by seamless-dask and dask-jobqueue, which are not installed ({exc}); "
-            "install them with: pip install 'seamless-config[dask]'"
-        ) from None
+    return require(module, "job scripts are rendered by seamless-dask and dask-jobqueue, which are not installed",
+                   "install them with: pip install 'seamless-config[dask]'", JobScriptError)
 
 
 class _LogName:

@@ -31,6 +31,17 @@ class LaunchError(RuntimeError):
         self.mistake = mistake
 
 
+def require(module: str, missing: str, install: str, error: type[LaunchError] = LaunchError) -> Any:
+    """``module``, imported; else ``error`` with ``missing`` (what is not installed), the import's
+    complaint and ``install`` (how to install it)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise error(f"{missing} ({exc}); {install}") from None
+
+
 class Outcome(NamedTuple):
     """What happened to one service. (A named tuple, not an attrs class: a warm ``init()`` imports
     this module, and generating an attrs class would be a sixth of its time.)"""

@@ -27,7 +27,7 @@ from seamless_config.core.layout import Prevalidated
 from seamless_config.core.yamltree import PARSER_VERSION, Node, from_json, to_json
 
 from . import statefiles
-from .digest import hasher
+from .digest import hasher, stamp_sources
 from .inputs import cache_dir  # noqa: F401 - where the parse cache lives, re-exported
 
 _VALIDATOR: str | None = None
@@ -39,13 +39,7 @@ def validator_version() -> str:
     global _VALIDATOR
     if _VALIDATOR is None:
         h = hasher(PARSER_VERSION.encode())
-        core = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "seamless_config", "core")
-        try:
-            entries = sorted((e.name, e.stat()) for e in os.scandir(core) if e.name.endswith(".py"))
-        except OSError:
-            entries = []
-        for name, st in entries:
-            h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        stamp_sources(h, (os.path.join("seamless_config", "core"),))
         _VALIDATOR = h.hexdigest()[:16]
     return _VALIDATOR
 

@@ -17,20 +17,15 @@ from typing import Any
 
 from seamless_config.core.plan import Plan
 
-from .outcomes import LaunchError, Outcome, remote_clients
+from .outcomes import LaunchError, Outcome, remote_clients, require
 from .shell import SHELL, RuntimeClients
 
 PREFIX = "seamless-config"
 
 
 def _require(module: str) -> Any:
-    try:
-        __import__(module)
-    except ImportError as exc:
-        raise LaunchError(
-            f"the Seamless runtime is not installed ({exc}); install it with: pip install 'seamless-config[runtime]'"
-        ) from None
-    return sys.modules[module]
+    return require(module, "the Seamless runtime is not installed",
+                   "install it with: pip install 'seamless-config[runtime]'")
 
 
 def imported(module: str) -> Any:

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 import attrs
 
+from seamless_config.core.clients import url_host
+
 from . import procs
 from .outcomes import LaunchError
 from .shell import SHELL
@@ -82,9 +84,8 @@ def open_tunnel(ssh_base: list[str], remote_host: str, ports: dict[str, int], re
         argv = [sys.executable, "-m", MONITOR_MODULE, "--remote-pid", str(remote_pid)]
         if _has_ipv6_loopback():
             argv.append("--ipv6")
-        target = f"[{remote_host}]" if ":" in remote_host else remote_host
         for name, port in ports.items():
-            argv += ["--forward", f"{local[name]}:{target}:{port}"]
+            argv += ["--forward", f"{local[name]}:{url_host(remote_host)}:{port}"]
         argv += ["--", *ssh_base]
         env = dict(os.environ)
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

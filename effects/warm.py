@@ -24,7 +24,7 @@ import time
 from seamless_config.core.clients import storage_clients
 
 from . import reuse, statefiles
-from .digest import hasher
+from .digest import hasher, stamp_sources
 from .inputs import PROFILE_FILE, PROJECT_FILE, cache_dir, chain_dirs, cluster_paths, home_dir, read
 
 TYPE_CHECKING = False  # (typing is not imported at run time: see statefiles)
@@ -32,24 +32,12 @@ if TYPE_CHECKING:
     from typing import Any
 
 MEMO_VERSION = b"seamless-config warm lane 3"
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _CODE_DIRS = ("seamless_config", *(os.path.join("seamless_config", d) for d in ("core", "inspect", "cli")), "effects")
 
 
 def memo_dir(environ: dict[str, str] | None = None) -> str | None:
     d = cache_dir(environ)
     return None if d is None else os.path.join(d, "plans")
-
-
-def _code_stamp(h: Any) -> None:
-    """Name, size and modification time of every module of this project: edited code, new memos."""
-    for sub in _CODE_DIRS:
-        try:
-            entries = sorted((e.name, e.stat()) for e in os.scandir(os.path.join(_ROOT, sub)) if e.name.endswith(".py"))
-        except OSError:
-            continue
-        for name, st in entries:
-            h.update(f"{sub}/{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
 
 
 def _feed(h: Any, path: str) -> None:
@@ -71,7 +59,7 @@ def memo_key(workdir: str, stage: str | None, substage: str | None,
     the result depends on, such as a command's arguments)."""
     env = os.environ if environ is None else environ
     h = hasher(MEMO_VERSION + b"\n")
-    _code_stamp(h)
+    stamp_sources(h, _CODE_DIRS)  # edited code, new memos
     # (repr, not json: plain strings, numbers, lists and dicts print the same every time)
     h.update(repr([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
                    home_dir(home), request]).encode() + b"\n")

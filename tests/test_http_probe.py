@@ -12,6 +12,7 @@ import pytest
 from _http import http_server as serve
 
 from effects import http_probe
+from seamless_config.core.clients import url_host
 
 
 def raw_server(behaviour: Callable[[socket.socket], None]) -> Iterator[int]:
@@ -92,9 +93,10 @@ def test_not_http(not_http_server: int) -> None:
 
 
 def test_ipv6_loopback_host_header() -> None:
-    assert http_probe._host_header("::1", 80) == "[::1]:80"
-    assert http_probe._host_header("[::1]", 80) == "[::1]:80"
-    assert http_probe._host_header("localhost", 80) == "localhost:80"
+    """The probe's Host header (and every URL and SSH forward) brackets an IPv6 address once."""
+    assert url_host("::1") == "[::1]"
+    assert url_host("[::1]") == "[::1]"
+    assert url_host("localhost") == "localhost"
 
 
 def _barrier_servers(n: int) -> Iterator[list[int]]:
