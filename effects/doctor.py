@@ -42,13 +42,12 @@ from seamless_config.inspect.doctor import Need, Seen
 
 from .hosts import PACKAGES, LocalHost
 from .outcomes import LaunchError
-from .services import host_for
+from .services import host_for, parallel
 from .ssh import SshError, SshHost, _last_line, ssh_config_file
 
 #: the rhl-* helpers a bring-up and seamless-service-ps call on a frontend; with conda, two more
 HELPERS = ("rhl-inspect", "rhl-launch-service", "rhl-pid-alive", "rhl-stop", "rhl-rm", "rhl-logs", "rhl-ps")
 CONDA_HELPERS = ("rhl-conda-info", "rhl-cache-conda")
-MAX_THREADS = 16
 GUARDED = "the SSH guard there runs only rhl-* helpers, and none of them can tell"
 
 
@@ -60,7 +59,7 @@ def observe(needs: Sequence[Need]) -> list[Seen]:
     """Every need observed, in the order given; SSH connections first, one per frontend."""
     reached: dict[str, Seen] = {}
     first = [n for n in needs if n.kind == "ssh"]
-    for seen in _parallel(first, _observe_one):
+    for seen in parallel(first, _observe_one):
         assert seen.need.host is not None
         reached[seen.need.host] = seen
 
@@ -72,14 +71,7 @@ def observe(needs: Sequence[Need]) -> list[Seen]:
             return Seen(n, error=f"{n.host} cannot be reached over SSH")
         return _observe_one(n)
 
-    return _parallel(list(needs), one)
-
-
-def _parallel(items: list[Need], fn: Callable[[Need], Seen]) -> list[Seen]:
-    if len(items) <= 1:
-        return [fn(i) for i in items]
-    with ThreadPoolExecutor(max_workers=min(MAX_THREADS, len(items))) as pool:
-        return list(pool.map(fn, items))
+    return parallel(list(needs), one)
 
 
 def _observe_one(n: Need) -> Seen:

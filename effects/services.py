@@ -10,13 +10,29 @@ are on this machine. Which services to act on is decided by the caller
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from seamless_config.core.clients import LIVE
 
 from . import statefiles, tunnels
 from .hosts import Host, LocalHost, state_row
+
+#: hosts (or needs) handled at once by the service commands and doctor
+MAX_PARALLEL = 16
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(items: Sequence[T], fn: Callable[[T], R]) -> list[R]:
+    """``fn`` of each item, in order; in up to :data:`MAX_PARALLEL` threads when there are several."""
+    if len(items) <= 1:
+        return [fn(i) for i in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(items))) as pool:
+        return list(pool.map(fn, items))
 
 
 def host_for(destination: str | None, where: str | None = None) -> Host:

@@ -115,11 +115,9 @@ def set_remote_clients_from_env(include_dask: bool) -> bool:
 
 
 def _connect_dask_from_env() -> None:
-    import sys
+    from . import _is_seamless_worker
 
-    seamless = sys.modules.get("seamless")
-    is_worker = getattr(seamless, "is_worker", None)
-    if callable(is_worker) and is_worker():
+    if _is_seamless_worker():
         return  # a Seamless worker hands its work back to its parent
     address = os.environ.get(ENV_SCHEDULER)
     if not address:

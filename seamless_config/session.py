@@ -281,8 +281,6 @@ def activate() -> None:
 def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, reporter: Any = None,
                      activate: bool = True) -> list[Any]:
     """What ``seamless-init`` does: load the configuration of ``workdir`` for a stage, bring it up."""
-    import os
-
     SESSION.workdir = os.path.abspath(workdir)
     SESSION.workdir_set = True
     SESSION.update(with_stage(SESSION.selection, stage, substage, Origin("(command line)")))

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from returns.result import Result
-
 from .core import launch
 from .core.clients import MODES
 from .core.clusters import Cluster
-from .core.launch import LaunchDict, Scope
+from .core.launch import Scope
 from .errors import ConfigurationError
 from .select import get_current
 from .session import SESSION, get_cluster_set, settled
@@ -22,10 +20,6 @@ from .session import SESSION, get_cluster_set, settled
 def _cluster(name: str) -> tuple[Cluster, bool]:
     cs = get_cluster_set()
     return settled(cs.named(name)), cs.local_cluster == name
-
-
-def _done(result: Result[LaunchDict, Any]) -> dict[str, Any]:
-    return settled(result).as_dict()
 
 
 def _configure(service: str, cluster: str | None, scope: tuple[Any, ...], frontend_name: str | None,
@@ -42,9 +36,9 @@ def _configure(service: str, cluster: str | None, scope: tuple[Any, ...], fronte
         c, p, sp, st, sst = get_current(cluster, *scope)
         where = Scope(p, sp, st, sst if len(scope) == 4 else None)
     cl, local = _cluster(c)
-    return _done(launch.launch_dict(service, cl, where, mode=mode,
-                                    queue=sel.effective_queue(c) if queue is None else queue, node=sel.node,
-                                    record=sel.record, frontend_name=frontend_name, local=local))
+    return settled(launch.launch_dict(service, cl, where, mode=mode,
+                                      queue=sel.effective_queue(c) if queue is None else queue, node=sel.node,
+                                      record=sel.record, frontend_name=frontend_name, local=local)).as_dict()
 
 
 def _storage(service: str, mode: str, cluster, project, subproject, stage, frontend_name) -> dict[str, Any]:

@@ -31,11 +31,10 @@ def run(args: Any, resolved: Any, cwd: str | None, home: str) -> int:
     """Observe what the stage's plan needs and print the verdicts; ``resolved`` is a ``StageResult``."""
     from effects import ssh
     from effects.doctor import observe
-    from seamless_config.core.errors import Origin, short_path
     from seamless_config.core.plan import purge_notes
     from seamless_config.inspect import doctor
 
-    from .render import render_doctor
+    from .render import fmt_origin, render_doctor
 
     try:
         seen = observe(doctor.needs(resolved.plan))
@@ -45,8 +44,5 @@ def run(args: Any, resolved: Any, cwd: str | None, home: str) -> int:
     if args.json:
         sys.stdout.write(json.dumps(doctor.as_json(checks), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:
-        def where(o: Origin) -> str:
-            return str(Origin(short_path(o.file, cwd, home), o.line))
-
-        print(render_doctor(checks, where))
+        print(render_doctor(checks, lambda o: fmt_origin(o, cwd, home)))
     return doctor.exit_code(checks)

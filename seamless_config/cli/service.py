@@ -26,7 +26,6 @@ from ._parser import ArgumentParser
 from .resolve import add_scope_arguments
 
 EXIT_FAILED = 1
-MAX_PARALLEL = 16
 
 
 # -- shared ----------------------------------------------------------------------------------
@@ -136,7 +135,9 @@ def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[
         except (LaunchError, OSError) as exc:
             return [], f"{prog}: {_where(dest)}: {_one_line(exc)}"
 
-    results = _parallel(list(destinations), one)
+    from effects.services import parallel
+
+    results = parallel(list(destinations), one)
     return [row for rows, _ in results for row in rows], [f for _, f in results if f is not None]
 
 
@@ -155,21 +156,12 @@ def _targets(args, prog: str) -> tuple[list[tuple[str | None, str]], list[str]]:
     return [(r.host, r.key) for r in select_rows(rows, _row_filter(args, cluster=args.cluster))], failures
 
 
-def _parallel(items: list[Any], fn: Callable[[Any], Any]) -> list[Any]:
-    if len(items) <= 1:
-        return [fn(i) for i in items]
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(items))) as pool:
-        return list(pool.map(fn, items))
-
-
 def _per_target(targets: list[tuple[str | None, str]], act: Callable[[Any, str], Any], prog: str,
                 failures: list[str]) -> list[Any]:
     """``act(host, key)`` for each ``(destination, key)``, in parallel, one connection per host; a
     host that fails or refuses is one line in ``failures`` and ``None`` in the results."""
     from effects.outcomes import LaunchError
-    from effects.services import close_host, host_for
+    from effects.services import close_host, host_for, parallel
 
     hosts = {d: host_for(d) for d in {d for d, _ in targets}}
 
@@ -182,7 +174,7 @@ def _per_target(targets: list[tuple[str | None, str]], act: Callable[[Any, str],
             return None
 
     try:
-        return _parallel(targets, one)
+        return parallel(targets, one)
     finally:
         for h in hosts.values():
             close_host(h)
