@@ -43,7 +43,7 @@ from seamless_config.inspect.doctor import Need, Seen
 from .hosts import PACKAGES, LocalHost
 from .outcomes import LaunchError
 from .services import host_for, parallel
-from .ssh import SshError, SshHost, _last_line, ssh_config_file
+from .ssh import SshError, SshHost, _last_line, batch_options, ssh_config_file
 
 #: the rhl-* helpers a bring-up and seamless-service-ps call on a frontend; with conda, two more
 HELPERS = ("rhl-inspect", "rhl-launch-service", "rhl-pid-alive", "rhl-stop", "rhl-rm", "rhl-logs", "rhl-ps")
@@ -110,8 +110,7 @@ def _reach(n: Need) -> dict[str, Any]:
 
 
 def _ssh_options() -> list[str]:
-    config = ssh_config_file()
-    return (["-F", config] if config else []) + ["-o", "BatchMode=yes"]
+    return batch_options(ssh_config_file())
 
 
 def _ssh_config(dest: str) -> dict[str, str]:

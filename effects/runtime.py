@@ -114,9 +114,7 @@ def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool
     url_key, dir_key = ("remote_url", "remote_directory") if in_remote else ("url", "directory")
     database_names: list[str] = []
     for i, c in enumerate(clients.get("database", [])):
-        url = c.get(url_key) if in_remote else c.get("url")
-        if launched and not url:
-            url = c.get("url")
+        url = c.get(url_key) or (c.get("url") if launched else None)
         if not url:
             raise LaunchError(f"database client {i + 1} has no {url_key!r}")
         name = f"{PREFIX}-database-{i}" if launched else f"extern-db-{i}"
@@ -125,9 +123,7 @@ def connect_clients(clients: dict[str, list[dict[str, Any]]], *, in_remote: bool
     database_remote.activate(no_main=True, extern_clients=database_names)
     buffer_names: list[str] = []
     for i, c in enumerate(clients.get("buffer", [])):
-        url = c.get(url_key)
-        if launched and not url:
-            url = c.get("url")
+        url = c.get(url_key) or (c.get("url") if launched else None)
         directory = c.get(dir_key)
         if directory is not None and in_remote:
             directory = os.path.expanduser(directory)

@@ -99,19 +99,20 @@ def ssh_base(destination: str, control_path: str | None, config_file: str | None
     ['ssh', '-F', '/t/cfg', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10',
      '-o', 'ControlMaster=auto', '-o', 'ControlPath=/c/x', '-o', 'ControlPersist=60s', '--', 'fe']
     """
-    argv = ["ssh"]
-    if config_file:
-        argv += ["-F", config_file]
-    argv += ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT}"]
+    argv = ["ssh", *batch_options(config_file), "-o", f"ConnectTimeout={CONNECT_TIMEOUT}"]
     if control_path:
         argv += ["-o", "ControlMaster=auto", "-o", f"ControlPath={control_path}", "-o", "ControlPersist=60s"]
     return [*argv, "--", destination]
 
 
+def batch_options(config_file: str | None) -> list[str]:
+    """The options of every ``ssh`` this project runs: the SSH configuration file in use, and no prompts."""
+    return (["-F", config_file] if config_file else []) + ["-o", "BatchMode=yes"]
+
+
 def hand_command(destination: str, config_file: str | None) -> str:
     """The command a user can paste to try the connection by hand."""
-    argv = ["ssh"] + (["-F", config_file] if config_file else []) + ["-o", "BatchMode=yes", destination, "rhl-ps"]
-    return shlex.join(argv)
+    return shlex.join(["ssh", *batch_options(config_file), destination, "rhl-ps"])
 
 
 def _last_line(text: str) -> str:
@@ -221,15 +222,9 @@ class _Connection:
     def close(self) -> None:
         """Tell the master connection to exit (it would otherwise linger for ControlPersist)."""
         if self._open:
-            subprocess.run([*ssh_base(self.destination, self.control_path, self.config_file)[:-2],
-                            "-O", "exit", "--", self.destination],
+            subprocess.run([*self.base()[:-2], "-O", "exit", "--", self.destination],
                            stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
             self._open = False
-
-
-def connection(destination: str) -> _Connection:
-    key = (destination, ssh_config_file())
-    return SHELL.keep(SHELL.ssh_connections, key, lambda: _Connection(*key))
 
 
 def close_all() -> None:
@@ -242,9 +237,9 @@ class SshHost:
 
     def __init__(self, destination: str, where: str | None = None) -> None:
         self.name = destination
-        self.destination = destination
         self.where = where or f"frontend {destination!r}"
-        self.conn = connection(destination)
+        key = (destination, ssh_config_file())
+        self.conn = SHELL.keep(SHELL.ssh_connections, key, lambda: _Connection(*key))
 
     # -- plumbing -------------------------------------------------------------------------
     def run(self, argv: list[str], timeout: float = CALL_TIMEOUT) -> subprocess.CompletedProcess:
