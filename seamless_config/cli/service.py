@@ -38,29 +38,25 @@ def _parser(prog: str, description: str) -> ArgumentParser:
     return parser
 
 
-def _run(prog: str, body: Callable[[], int]) -> int:
-    """:func:`run`, plus: a host that cannot be reached or refuses is one line and exit 1."""
+def _main(parser: ArgumentParser, argv: list[str] | None, body: Callable[[Any], int],
+          check: Callable[[ArgumentParser, Any], None] | None = None) -> int:
+    """What every command does: parse ``argv``, ``check`` the arguments (``parser.error`` on a
+    mistake), then :func:`run` ``body(args)`` under the parser's program name, where a host that
+    cannot be reached or refuses is one line and exit 1."""
+    args = parser.parse_args(argv)
+    if check is not None:
+        check(parser, args)
 
     def guarded() -> int:
         from effects.outcomes import LaunchError
 
         try:
-            return body()
+            return body(args)
         except (LaunchError, OSError) as exc:
-            print(f"{prog}: {_one_line(exc)}", file=sys.stderr)
+            print(f"{parser.prog}: {_one_line(exc)}", file=sys.stderr)
             return EXIT_FAILED
 
-    return run(prog, guarded)
-
-
-def _main(parser: ArgumentParser, argv: list[str] | None, body: Callable[[Any], int],
-          check: Callable[[ArgumentParser, Any], None] | None = None) -> int:
-    """What every command does: parse ``argv``, ``check`` the arguments (``parser.error`` on a
-    mistake), then :func:`_run` ``body(args)`` under the parser's program name."""
-    args = parser.parse_args(argv)
-    if check is not None:
-        check(parser, args)
-    return _run(parser.prog, lambda: body(args))
+    return run(parser.prog, guarded)
 
 
 def _finish(failures: list[str]) -> int:
@@ -372,16 +368,20 @@ def logs_main(argv: list[str] | None = None) -> int:
     return _main(build_logs_parser(), argv, _logs, check)
 
 
-def _logs(args) -> int:
+def _show_one(args, prog: str, what: str, read: Callable[[Any, str], Any], shown: Callable[[Any], str]) -> int:
+    """Print ``shown(read(host, key))`` of the one service the arguments name; exit 1 when there is none."""
     loc = _locate(args)
-    text = _on_host(loc.destination, lambda host: host.read_log(loc.key, args.tail))
-    if text is None:
-        print(f"seamless-service-logs: no log for {loc.key} on {_where(loc.destination)}", file=sys.stderr)
+    found = _on_host(loc.destination, lambda host: read(host, loc.key))
+    if found is None:
+        print(f"{prog}: no {what} for {loc.key} on {_where(loc.destination)}", file=sys.stderr)
         return EXIT_FAILED
-    if text and not text.endswith("\n"):
-        text += "\n"
-    sys.stdout.write(text)
+    sys.stdout.write(shown(found))
     return 0
+
+
+def _logs(args) -> int:
+    return _show_one(args, "seamless-service-logs", "log", lambda host, key: host.read_log(key, args.tail),
+                     lambda text: text + "\n" if text and not text.endswith("\n") else text)
 
 
 def build_inspect_parser() -> ArgumentParser:
@@ -393,13 +393,8 @@ def inspect_main(argv: list[str] | None = None) -> int:
 
 
 def _inspect(args) -> int:
-    loc = _locate(args)
-    state = _on_host(loc.destination, lambda host: host.read_state(loc.key))
-    if state is None:
-        print(f"seamless-service-inspect: no state for {loc.key} on {_where(loc.destination)}", file=sys.stderr)
-        return EXIT_FAILED
-    sys.stdout.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
-    return 0
+    return _show_one(args, "seamless-service-inspect", "state", lambda host, key: host.read_state(key),
+                     lambda state: json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 # -- stop ------------------------------------------------------------------------------------
