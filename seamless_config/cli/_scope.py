@@ -156,14 +156,9 @@ def read_clusters(workdir: str | None = None) -> Resolution:
     return SESSION.resolve(Selection(), workdir=os.path.abspath(workdir) if workdir else None)
 
 
-def cluster_named(res: Resolution, name: str) -> Cluster:
-    return settled(res.clusters.named(name))
-
-
 def cluster_destinations(res: Resolution, name: str, frontend_name: str | None = None) -> tuple[str | None, ...]:
     """The hosts that run cluster ``name``'s services (``None``: this machine)."""
-
-    cl = cluster_named(res, name)
+    cl = settled(res.clusters.named(name))
     return settled(services.cluster_destinations(cl, res.clusters.local_cluster, frontend_name), value_error=True)
 
 
