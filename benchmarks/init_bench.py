@@ -93,6 +93,7 @@ def ensure_ref_venv(path: Path) -> Path:
 
 def ensure_wheel_venv(path: Path) -> Path:
     """A venv with this project installed from a wheel (rebuilt at every run: it must be this commit)."""
+    path = path.absolute()  # pip runs in a build directory
     if not (path / "bin" / "python").exists():
         subprocess.run([sys.executable, "-m", "venv", str(path)], check=True)
     with tempfile.TemporaryDirectory(prefix="wheel-build-") as build:

@@ -22,11 +22,14 @@ from effects.snapshot import read_snapshot
 from .core import selection as sel_mod
 from .core.errors import ConfigError, ConfigErrors, Origin, escape_path, render
 from .core.layout import Layout, gather, parse_bytes
-from .core.plan import Plan, ServicePlan, build_plan, plan_notes
 from .core.resolve import resolve_layout
 from .core.selection import ClusterSet, Resolution, Selection, with_stage
 from .core.sources import Snapshot
 from .errors import ConfigurationError, ConfigValueError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .core.plan import Plan, ServicePlan
 
 T = TypeVar("T")
 
@@ -200,6 +203,8 @@ def disabled_services() -> frozenset[str]:
 
 
 def current_plan() -> Plan:
+    from .core.plan import build_plan  # (here: the resolve commands need no plan)
+
     res = Resolution(SESSION.selection, SESSION.clusters)
     return settled(build_plan(res, disabled_services()))
 
@@ -286,6 +291,8 @@ def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, r
     SESSION.update(with_stage(SESSION.selection, stage, substage, Origin("(command line)")))
     SESSION.load()
     if reporter is not None:  # what init() warns of (storage only; storage that OAR deletes)
+        from .core.plan import plan_notes
+
         for note in plan_notes(Resolution(SESSION.selection, SESSION.clusters)):
             reporter.warning(rendered(note))
     return bring_up(reporter, activate=activate)

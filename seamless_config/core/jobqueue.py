@@ -26,8 +26,8 @@ from .launch import (
     node_directives,
     resolve_queue,
 )
-from .plan import runs_here
 from .selection import Resolution
+from .services import runs_here
 
 #: cluster type -> dask-jobqueue's config section (and job system)
 JOB_SYSTEMS = {"slurm": "slurm", "oar": "oar"}

@@ -21,11 +21,14 @@ from .clusters import ClustersCommand, InvalidCluster, parse_clusters_mapping, p
 from .commands import Command, Document, StageBlock, parse_document, stage_blocks, walk
 from .convert import fail
 from .errors import DEFAULT_ORIGIN, UNREADABLE, WRONG_TYPE, ConfigError, ConfigErrors, Origin
-from .plan import Plan, build_plan
 from .results import split
 from .selection import Resolution, Selection, load, with_stage
 from .sources import Snapshot, SourceBytes
 from .yamltree import Map, Node, decode, from_json, parse_yaml
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .plan import Plan
 
 _INHERIT_LINE = re.compile(rb"^-[ \t]*inherit_from_parent[ \t]*(#.*)?$", re.M)
 
@@ -251,6 +254,9 @@ def resolve_stage(layout: Layout, stage: str | None, substage: str | None = None
     resolution, mistakes = split(select(layout, start).alt(lambda e: e.errors))
     if resolution is None:
         return StageResult(stage, substage, None, None, mistakes)
+    # (imported here: a bare resolve needs no plan, and the plan's records cost ~4 ms to create)
+    from .plan import build_plan
+
     # a default is no place to point at
     plan, mistakes = split(build_plan(resolution).alt(
         lambda e: (attrs.evolve(e, origin=None) if e.origin == DEFAULT_ORIGIN else e,)))

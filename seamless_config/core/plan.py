@@ -33,8 +33,7 @@ from .launch import (
 )
 from .results import sequence
 from .selection import Resolution, check_remote_redundancy
-
-LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+from .services import runs_here
 
 
 @attrs.frozen
@@ -111,18 +110,6 @@ class Plan:
         """The Seamless Dask client to make, when the plan has a (non-pure) daskserver."""
         sp = self.service("daskserver")
         return None if sp is None else DaskClient.of(sp.launch)
-
-
-def runs_here(cluster: Cluster, launch: LaunchDict, local_cluster: str | None) -> bool:
-    """Whether a service runs on this machine without SSH.
-
-    True for the ``local_cluster`` (its dicts have no hostname) and for a
-    loopback ``hostname`` without an ``ssh_hostname``.
-    """
-    if cluster.name == local_cluster:
-        return True
-    hostname = launch.get("hostname")
-    return hostname is None or (hostname in LOOPBACK and launch.get("ssh_hostname") is None)
 
 
 def _service_plan(role: str, launch: LaunchDict, cluster: Cluster, local_cluster: str | None, readonly: bool = False) -> ServicePlan:

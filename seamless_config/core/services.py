@@ -137,6 +137,21 @@ def scope_of(key: str, meta: Any, clusters: Iterable[str] = ()) -> ServiceScope:
     return parse_key(key, clusters)
 
 
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "ip6-localhost"})
+
+
+def runs_here(cluster: Cluster, launch: LaunchDict, local_cluster: str | None) -> bool:
+    """Whether a service runs on this machine without SSH.
+
+    True for the ``local_cluster`` (its dicts have no hostname) and for a
+    loopback ``hostname`` without an ``ssh_hostname``.
+    """
+    if cluster.name == local_cluster:
+        return True
+    hostname = launch.get("hostname")
+    return hostname is None or (hostname in LOOPBACK and launch.get("ssh_hostname") is None)
+
+
 def frontend_destination(cluster: Cluster, frontend: Frontend, local_cluster: str | None) -> str | None:
     """Where a frontend's services run, decided as the plan decides it (:func:`runs_here`):
     ``None`` for this machine, else the SSH destination.
@@ -150,7 +165,6 @@ def frontend_destination(cluster: Cluster, frontend: Frontend, local_cluster: st
     True
     """
     from .launch import LaunchDict
-    from .plan import runs_here
 
     fields: tuple[tuple[str, Any], ...] = ()
     if cluster.name != local_cluster:
@@ -163,8 +177,6 @@ def frontend_destination(cluster: Cluster, frontend: Frontend, local_cluster: st
 
 def launch_destination(cluster: Cluster, launch: LaunchDict, local_cluster: str | None) -> str | None:
     """Where one service runs: ``None`` for this machine, else the SSH destination (as the plan says)."""
-    from .plan import runs_here
-
     if runs_here(cluster, launch, local_cluster):
         return None
     return launch.get("ssh_hostname") or launch.get("hostname")
