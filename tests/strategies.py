@@ -69,7 +69,7 @@ def _of_kind(f: schema.Field) -> st.SearchStrategy | None:
         "name": names, "cluster": names, "queue": names, "subproject": subprojects,
         "bool": st.booleans(), "int": st.integers(min_value=1, max_value=64),
         "str": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 ._:/-]{0,12}", fullmatch=True),
-        "conda": condas, "path": st.sampled_from(["/tmp", "/scratch", "/local/tmp"]),
+        "conda": condas, "path": st.sampled_from(["/tmp", "/scratch", "$TMPDIR/dask", "/scratch/${USER}"]),
         "abspath": st.sampled_from(["/tmp", "/scratch", "/local/tmp"]),
         "list": st.lists(st.sampled_from(["--a", "--qos=high", "-C gpu"]), max_size=3),
         "script": st.lists(st.sampled_from(["module load x", "export A=1", "cd /tmp"]), max_size=3),

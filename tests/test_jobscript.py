@@ -329,6 +329,19 @@ def test_wrapper_refusal_is_a_mistake_not_a_traceback(home, write_clusters, writ
         "string to float: '1-120' (its daskserver would fail to start with this error)")
 
 
+def test_tmpdir_reaches_the_script_only_as_a_checked_path(batch_project, write_clusters, capsys):
+    """A queue's ``tmpdir`` lands unquoted on the worker's command line: the job's own variables
+    are kept for its shell to fill in, and anything a shell would run is refused at its line."""
+    project = batch_project()
+    write_clusters(SLURM_CLUSTER.replace("      partition: compute\n", "      partition: compute\n      tmpdir: $TMPDIR/dask\n"))
+    assert "--local-directory $TMPDIR/dask " in job_script(capsys, project)
+    hostile = "/tmp/x;touch${IFS}/tmp/pwned;`id`"
+    write_clusters(SLURM_CLUSTER.replace("      partition: compute\n", f"      partition: compute\n      tmpdir: '{hostile}'\n"))
+    line = SLURM_CLUSTER.splitlines().index("      partition: compute") + 2
+    assert mistake(capsys, project).startswith(
+        f"seamless-config: ~/.seamless/clusters.yaml:{line}: invalid tmpdir {hostile!r} (use an absolute path")
+
+
 def test_nothing_is_submitted_or_started(batch_project, home, tmp_path):
     """Run as a user does, with ``sbatch``/``oarsub`` on the PATH that would record any call."""
     fake = tmp_path / "fakebin"

@@ -123,6 +123,31 @@ def check_conda(value: str, origin: Origin | None) -> ConfigError | None:
     return None
 
 
+#: an environment variable in a job's path (``$TMPDIR``, ``${USER}``), which the job's shell expands
+_ENV_REF = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})")
+
+
+def check_job_path(field: str, value: str, origin: Origin | None) -> ConfigError | None:
+    """``None`` for a path that a batch job's shell may read unquoted: absolute (or ``~/...``), and
+    free of spaces, quotes, ``..`` and shell characters, except ``$NAME`` and ``${NAME}``, which the
+    job's own environment fills in (``$TMPDIR``; ``/scratch/$USER``).
+
+    >>> [check_job_path("tmpdir", v, None) is None for v in ("/scratch/tmp", "$TMPDIR", "${TMPDIR}/dask", "~/t")]
+    [True, True, True, True]
+    >>> print(check_job_path("tmpdir", "/tmp/x;touch${IFS}/tmp/y", None))
+    invalid tmpdir '/tmp/x;touch${IFS}/tmp/y' (use an absolute path (or one starting with '~/' or a variable such as $TMPDIR) without spaces, quotes, '..' or shell characters)
+    >>> check_job_path("tmpdir", "scratch", None) is not None, check_job_path("tmpdir", "$(id)", None) is not None
+    (True, True)
+    """
+    candidate = _ENV_REF.sub("v", value)
+    if value.startswith("$") and candidate != value:
+        candidate = "/" + candidate  # a variable first: it holds the absolute part
+    if check_abs_path(field, candidate, origin) is None:
+        return None
+    return _invalid(f"invalid {field} {value!r}", origin, "use an absolute path (or one starting with '~/' or a "
+                    "variable such as $TMPDIR) without spaces, quotes, '..' or shell characters")
+
+
 def check_abs_path(field: str, value: str, origin: Origin | None) -> ConfigError | None:
     """``None`` for an absolute path without shell metacharacters or ``..``.
 
