@@ -27,9 +27,9 @@ _KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat
           (stat.S_ISSOCK, "a socket"))
 
 
-def read(path: str) -> Read:
+def read(path: str, limit: int = MAX_FILE_BYTES) -> Read:
     """Read a configuration file: only a regular file (never blocking on a FIFO or device), and at
-    most one byte more than the size limit (the parser refuses larger files)."""
+    most one byte more than the size ``limit`` (the parser refuses larger files)."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -57,7 +57,7 @@ def read(path: str) -> Read:
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced between the two looks
             return None, "it is not a regular file (replace it with a regular file)"
         chunks = []
-        left = MAX_FILE_BYTES + 1
+        left = limit + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 16))
             if not chunk:

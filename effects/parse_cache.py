@@ -70,7 +70,7 @@ class ParseCache:
         if entry is not None:
             self.hits += 1
             self._memory[digest] = entry
-            if prevalidated and entry.get("valid"):
+            if prevalidated and entry.get("valid") and _tree(entry) is not None:  # (None: an empty file)
                 return Success(Prevalidated(_LazyTree(entry)))
             if "node" not in entry:
                 entry["node"] = from_json(_tree(entry))
@@ -105,23 +105,40 @@ class ParseCache:
         path = self._entry(digest)
         if path is None:
             return None
+        text = statefiles.read_sealed(path, _MAX_ENTRY)
+        if text is None:
+            return None  # missing, cut short, damaged or edited: parse again and rewrite it
         try:
-            with open(path, encoding="utf-8") as f:
-                entry = json.load(f)
-        except (OSError, ValueError):
-            return None  # missing or damaged: parse again and rewrite it
-        if not isinstance(entry, dict) or ("tree" not in entry and "index" not in entry):
-            return None
-        return entry
+            entry = json.loads(text)
+            if "tree" in entry:
+                entry["node"] = from_json(entry["tree"])  # (a shape the tree reader refuses raises here)
+            else:
+                _check_index(entry)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None  # (sealed, but not as this version writes it)
+        return entry  # type: ignore[no-any-return]
 
     def _store(self, digest: str, entry: dict[str, Any]) -> None:
         path = self._entry(digest)
         if path is None:
             return
         try:
-            statefiles.write_json_atomic(path, _stored_form(entry), durable=False, compact=True)
+            statefiles.write_sealed(path, json.dumps(_stored_form(entry), separators=(",", ":")))
         except OSError:
             pass  # a read-only or full cache directory only costs speed
+
+
+#: an entry larger than this is not read (the largest cluster file allowed gives well under it)
+_MAX_ENTRY = 16 << 20
+
+
+def _check_index(entry: dict[str, Any]) -> None:
+    """Raise unless ``entry`` is a validated file's index as :func:`_stored_form` writes it."""
+    if not (entry["valid"] is True and type(entry["line"]) is int and type(entry["index"]) is list):
+        raise TypeError("not an index")
+    for kline, key, value in entry["index"]:
+        if not (type(kline) is int and type(key) is str and type(value) is str):
+            raise TypeError("not an index")
 
 
 class _DeferredModule(types.ModuleType):

@@ -84,7 +84,14 @@ _SERIAL = itertools.count()
 
 def write_json_atomic(path: PathLike, data: dict[str, Any], mode: int = 0o600, *, durable: bool = True,
                       compact: bool = False) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a part: a
+    """Write ``data`` as JSON to ``path``, as :func:`write_atomic` writes."""
+    import json  # (not at the top: reading, all a warm run does, needs no json package, see loads)
+
+    write_atomic(path, json.dumps(data, separators=(",", ":") if compact else None), mode, durable=durable)
+
+
+def write_atomic(path: PathLike, text: str, mode: int = 0o600, *, durable: bool = True) -> None:
+    """Write ``text`` to ``path`` so that readers see the old or the new file, never a part: a
     temporary file of this process's own beside it (``tempfile``, with its random names, would cost
     a short command ~5 ms), renamed into place. ``durable``: synced to disk before the rename (a
     cache need not be)."""
@@ -107,9 +114,7 @@ def write_json_atomic(path: PathLike, data: dict[str, Any], mode: int = 0o600, *
         raise StateError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            import json  # (not at the top: reading, all a warm run does, needs no json package, see loads)
-
-            json.dump(data, f, separators=(",", ":") if compact else None)
+            f.write(text)
             if durable:
                 f.flush()
                 os.fsync(f.fileno())
@@ -121,6 +126,32 @@ def write_json_atomic(path: PathLike, data: dict[str, Any], mode: int = 0o600, *
         if isinstance(exc, OSError):
             raise StateError(exc.errno or errno.EIO, f"cannot write {path}: {exc.strerror or exc}") from None
         raise
+
+
+def write_sealed(path: PathLike, text: str) -> None:
+    """Write a cache's entry: ``text`` under a first line that hashes it, so that :func:`read_sealed`
+    never hands out an entry cut short, damaged or edited (not synced: a lost entry costs speed)."""
+    write_atomic(path, f"{_seal(text.encode())}\n{text}", durable=False)
+
+
+def read_sealed(path: PathLike, limit: int) -> str | None:
+    """The text :func:`write_sealed` wrote to ``path``; ``None`` when it is missing, larger than
+    ``limit``, not a regular file, or does not match its seal."""
+    from .inputs import read
+
+    r = read(os.fspath(path), limit)
+    if r is None or r[0] is None or len(r[0]) > limit:
+        return None
+    seal, _, data = r[0].partition(b"\n")
+    if seal != _seal(data).encode():
+        return None
+    return data.decode("utf-8", "replace")  # (a sealed text is UTF-8: this process wrote it)
+
+
+def _seal(data: bytes) -> str:
+    from .digest import hasher
+
+    return hasher(data).hexdigest()
 
 
 class _Plain:
@@ -145,7 +176,21 @@ _WHITESPACE = " \t\n\r"
 def loads(text: str) -> Any:
     """``json.loads(text)``, by the interpreter's own C scanner (``_json``): the ``json`` package
     imports ``re``, and with it ``enum``, which would be a sixth of a warm ``seamless-init``. Where
-    ``_json`` is missing, ``json.loads``. A mistake is a ``ValueError``, as with ``json.loads``."""
+    ``_json`` is missing, ``json.loads``. A mistake is a ``ValueError``, as with ``json.loads``.
+
+    >>> loads('{"a": [1, "b"]}')
+    {'a': [1, 'b']}
+    >>> for cut in ('{"a": "b', '{"a": 1', '[1,', '', '{"a": 1} x'):
+    ...     try:
+    ...         loads(cut)
+    ...     except ValueError as exc:
+    ...         print("ValueError")
+    ValueError
+    ValueError
+    ValueError
+    ValueError
+    ValueError
+    """
     if not _SCAN:
         try:
             import _json
@@ -164,7 +209,9 @@ def loads(text: str) -> Any:
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = scan(text, start)
-    except StopIteration:
+    except (StopIteration, SystemError):
+        # (SystemError: the scanner reports a cut-short string or object through json.decoder's
+        # error class, and fails without an exception when that module was never imported)
         raise ValueError("not JSON") from None
     if text[end:].strip(_WHITESPACE):
         raise ValueError("extra data after the JSON value")

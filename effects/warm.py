@@ -31,7 +31,9 @@ TYPE_CHECKING = False  # (typing is not imported at run time: see statefiles)
 if TYPE_CHECKING:
     from typing import Any
 
-MEMO_VERSION = b"seamless-config warm lane 3"
+MEMO_VERSION = b"seamless-config warm lane 4"
+#: a memo larger than this is not read (a plan's memo is a few kilobytes)
+_MAX_MEMO = 1 << 20
 _CODE_DIRS = ("seamless_config", *(os.path.join("seamless_config", d) for d in ("core", "inspect", "cli")), "effects")
 
 
@@ -81,8 +83,12 @@ def recall(key: str) -> dict[str, Any] | None:
     path = _memo_path(key)
     if path is None:
         return None
-    memo = statefiles.read_json(path)
-    return None if not memo or memo.get("status") == "corrupt" else memo
+    text = statefiles.read_sealed(path, _MAX_MEMO)
+    try:
+        memo = None if text is None else statefiles.loads(text)
+    except ValueError:
+        return None
+    return memo if isinstance(memo, dict) else None
 
 
 def remember(key: str, memo: dict[str, Any]) -> None:
@@ -90,8 +96,10 @@ def remember(key: str, memo: dict[str, Any]) -> None:
     path = _memo_path(key)
     if path is None:
         return
+    import json  # (a memo is written after a full run, which has imported json anyway)
+
     try:
-        statefiles.write_json_atomic(path, memo)
+        statefiles.write_sealed(path, json.dumps(memo))
     except OSError:
         pass
 

@@ -222,3 +222,41 @@ def test_remote_clients_of_the_wrong_shape_are_one_line(monkeypatch, value, mess
     with pytest.raises(ConfigurationError) as exc:
         set_remote_clients_from_env(include_dask=False)
     assert str(exc.value).startswith(message) and "\n" not in str(exc.value), str(exc.value)
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(p for p in cache.rglob("*.json") if not p.name.startswith("."))
+
+
+def test_an_empty_cluster_file_twice_through_the_parse_cache(env, tmp_path) -> None:
+    """An empty cluster file validates (it defines nothing); the second run reads that from the cache."""
+    (env.home / ".seamless" / "clusters").mkdir()
+    (env.home / ".seamless" / "clusters" / "empty.yaml").write_text("")
+    (env.proj / "seamless.yaml").write_text(PROJECT)
+    cache = str(tmp_path / "cache")
+    for _ in range(2):
+        cp = env("seamless-service-resolve", "--service", "hashserver", "--workdir", ".", SEAMLESS_CONFIG_CACHE=cache)
+        assert (cp.returncode, cp.stderr) == (0, ""), cp.stderr
+        assert env("seamless-config", "check", SEAMLESS_CONFIG_CACHE=cache).returncode == 0
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "edit", "forged-json"])
+def test_a_damaged_parse_cache_entry_is_parsed_again(env, tmp_path, damage) -> None:
+    """The parse cache is this tool's own state on disk: an entry cut short, overwritten or edited is
+    not used (the result is the same as without a cache) and is written anew."""
+    (env.proj / "seamless.yaml").write_text(PROJECT)
+    cache = tmp_path / "cache"
+    argv = ("seamless-service-resolve", "--service", "hashserver", "--workdir", ".")
+    first = env(*argv, SEAMLESS_CONFIG_CACHE=str(cache))
+    assert first.returncode == 0, first.stderr
+    entries = _entries(cache)
+    assert len(entries) == 3  # seamless.yaml, the profile's absence aside: project, clusters.yaml
+    for p in entries:
+        text = p.read_text()
+        p.write_text({"truncate": text[: len(text) // 2],
+                      "garbage": "\x00\xff not an entry",
+                      "edit": text.replace("bufferdir", "bufferdiX").replace("hashserver", "hashservex"),
+                      "forged-json": '{"tree": 5}' if '"tree"' in text else '{"valid":true,"index":5}'}[damage])
+    again = env(*argv, SEAMLESS_CONFIG_CACHE=str(cache))
+    assert (again.returncode, again.stdout, again.stderr) == (0, first.stdout, "")
+    assert [p.read_text() for p in _entries(cache)] == [p.read_text() for p in entries]

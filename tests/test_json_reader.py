@@ -37,3 +37,19 @@ def test_constants_as_json_reads_them() -> None:
     out = loads('[NaN, Infinity, -Infinity, 1e400, 12345678901234567890]')
     assert out[0] != out[0] and out[1:4] == [float("inf"), float("-inf"), float("inf")]
     assert out[4] == 12345678901234567890
+
+
+def test_refuses_cut_short_text_where_the_json_package_was_never_imported() -> None:
+    """The warm lane reads state files without the json package; there the C scanner cannot build
+    its error for a cut-short string or object (a state file or memo written half): still a
+    ValueError, and still no json package."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom effects.statefiles import loads\nassert 'json' not in sys.modules\n"
+            "for text in ('{\"a\": \"b', '{\"a\": 1', '{\"a', '[\"x'):\n"
+            "    try:\n        loads(text)\n    except ValueError:\n        pass\n"
+            "    else:\n        raise SystemExit('accepted ' + text)\n"
+            "print('json' in sys.modules)\n")
+    cp = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (cp.returncode, cp.stdout, cp.stderr) == (0, "False\n", "")

@@ -131,11 +131,17 @@ def test_service_that_does_not_answer_is_not_reused(layout: dict[str, Path], ser
 
 
 @pytest.mark.parametrize("content", ["not json", "[]", '{"services": 3}', '{"services": [{"role": "x"}]}'])
-def test_corrupt_memo_means_full_path(layout: dict[str, Path], content: str) -> None:
+@pytest.mark.parametrize("sealed", [False, True])
+def test_corrupt_memo_means_full_path(layout: dict[str, Path], content: str, sealed: bool) -> None:
+    """A memo not as this version writes it (edited: its seal no longer matches; or sealed but of
+    the wrong shape) is no memo."""
     k = key(layout)
     warm.store(k, [])
     path = Path(warm.memo_dir() or "") / k[:2] / (k[2:] + ".json")
-    path.write_text(content)
+    if sealed:
+        statefiles.write_sealed(path, content)
+    else:
+        path.write_text(content)
     assert warm.reuse_all(k) is None
 
 
@@ -143,5 +149,6 @@ def test_memo_is_written_whole(layout: dict[str, Path]) -> None:
     k = key(layout)
     warm.store(k, [memo_entry("hashserver", "h")])
     path = Path(warm.memo_dir() or "") / k[:2] / (k[2:] + ".json")
-    assert json.loads(path.read_text())["services"][0]["key"] == "h"
+    seal, text = path.read_text().split("\n", 1)  # a hash of the memo, then the memo
+    assert json.loads(text)["services"][0]["key"] == "h" and len(seal) == 64
     assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary file left behind"
