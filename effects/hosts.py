@@ -274,13 +274,7 @@ class LocalHost:
         state = self.read_state(key)
         if state is not None and isinstance(state.get("log"), str):
             path = Path(state["log"])
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return None
-        if tail is not None:
-            text = "\n".join(text.splitlines()[-tail:]) + ("\n" if text.endswith("\n") and tail else "")
-        return text
+        return statefiles.read_log(path, tail)
 
     def clear_dir(self, path: str) -> None:
         root = Path(os.path.expanduser(path))

@@ -14,6 +14,7 @@ import errno
 import fcntl
 import itertools
 import os
+import stat
 
 # no typing, pathlib or collections.abc at run time: a warm seamless-init reads client files through
 # this module, and those imports would be most of its cost
@@ -342,12 +343,40 @@ def _holder(path: str) -> tuple[int | None, str]:
 
 
 def log_tail(key: str, lines: int = 15) -> str:
+    """The last ``lines`` lines of the server log of ``key`` (``""`` when there is none)."""
+    return (read_log(server_log(key), lines) or "").rstrip("\n")
+
+
+def read_log(path: PathLike, tail: int | None = None) -> str | None:
+    """A log's text, or its last ``tail`` lines; ``None`` when missing or not a regular file (a FIFO
+    or a device is never read: ``/dev/zero`` would not end). The last lines are read from the end, a
+    block at a time, so a large log costs what is printed."""
     try:
-        with open(server_log(key), "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 8192))
-            text = f.read().decode("utf-8", "replace")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        end = pos = st.st_size
+        if tail is None:
+            pos = 0
+        else:
+            block, newlines = 1 << 16, 0
+            while pos > 0 and newlines <= tail:
+                step = min(block, pos)
+                pos -= step
+                newlines += os.pread(fd, step, pos).count(b"\n")
+        data = os.pread(fd, end - pos, pos)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    text = data.decode("utf-8", "replace")
+    if tail is None:
+        return text
+    if tail == 0:
         return ""
-    return "\n".join(text.splitlines()[-lines:])
+    ends = text.endswith("\n")  # (lines end at "\n" only, as the blocks above count them)
+    return "\n".join((text[:-1] if ends else text).split("\n")[-tail:]) + ("\n" if ends else "")

@@ -20,7 +20,7 @@ from effects.parse_cache import ParseCache, cache_dir
 from effects.snapshot import read_snapshot
 
 from .core import selection as sel_mod
-from .core.errors import ConfigError, ConfigErrors, Origin, escape_path, render
+from .core.errors import ConfigError, ConfigErrors, Origin, printable, render
 from .core.layout import Layout, gather, parse_bytes
 from .core.resolve import resolve_layout
 from .core.selection import ClusterSet, Resolution, Selection, with_stage
@@ -111,7 +111,7 @@ def work_directory(workdir: str | None, project_files: bool = True) -> str:
     where = os.path.abspath(workdir)
     if project_files and not os.path.isdir(where):
         what = "is not a directory" if os.path.exists(where) else "does not exist"
-        raise ConfigValueError(f"the work directory {escape_path(where)} {what} (give the directory that holds "
+        raise ConfigValueError(f"the work directory {printable(where)} {what} (give the directory that holds "
                                "seamless.yaml)")
     return where
 

@@ -235,6 +235,46 @@ def test_logs_and_inspect(env, capsys):
     assert (code, err) == (1, "seamless-service-logs: no log for database-loc-rw-p on this machine\n")
 
 
+def test_logs_read_only_regular_files_and_from_the_end(env, capsys):
+    """A log is read from its end (``--tail``), never from a FIFO or a device, and printed with what a
+    terminal would obey escaped (a service logs what its clients send)."""
+    key = "hashserver-loc-rw-p"
+    write_state(env, key, None)
+    log = env["rhl"] / "server" / f"{key}.log"
+    log.write_bytes(b"x" * 200_000 + b"\n" + b"".join(b"line %d\n" % i for i in range(100_000))
+                    + b"title \x1b]0;pwned\x07 and\tcolour \x1b[2J\r\n")
+    code, out, err = run_cli(capsys, cli.logs_main, "--service", "hashserver", "--tail", "2")
+    assert (code, out, err) == (0, "line 99999\ntitle \\x1b]0;pwned\\x07 and\tcolour \\x1b[2J\\r\n", "")
+    assert run_cli(capsys, cli.logs_main, "--service", "hashserver", "--tail", "0") == (0, "", "")
+    code, out, _ = run_cli(capsys, cli.logs_main, "--service", "hashserver")
+    assert code == 0 and out.startswith("x" * 1000) and out.count("\n") == 100_002
+    for odd in ("zero", "fifo"):
+        log.unlink()
+        if odd == "zero":
+            log.symlink_to("/dev/zero")
+        else:
+            os.mkfifo(log)
+        assert run_cli(capsys, cli.logs_main, "--service", "hashserver", "--tail", "1") == (
+            1, "", f"seamless-service-logs: no log for {key} on this machine\n")
+
+
+def test_names_and_states_with_control_characters_stay_one_line(env, capsys):
+    """Keys come from file names and values from state files: a newline or ESC in them is printed
+    escaped, by ps, stop, rm and inspect alike (and inspect prints JSON, whatever the numbers)."""
+    for key in ("hashserver-loc-rw-p--a\nb", "hashserver-loc-rw-p--\x1b[31mx"):
+        write_state(env, key, None)
+    (env["rhl"] / "server" / "hashserver-loc-rw-p.json").write_text(
+        '{"status": "\\u001b[31mred\\nnew", "port": 1e999, "pid": 1.5, "workdir": "/tmp"}')
+    code, out, err = run_cli(capsys, cli.ps_main, "--cluster", "loc")
+    assert (code, err) == (0, "") and "\x1b" not in out and len(out.splitlines()) == 4, out
+    assert "p/a\\nb" in out and "p/\\x1b[31mx" in out
+    code, out, _ = run_cli(capsys, cli.inspect_main, "--service", "hashserver")
+    assert code == 0 and json.loads(out)["port"] == "inf"
+    for main in (cli.stop_main, cli.rm_main):
+        code, out, err = run_cli(capsys, main, "--cluster", "loc")
+        assert code == 0 and "\x1b" not in out + err and "hashserver-loc-rw-p--a\\nb: " in out, out
+
+
 def test_stop_keeps_state_marks_stale_and_closes_the_tunnel(env, capsys, processes):
     service = processes(key="hashserver-loc-rw-p")
     tunnel = processes("effects.tunnels")  # a tunnel monitor's command line

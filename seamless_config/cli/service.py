@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..core.clients import LIVE, MODES, STORAGE
+from ..core.errors import printable
 from ._common import EXIT_USAGE, run, split_stage
 from ._parser import ArgumentParser
 from .resolve import add_scope_arguments
@@ -62,8 +63,13 @@ def _main(parser: ArgumentParser, argv: list[str] | None, body: Callable[[Any], 
 def _finish(failures: list[str]) -> int:
     """One line per failure on standard error; the exit code."""
     for line in failures:
-        print(line, file=sys.stderr)
+        print(printable(line), file=sys.stderr)
     return EXIT_FAILED if failures else 0
+
+
+def _emit(lines: list[str]) -> None:
+    """One line each on standard output (keys come from file names: a newline or ESC in one is escaped)."""
+    sys.stdout.write("".join(printable(line) + "\n" for line in lines))
 
 
 def _on_host(destination: str | None, fn: Callable[[Any], Any]) -> Any:
@@ -380,8 +386,9 @@ def _show_one(args, prog: str, what: str, read: Callable[[Any, str], Any], shown
 
 
 def _logs(args) -> int:
+    # (a service logs what its clients send: escape what a terminal would obey, keep lines and tabs)
     return _show_one(args, "seamless-service-logs", "log", lambda host, key: host.read_log(key, args.tail),
-                     lambda text: text + "\n" if text and not text.endswith("\n") else text)
+                     lambda text: printable(text + "\n" if text and not text.endswith("\n") else text, "\n\t"))
 
 
 def build_inspect_parser() -> ArgumentParser:
@@ -394,7 +401,19 @@ def inspect_main(argv: list[str] | None = None) -> int:
 
 def _inspect(args) -> int:
     return _show_one(args, "seamless-service-inspect", "state", lambda host, key: host.read_state(key),
-                     lambda state: json.dumps(state, indent=2, sort_keys=True) + "\n")
+                     lambda state: json.dumps(_finite(state), indent=2, sort_keys=True) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every number JSON cannot hold (``1e999`` read as infinity, NaN) as a string, so
+    that what inspect prints is JSON."""
+    if isinstance(value, float) and value - value != 0:
+        return repr(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 # -- stop ------------------------------------------------------------------------------------
@@ -423,7 +442,7 @@ def _stop(args) -> int:
     stopped = _per_target(targets, stop, prog, failures)
     lines = [f"{key}: {_STOPPED.get(r['outcome'], r['outcome'])}" + (" (tunnel closed)" if r["tunnel"] else "")
              for (_, key), r in zip(targets, stopped, strict=True) if r is not None]
-    sys.stdout.write("".join(line + "\n" for line in lines))
+    _emit(lines)
     if not targets and not failures:
         print(f"no services of cluster {args.cluster!r} found")
     return _finish(failures)
@@ -486,7 +505,7 @@ def _rm(args) -> int:
     if not lines and not failures:
         what = targets[0][1] if args.service is not None else f"services of cluster {args.cluster!r}"
         lines.append(f"{what}: not found" if args.service is not None else f"no {what} found")
-    sys.stdout.write("".join(line + "\n" for line in lines))
+    _emit(lines)
     return _finish(failures)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from seamless_config.core.errors import printable
 from seamless_config.inspect.ps import ServiceRow, display_project, human_size
 
 COLUMNS = ("SERVICE", "PROJECT", "STAGE", "PROCESS", "PORT", "PERSISTENT", "SIZE")
@@ -17,8 +18,9 @@ def _cells(row: ServiceRow) -> tuple[str, ...]:
     stage = s.stage or "-"
     if s.stage and s.substage:
         stage += ":" + s.substage
-    return (s.service or "?", project, stage, row.process or "-",
-            str(row.port) if row.port is not None else "-", row.persistent or "-", human_size(row.size))
+    cells = (s.service or "?", project, stage, row.process or "-",
+             str(row.port) if row.port is not None else "-", row.persistent or "-", human_size(row.size))
+    return tuple(printable(c) for c in cells)  # (from file names and state files: one row, one line)
 
 
 def render_table(rows: Sequence[ServiceRow]) -> str:

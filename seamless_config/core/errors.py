@@ -20,23 +20,30 @@ class Origin:
     line: int = 0
 
     def __str__(self) -> str:
-        name = escape_path(self.file)
+        name = printable(self.file)
         return f"{name}:{self.line}" if self.line else name
 
 
 _CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F)} | {0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
+#: what a terminal obeys: C0, DEL and C1
+_TERMINAL = _CONTROL | {c: f"\\x{c:02x}" for c in range(0x80, 0xA0)}
 
 
-def escape_path(path: str) -> str:
-    r"""A path as printed: control characters (a newline, ESC...) escaped, so that one message stays
-    one line and no file name can rewrite the terminal.
+def printable(text: str, keep: str = "") -> str:
+    r"""``text`` as printed: control characters (a newline, ESC...) escaped, so that one message
+    stays one line and nothing read from a file (a name, a state, a log) can rewrite the terminal;
+    the characters of ``keep`` (a log's ``"\n\t"``) are left as they are.
 
-    >>> print(escape_path("/home/a/x\ny\x1b[31m.yaml"))
+    >>> print(printable("/home/a/x\ny\x1b[31m.yaml"))
     /home/a/x\ny\x1b[31m.yaml
+    >>> print(printable("a\tb\x1b]0;title\x07", keep="\t"))
+    a	b\x1b]0;title\x07
     """
-    if path.isprintable():
-        return path
-    return "".join(_CONTROL.get(ord(ch), ch if ch.isprintable() else f"\\u{ord(ch):04x}") for ch in path)
+    if text.isprintable():
+        return text
+    if keep:  # (a log, maybe megabytes: the characters a terminal obeys, escaped at C speed)
+        return text.translate({c: e for c, e in _TERMINAL.items() if chr(c) not in keep})
+    return "".join(_CONTROL.get(ord(ch), ch if ch.isprintable() else f"\\u{ord(ch):04x}") for ch in text)
 
 
 DEFAULT_ORIGIN = Origin("(default)")
