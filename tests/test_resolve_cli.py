@@ -113,6 +113,12 @@ def test_profile_clusters_need_workdir(cli):
         "seamless-service-resolve: unknown cluster 'mine' (expected one of 'here', 'there'; a cluster defined in a project's files needs --workdir DIR)")
 
 
+def test_an_unknown_cluster_chosen_by_a_file_is_shown_at_its_line(cli):
+    (cli.root / "proj" / "seamless.profile.yaml").write_text("- cluster: ther\n")
+    assert mistake(cli("--service", "hashserver", "--workdir", "proj")) == (
+        "seamless-service-resolve: proj/seamless.profile.yaml:1: unknown cluster 'ther' (did you mean 'there'?)")
+
+
 def test_workdir_with_stage_applies_the_stage_blocks(cli):
     out = ok(cli("--service", "hashserver", "--workdir", "proj", "--stage", "prod"))
     assert (out["subproject"], out["key"]) == ("sp", "hashserver-there-rw-p--sp--STAGE-prod")

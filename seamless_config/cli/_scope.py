@@ -15,7 +15,7 @@ import attrs
 from ..core import launch, services
 from ..core.clients import STORAGE
 from ..core.clusters import Cluster
-from ..core.errors import Origin
+from ..core.errors import DEFAULT_ORIGIN, Origin
 from ..core.launch import LaunchDict, Scope
 from ..core.names import SEAMLESS_CACHE_PROJECT_ALIAS
 from ..core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
@@ -114,7 +114,8 @@ def locate_service(
             "No cluster defined (pass --cluster, or add '- cluster: NAME' to seamless.profile.yaml)" if project_files
             else "No cluster defined (pass --cluster NAME; or --workdir DIR to use the seamless.yaml and "
                  "seamless.profile.yaml of a project: without it they are not read)")
-    cl = settled(res.clusters.named(c, extra="" if project_files else
+    where = None if cluster is not None else sel.origin("cluster")  # (a file's line, when a file chose it)
+    cl = settled(res.clusters.named(c, where if where != DEFAULT_ORIGIN else None, extra="" if project_files else
                                     "a cluster defined in a project's files needs --workdir DIR"))
     local = res.clusters.local_cluster == c
     p = project if project is not None else sel.project
