@@ -232,6 +232,14 @@ def test_local_cluster_unknown_is_an_error(loaded):
     assert str(exc.value) == "~/.seamless/clusters.yaml:1: local_cluster names unknown cluster 'zz' (expected one of 'here')"
 
 
+def test_a_default_queue_with_a_mistake_of_its_own_is_still_defined(loaded):
+    """Only the queue's own mistake is reported, not also "default_queue is not one of its queues"."""
+    with pytest.raises(ConfigurationError) as exc:
+        loaded("c:\n  frontends: [{hostname: localhost}]\n  queues:\n    q: {cores: 0}\n  default_queue: q\n")
+    assert str(exc.value) == ("~/.seamless/clusters.yaml:4: queue field 'cores' in cluster 'c', queue 'q' must be "
+                              "at least 1, not 0")
+
+
 def test_local_cluster_may_name_a_cluster_of_another_file(loaded, write_clusters):
     write_clusters("local_cluster: other\n", "a.yaml")
     loaded("other:\n  frontends: [{hostname: localhost}]\n")
