@@ -69,7 +69,8 @@ class Host(Protocol):
         ...
 
     def stop_key(self, key: str) -> str:
-        """Stop a service by key and mark its state ``stale``: ``stopped``, ``not-running`` or ``missing``."""
+        """Stop a service by key and mark its state ``stale``: ``stopped``, ``not-running``, ``not-ours`` (its
+        pid is another process, left alone) or ``missing``."""
         ...
 
     def read_log(self, key: str, tail: int | None = None) -> str | None: ...
@@ -265,6 +266,8 @@ class LocalHost:
         if self.running_pid(key, state) is not None or procs.key_processes(statefiles.server_json(key)):
             self.stop_running(key, state)
             outcome = "stopped"
+        elif state is not None and procs.valid_pid(state.get("pid")) and getattr(procs.info(state["pid"]), "running", False):
+            outcome = "not-ours"  # (its pid came round again, or the state was written by hand: never signalled)
         if state is not None and state.get("status") not in ("stale", "corrupt"):
             statefiles.write_json_atomic(statefiles.server_json(key), {**state, "status": "stale"})
         return outcome

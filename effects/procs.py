@@ -43,6 +43,11 @@ class ProcInfo:
     sid: int
     argv: tuple[bytes, ...]
 
+    @property
+    def running(self) -> bool:
+        """Not a zombie (ended, not yet reaped by its parent)."""
+        return self.state != "Z"
+
 
 def valid_pid(value: object) -> TypeGuard[int]:
     """Whether a state's ``pid`` may name a service at all.
@@ -115,7 +120,7 @@ def names_status_file(argv: tuple[bytes, ...], status_file: str) -> bool:
 
 
 def _ours(i: ProcInfo | None, status_file: str) -> bool:
-    return (i is not None and i.state != "Z" and i.uid == os.getuid()
+    return (i is not None and i.running and i.uid == os.getuid()
             and names_status_file(i.argv, status_file))
 
 
@@ -152,7 +157,7 @@ def scan() -> list[ProcInfo]:
         if not entry.isdigit() or int(entry) in (me, 1):
             continue
         i = info(int(entry))
-        if i is not None and i.uid == uid and i.state != "Z":
+        if i is not None and i.uid == uid and i.running:
             out.append(i)
     return sorted(out, key=lambda p: p.pid)
 
@@ -165,7 +170,7 @@ def key_processes(status_file: Path) -> list[ProcInfo]:
 def same_process(i: ProcInfo) -> bool:
     """Whether ``i.pid`` is still the process ``i`` describes (not exited, not reused)."""
     now = info(i.pid)
-    return now is not None and now.state != "Z" and now.start_ticks == i.start_ticks
+    return now is not None and now.running and now.start_ticks == i.start_ticks
 
 
 def owns_group(state: dict[str, Any] | None, i: ProcInfo) -> bool:

@@ -87,7 +87,7 @@ def stop(host: Host, key: str) -> dict[str, Any]:
     """Stop one service (SIGINT, SIGTERM, SIGKILL on its host); keep its state, marked stale.
 
     Its client file on this machine is marked stale too and its tunnel, if any,
-    closed. Returns ``{"outcome": stopped|not-running|missing, "client": bool, "tunnel": bool}``.
+    closed. Returns ``{"outcome": stopped|not-running|not-ours|missing, "client": bool, "tunnel": bool}``.
     """
     with statefiles.key_lock(key):
         outcome = host.stop_key(key)

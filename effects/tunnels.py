@@ -168,7 +168,7 @@ def is_monitor(pid: object) -> TypeGuard[int]:
     if not procs.valid_pid(pid) or pid == os.getpid():
         return False
     i = procs.info(pid)
-    return (i is not None and i.uid == os.getuid() and i.state != "Z"
+    return (i is not None and i.uid == os.getuid() and i.running
             and MONITOR_MODULE.encode() in i.argv)
 
 

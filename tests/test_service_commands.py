@@ -291,6 +291,10 @@ def test_stop_keeps_state_marks_stale_and_closes_the_tunnel(env, capsys, process
     assert (env["rhl"] / "server/hashserver-loc-rw-p.log").exists()
     assert (buffers / "ab" / "abcd").exists() and (db / "seamless.db").exists()
     assert run_cli(capsys, cli.stop_main, "--service", "hashserver") == (0, "hashserver-loc-rw-p: already gone\n", "")
+    write_state(env, "hashserver-loc-rw-p", bystander.pid)  # a live pid that is not the service
+    assert run_cli(capsys, cli.stop_main, "--service", "hashserver") == (
+        0, "hashserver-loc-rw-p: not running (the pid its state names is another process, left alone)\n", "")
+    assert bystander.poll() is None
     assert run_cli(capsys, cli.stop_main, "--service", "database") == (0, "database-loc-rw-p: not found\n", "")
 
 

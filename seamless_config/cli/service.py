@@ -418,7 +418,8 @@ def _finite(value: Any) -> Any:
 
 # -- stop ------------------------------------------------------------------------------------
 
-_STOPPED = {"stopped": "stopped", "not-running": "already gone", "missing": "not found"}
+_STOPPED = {"stopped": "stopped", "not-running": "already gone", "missing": "not found",
+            "not-ours": "not running (the pid its state names is another process, left alone)"}
 
 
 def build_stop_parser() -> ArgumentParser:

@@ -317,7 +317,8 @@ def parse_cluster(name: str, key: Scalar, node: Node, path: str) -> Result[Clust
     default_queue = values.get("default_queue")
     known = [q.name for q in queues or ()]
     # (a queue written with a mistake of its own is still defined: that mistake is reported, not this)
-    written_queues = written["queues"].keys() if isinstance(written.get("queues"), Map) else known
+    qnode = written.get("queues")
+    written_queues = qnode.keys() if isinstance(qnode, Map) else known
     if default_queue is not None and default_queue not in written_queues:
         mistakes += fail(UNKNOWN_QUEUE, f"default_queue {default_queue!r} of {what} is not one of its queues", path,
                          written["default_queue"],
