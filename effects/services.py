@@ -89,7 +89,7 @@ def stop(host: Host, key: str) -> dict[str, Any]:
     Its client file on this machine is marked stale too and its tunnel, if any,
     closed. Returns ``{"outcome": stopped|not-running|not-ours|missing, "client": bool, "tunnel": bool}``.
     """
-    with statefiles.key_lock(key):
+    with statefiles.key_lock(key, create=False):
         outcome = host.stop_key(key)
         client = statefiles.read_client(key)
         if client is not None and client.get("status") != "stale":
@@ -100,7 +100,7 @@ def stop(host: Host, key: str) -> dict[str, Any]:
 
 def remove_server_state(host: Host, key: str) -> tuple[str, int | None]:
     """Remove a server state unless its process runs: ``removed``, ``missing`` or ``running`` (and the pid)."""
-    with statefiles.key_lock(key):
+    with statefiles.key_lock(key, create=False):
         state = host.read_state(key)
         if state is None:
             return "missing", None

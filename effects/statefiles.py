@@ -270,12 +270,16 @@ STOPPED_GRACE = 5.0
 
 
 @contextlib.contextmanager
-def key_lock(key: str, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+def key_lock(key: str, timeout: float = LOCK_TIMEOUT, *, create: bool = True) -> Iterator[None]:
     """An exclusive lock per service key, across processes (``flock`` on a lock file that names its
     holder). Waits at most ``timeout`` seconds (less when the holder is stopped), then raises
-    :class:`LockTimeout` saying who holds it and what to do."""
+    :class:`LockTimeout` saying who holds it and what to do. Without ``create``, a launcher directory
+    that has no server directory is left as it is (nothing there to lock: stop and rm find nothing)."""
     lock_dir = _in_base("server", ".locks")
     path = os.path.join(lock_dir, f"{key}.lock")
+    if not create and not os.path.isdir(os.path.dirname(lock_dir)):
+        yield
+        return
     try:
         os.makedirs(lock_dir, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)

@@ -158,6 +158,28 @@ def test_a_relative_launcher_directory_is_named(env) -> None:
     assert cp.seconds < 10  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("argv", [("seamless-service-ps",), ("seamless-service-ps", "--server"),
+                                  ("seamless-service-stop", "--service", "hashserver"),
+                                  ("seamless-service-rm", "--cluster", "lab"),
+                                  ("seamless-service-logs", "--service", "hashserver")])
+def test_the_service_commands_refuse_a_relative_launcher_directory_first(env, argv) -> None:
+    (env.proj / "seamless.yaml").write_text(PROJECT)
+    prog = argv[0]
+    assert one_line(env(*argv, REMOTE_HTTP_LAUNCHER_DIR="relative/dir")) == (
+        f"{prog}: REMOTE_HTTP_LAUNCHER_DIR must be an absolute path, not 'relative/dir' (export it as an absolute "
+        "path, or unset it)")
+
+
+def test_stop_and_rm_of_nothing_create_nothing(env, tmp_path) -> None:
+    (env.proj / "seamless.yaml").write_text(PROJECT)
+    absent = tmp_path / "absent" / "rhl"
+    for argv in (("seamless-service-stop", "--service", "hashserver"), ("seamless-service-rm", "--service", "hashserver"),
+                 ("seamless-service-rm", "--cluster", "lab"), ("seamless-service-ps", "--server")):
+        cp = env(*argv, REMOTE_HTTP_LAUNCHER_DIR=str(absent))
+        assert (cp.returncode, cp.stderr) == (0, ""), cp.stderr
+    assert not absent.parent.exists()
+
+
 @pytest.mark.parametrize("shape", ["client dir is a file", "server state is a directory", "client state is a FIFO"])
 def test_a_state_directory_of_the_wrong_shape(env, shape) -> None:
     (env.proj / "seamless.yaml").write_text(PROJECT)

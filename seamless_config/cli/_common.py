@@ -35,7 +35,8 @@ def run(prog: str, body: Callable[[], int]) -> int:
         if not isinstance(exc, StateError):
             raise
         # the launcher's state directory cannot be used: its variable is a mistake (2), the disk not (1)
-        print(f"{prog}: {str(exc).splitlines()[0] if str(exc) else exc!r}", file=sys.stderr)
+        text = str(exc).splitlines()[0] if str(exc) else repr(exc)
+        print(f"{prog}: {text}", file=sys.stderr)
         return EXIT_USAGE if exc.errno == errno.EINVAL else 1
 
 

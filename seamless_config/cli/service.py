@@ -50,7 +50,9 @@ def _main(parser: ArgumentParser, argv: list[str] | None, body: Callable[[Any], 
 
     def guarded() -> int:
         from effects.outcomes import LaunchError
+        from effects.statefiles import base_path
 
+        base_path()  # a relative REMOTE_HTTP_LAUNCHER_DIR is a mistake (exit 2), found before anything is shown
         try:
             return body(args)
         except (LaunchError, OSError) as exc:
