@@ -204,10 +204,13 @@ def test_exclusive_with_fixed_cores_is_refused_by_the_wrapper(batch_project, cap
     """0.3.2's file parameters give an exclusive queue with 'cores' a 'job_cores' equal to it; the
     installed seamless-dask-wrapper refuses any 'job_cores' in exclusive mode. job-script says so
     before a daskserver fails on it."""
-    for cluster in ("hpc", "grid"):
+    lines = (SLURM_CLUSTER + OAR_CLUSTER).splitlines()
+    at = [i + 1 for i, line in enumerate(lines) if line == "    fixed:"]  # the queue's definition, per cluster
+    for cluster, line in zip(("hpc", "grid"), at, strict=True):
         assert mistake(capsys, batch_project(cluster), "--queue", "fixed") == (
-            "seamless-config: seamless-dask-wrapper refuses queue 'fixed': Parameter 'job_cores' must not be set "
-            "in exclusive mode (its daskserver would fail to start with this error)")
+            f"seamless-config: ~/.seamless/clusters.yaml:{line}: seamless-dask-wrapper refuses queue 'fixed': "
+            "Parameter 'job_cores' must not be set in exclusive mode (its daskserver would fail to start with "
+            "this error)")
 
 
 def test_pure_dask_mode(batch_project, capsys):
@@ -324,9 +327,11 @@ def test_no_cluster(home, write_tree, capsys):
 def test_wrapper_refusal_is_a_mistake_not_a_traceback(home, write_clusters, write_tree, capsys):
     write_clusters(SLURM_CLUSTER.replace('walltime: "01:00:00"', 'walltime: "00:03:00"'))
     root = write_tree({"proj/seamless.yaml": "- project: rna\n- cluster: hpc\n"})
+    line = SLURM_CLUSTER.splitlines().index("    cpu:") + 1
     assert mistake(capsys, root / "proj") == (
-        "seamless-config: seamless-dask-wrapper refuses queue 'cpu': Invalid 'lifetime' value: could not convert "
-        "string to float: '1-120' (its daskserver would fail to start with this error)")
+        f"seamless-config: ~/.seamless/clusters.yaml:{line}: seamless-dask-wrapper refuses queue 'cpu': Invalid "
+        "'lifetime' value: could not convert string to float: '1-120' (its daskserver would fail to start with "
+        "this error)")
 
 
 def test_tmpdir_reaches_the_script_only_as_a_checked_path(batch_project, write_clusters, capsys):

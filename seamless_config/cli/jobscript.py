@@ -25,10 +25,9 @@ def run(args: Any, resolved: Any) -> int:
 
     from effects import statefiles
     from effects.jobscript import JobScriptError, render_job_script
-    from seamless_config.core.errors import Origin
+    from seamless_config.core.errors import BATCH_OFFER, Origin
     from seamless_config.core.jobqueue import job_script_request
-    from seamless_config.errors import ConfigurationError
-    from seamless_config.session import settled
+    from seamless_config.session import raise_error, settled
 
     request = settled(job_script_request(resolved.resolution, args.queue, Origin("--queue")))
     if request.runs_here:
@@ -37,8 +36,8 @@ def run(args: Any, resolved: Any) -> int:
         log_path = f"~/.remote-http-launcher/server/{request.key}.log"
     try:
         script = render_job_script(request, log_path)
-    except JobScriptError as exc:
-        raise ConfigurationError(str(exc)) from None
+    except JobScriptError as exc:  # (shown at the queue's definition, like every mistake in a file)
+        raise_error(BATCH_OFFER(str(exc), request.origin))
     sys.stdout.write(script if script.endswith("\n") else script + "\n")
     return 0
 

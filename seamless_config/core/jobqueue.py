@@ -51,6 +51,8 @@ class JobScriptRequest:
     file_parameters: FrozenDict = attrs.field(converter=frozen_map)
     #: the daskserver runs on this machine (no SSH)
     runs_here: bool = True
+    #: where the queue is defined (what the batch tools refuse is shown there)
+    origin: Origin | None = attrs.field(default=None, eq=False)
 
     def parameters(self) -> dict[str, Any]:
         return thaw(self.file_parameters)  # type: ignore[no-any-return]
@@ -119,6 +121,7 @@ def _request(res: Resolution, cluster: Cluster, queue: str | None,
             port_range=(spec.port_start, spec.port_end),
             file_parameters=launch.get("file_parameters"),
             runs_here=runs_here(cluster, launch, res.clusters.local_cluster),
+            origin=q.origin,
         )
 
     scope = None if pure else Scope(sel.project, sel.subproject, sel.stage, sel.substage)
