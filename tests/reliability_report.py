@@ -104,6 +104,29 @@ FIXED = """\
   that is a file or does not exist ended in tracebacks or in "No cluster
   defined": each is one line now. Control characters in a file name are
   escaped wherever a path is printed.
+- A queue's `tmpdir` reached the worker job's command line unquoted
+  (dask-jobqueue's `--local-directory`) without any check: `/tmp/x;touch ...`
+  ran in every worker job. It is now checked as a path (absolute or `~/`, the
+  job's own `$VARIABLES` allowed) and refused at its line otherwise.
+- An empty cluster file made every command fail with a traceback from its
+  second run on (read back from the parse cache), and an entry of the parse
+  cache or a warm-lane memo cut short, overwritten or edited gave a traceback
+  or was used as it was. The caches' files now carry a hash of their content
+  on their first line: anything else is parsed again. A state file cut short
+  in the middle of a string gave a `SystemError` where the json package was
+  never imported; it is now "corrupt", like any other.
+- `seamless-service-logs` read a log linked to `/dev/zero` until memory ran
+  out, blocked on a FIFO, read a whole large log for `--tail 1`, and printed
+  the escape sequences a log held (a service logs what its clients send). Only
+  regular files are read now, `--tail` from the end, and control characters
+  other than line breaks and tabs are printed escaped; so are key names and
+  state values in `ps`, `stop` and `rm` output.
+- `seamless-service-stop` said "already gone" for a state whose pid belonged
+  to another live process (never signalled); it now says so. `stop` and `rm`
+  of nothing created the launcher directory named by
+  `REMOTE_HTTP_LAUNCHER_DIR`, and a relative one was exit 1 after an empty
+  table; now nothing is created, and a relative one is exit 2 before anything
+  is shown.
 """
 
 
