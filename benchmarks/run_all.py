@@ -133,7 +133,7 @@ t0 = time.perf_counter()
 import seamless_config.cli.resolve as cli
 import seamless_config.cli._scope
 from seamless_config import session as S
-from seamless_config.core import clusters, launch, layout, plan, resolve, selection
+from seamless_config.core import clusters, launch, layout, resolve, selection  # (not plan: resolve needs none)
 import effects.parse_cache, effects.snapshot, effects.warm
 spent = {"imports": time.perf_counter() - t0, "read": 0.0, "parse": 0.0}
 def timed(name, fn):
