@@ -46,7 +46,21 @@ SERVICE_REQUIRED: dict[str, tuple[str, ...]] = {s: schema.required(s) for s in S
 
 
 @attrs.frozen
-class ServiceSpec:
+class Written:
+    """Where a definition was written: as a whole (``origin``) and field by field (``origins``).
+
+    Keyword-only, and outside equality: two definitions that differ only in where they stand are equal.
+    """
+
+    origin: Origin | None = attrs.field(default=None, eq=False, kw_only=True)
+    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map, kw_only=True)
+
+    def origin_of(self, field: str) -> Origin | None:
+        return self.origins.get(field)  # type: ignore[no-any-return]
+
+
+@attrs.frozen
+class ServiceSpec(Written):
     """One service section of a frontend (``hashserver:``, ``database:``, ...)."""
 
     service: str
@@ -55,9 +69,6 @@ class ServiceSpec:
     network_interface: str | None = None
     port_start: int | None = None
     port_end: int | None = None
-    origin: Origin | None = attrs.field(default=None, eq=False)
-    #: where each field was written
-    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
     # names used by the runtime (seamless_config.cluster compatibility)
     @property
@@ -70,23 +81,20 @@ class ServiceSpec:
 
 
 @attrs.frozen
-class Frontend:
+class Frontend(Written):
     hostname: str | None
     ssh_hostname: str | None = None
     hashserver: ServiceSpec | None = None
     database: ServiceSpec | None = None
     jobserver: ServiceSpec | None = None
     daskserver: ServiceSpec | None = None
-    origin: Origin | None = attrs.field(default=None, eq=False)
-    #: where each field was written
-    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
     def service(self, name: str) -> ServiceSpec | None:
         return getattr(self, name)  # type: ignore[no-any-return]
 
 
 @attrs.frozen
-class QueueDefinition:
+class QueueDefinition(Written):
     """A queue after TEMPLATE expansion: the fields set, in the order written.
 
     ``origins`` gives, per field, the file and line that set it; ``chain`` the
@@ -95,9 +103,7 @@ class QueueDefinition:
 
     name: str
     fields: FrozenDict = attrs.field(converter=frozen_map)
-    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
     chain: tuple[str, ...] = ()
-    origin: Origin | None = attrs.field(default=None, eq=False)
 
     def get(self, field: str, default: Any = None) -> Any:
         """One field as plain data (a new copy of a mapping or list), or ``default``."""
@@ -106,12 +112,9 @@ class QueueDefinition:
     def as_dict(self) -> dict[str, Any]:
         return thaw(self.fields)  # type: ignore[no-any-return]
 
-    def origin_of(self, field: str) -> Origin | None:
-        return self.origins.get(field)  # type: ignore[no-any-return]
-
 
 @attrs.frozen
-class Cluster:
+class Cluster(Written):
     name: str
     type: str | None = None
     tunnel: bool = False
@@ -120,8 +123,6 @@ class Cluster:
     frontends: tuple[Frontend, ...] = ()
     queues: tuple[QueueDefinition, ...] | None = None
     default_queue: str | None = None
-    origin: Origin | None = attrs.field(default=None, eq=False)
-    origins: FrozenDict = attrs.field(default=EMPTY, eq=False, converter=frozen_map)
 
     #: the queues by name
     _queue_index: FrozenDict = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(
@@ -463,7 +464,7 @@ def _parse_queue(qname: str, key: Scalar, node: Map, done: dict[str, QueueDefini
             fields[fname] = value
             origins[fname] = where
     chain = ((template.name,) + template.chain) if template else ()
-    q = QueueDefinition(qname, fields, origins, chain, at(path, key))
+    q = QueueDefinition(qname, fields, chain, origins=origins, origin=at(path, key))
     rule = _exclusive_rules(q, what, ctype, at(path, key))
     return Success(q) if rule is None else Failure((rule,))
 

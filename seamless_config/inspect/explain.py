@@ -209,10 +209,10 @@ def _cluster_field(layout: Layout, r: StageResult, field: str, cluster: Cluster)
         earlier = _built_definition(layout, r.stage, cluster.name, cc_origin)
         if earlier is None:
             continue
-        o = dict(earlier.origins).get(field)
+        o = earlier.origin_of(field)
         steps.append(Step(getattr(earlier, field), o or cc_origin, "replaced", None,
                           kind + ("" if o else f" ({field} not written: default)")))
-    winner = dict(cluster.origins).get(field) or DEFAULT_ORIGIN
+    winner = cluster.origin_of(field) or DEFAULT_ORIGIN
     if winner != DEFAULT_ORIGIN:
         steps.append(Step(getattr(cluster, field), winner, "in effect", None, defs[-1][1] if defs else ""))
     return Explanation(name, getattr(cluster, field), winner, None, f"cluster {cluster.name!r}", tuple(steps))
