@@ -99,12 +99,11 @@ def _activate() -> None:
 
 def _warn_defaults() -> None:
     """After a load: say which defaults decide where work runs (the reference's warnings)."""
-    from .core.plan import plan_notes
-    from .core.selection import Resolution, execution_notes
+    from .core.selection import Resolution, execution_notes, load_notes
 
     s = _session()
     notes = list(execution_notes(s.selection))
-    more = plan_notes(Resolution(s.selection, s.clusters))
+    more = load_notes(Resolution(s.selection, s.clusters))
     if more:
         from .session import rendered
 

@@ -291,9 +291,9 @@ def bring_up_current(stage: str | None, substage: str | None, *, workdir: str, r
     SESSION.update(with_stage(SESSION.selection, stage, substage, Origin("(command line)")))
     SESSION.load()
     if reporter is not None:  # what init() warns of (storage only; storage that OAR deletes)
-        from .core.plan import plan_notes
+        from .core.selection import load_notes
 
-        for note in plan_notes(Resolution(SESSION.selection, SESSION.clusters)):
+        for note in load_notes(Resolution(SESSION.selection, SESSION.clusters)):
             reporter.warning(rendered(note))
     return bring_up(reporter, activate=activate)
 

@@ -31,7 +31,7 @@ def run(args: Any, resolved: Any, cwd: str | None, home: str) -> int:
     """Observe what the stage's plan needs and print the verdicts; ``resolved`` is a ``StageResult``."""
     from effects import ssh
     from effects.doctor import observe
-    from seamless_config.core.plan import purge_notes
+    from seamless_config.core.selection import purge_notes
     from seamless_config.inspect import doctor
 
     from .render import fmt_origin, render_doctor

@@ -34,6 +34,7 @@ from .errors import (
     DEFAULT_ORIGIN,
     INVALID_CHOICE,
     NOTHING_SELECTED,
+    PURGED_STORAGE,
     UNKNOWN_CLUSTER,
     UNKNOWN_QUEUE,
     WRONG_TYPE,
@@ -355,6 +356,73 @@ def execution_notes(sel: Selection) -> tuple[str, ...]:
     if sel.cluster is None and sel.effective_execution() != "remote" and sel.source("persistent") is None:
         notes.append("No cluster defined; running without persistence (define a cluster when using 'execution: remote')")
     return tuple(notes)
+
+
+#: where OAR deletes every file of a job's user when the job ends (its job_resource_manager.pl)
+OAR_PURGED = ("/tmp", "/dev/shm", "/var/tmp")
+
+
+def load_notes(res: Resolution) -> tuple[ConfigError, ...]:
+    """What a load should warn of, though nothing stops it: no remote target on a cluster selected for
+    remote work, and storage where OAR deletes files."""
+    target = remote_target_note(res)
+    return ((target,) if target is not None else ()) + purge_notes(res)
+
+
+def purge_notes(res: Resolution) -> tuple[ConfigError, ...]:
+    """On the selected cluster, if it is of type oar, each storage directory under a path OAR empties of
+    the job user's files when a job ends: the buffers or results of a whole project, gone.
+
+    >>> from .clusters import Frontend, ServiceSpec
+    >>> from .selection import ClusterSet, Selection, _set
+    >>> fe = Frontend("n", hashserver=ServiceSpec("hashserver", "/tmp/buffers"), database=ServiceSpec("database", "/data/db"))
+    >>> c = Cluster("lab", type="oar", frontends=(fe,))
+    >>> sel = _set(Selection(), "cluster", "lab", None, "command")
+    >>> [e.message for e in purge_notes(Resolution(sel, ClusterSet((c,))))]  # doctest: +ELLIPSIS
+    ["cluster 'lab' is of type oar, and the hashserver's bufferdir /tmp/buffers is under /tmp, where OAR deletes ..."]
+    """
+    sel = res.selection
+    cluster = res.clusters.get(sel.cluster) if sel.cluster is not None else None
+    if cluster is None or cluster.type != "oar" or not sel.effective_persistent():
+        return ()
+    out = []
+    for fe in cluster.frontends:
+        for spec, field in ((fe.hashserver, "bufferdir"), (fe.database, "database_dir")):
+            path = spec.directory if spec is not None else None
+            if not path:
+                continue
+            norm = "/" + "/".join(p for p in path.split("/") if p and p != ".")
+            under = next((d for d in OAR_PURGED if norm == d or norm.startswith(d + "/")), None)
+            if under is None:
+                continue
+            assert spec is not None
+            out.append(PURGED_STORAGE(
+                f"cluster {cluster.name!r} is of type oar, and the {spec.service}'s {field} {path} is under "
+                f"{under}, where OAR deletes every file of a job's user when the job ends",
+                spec.origins.get(field) or spec.origin or fe.origin,
+                f"move '{field}' to a directory outside {', '.join(OAR_PURGED)}"))
+    return tuple(out)
+
+
+def remote_target_note(res: Resolution) -> ConfigError | None:
+    """The warning for ``execution: remote`` (set, or the default) on a cluster without a jobserver or daskserver."""
+    sel = res.selection
+    cluster = res.clusters.get(sel.cluster) if sel.cluster is not None else None
+    if cluster is None or sel.effective_execution() != "remote":
+        return None
+    if check_remote_redundancy(sel, cluster) != Success(None):  # a remote target, or a mistake said elsewhere
+        return None
+    if sel.source("execution") is None:  # the default: point at what made it
+        return CONFLICT(
+            f"execution defaults to 'remote' because cluster {cluster.name!r} is selected here, but it offers "
+            "neither a jobserver nor a daskserver: only storage is brought up, and transformations cannot run",
+            sel.origin("cluster"),
+            "for storage only add '- execution: process' (or spawn) to seamless.profile.yaml; for remote "
+            "work add a 'jobserver:' or 'daskserver:' section to a frontend")
+    return CONFLICT(
+        f"execution is 'remote' but cluster {cluster.name!r} offers neither a jobserver nor a daskserver: only "
+        "storage is brought up, and transformations cannot run", sel.origin("execution"),
+        "add a 'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process'")
 
 
 def validate_api_name(kind: str, value: Any) -> ConfigError | None:

@@ -162,7 +162,7 @@ def _hosts(plan: Plan) -> list[str | None]:
 # -- what the observations mean ------------------------------------------------------------------
 
 def verdicts(plan: Plan, seen: Iterable[Seen], purged: Sequence[ConfigError] = ()) -> tuple[Check, ...]:
-    """One check per observation, in the order of the needs, then ``purged`` (:func:`.plan.purge_notes`:
+    """One check per observation, in the order of the needs, then ``purged`` (:func:`.selection.purge_notes`:
     storage an oar cluster deletes) as failures of the storage hosts.
 
     A running service of the plan passes its port check: it holds its own port.

@@ -29,7 +29,8 @@ from ..core.layout import (
     stages_named,
     walk,
 )
-from ..core.plan import Plan, ServicePlan, purge_notes
+from ..core.plan import Plan, ServicePlan
+from ..core.selection import purge_notes
 
 DERIVED = Origin("(derived)")
 #: the selection settings, in the order they are shown
