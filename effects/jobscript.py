@@ -84,8 +84,8 @@ def jobqueue_settings(request: JobScriptRequest, log_path: str | None = None) ->
                 host=request.host, port_range=request.port_range, parameters=request.parameters()
             )
         except RuntimeError as exc:
-            raise JobScriptError(f"seamless-dask-wrapper refuses queue {request.queue!r}: {exc} "
-                                 "(its daskserver would fail to start with this error)") from None
+            raise JobScriptError(f"seamless-dask-wrapper refuses queue {request.queue!r}, so its daskserver "
+                                 f"would not start: {exc}") from None
     return copy.deepcopy(cfg.jobqueue_config[request.system]), copy.deepcopy(cfg.dask_config)
 
 

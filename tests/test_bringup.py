@@ -275,3 +275,14 @@ def test_a_launch_error_is_reported_with_where() -> None:
                   launched_proc=Proc(0, 0, False, None), launch_writes_state=True)
     assert run(world) == b.Ended("failed", message="hashserver on localhost: 'hashserver' was not found on the "
                                                    "PATH of this machine")
+
+
+def test_a_wrapper_refusal_in_the_log_is_told_with_its_fix() -> None:
+    """The last lines of a daskserver's log when seamless-dask-wrapper refuses its queue at start-up."""
+    tail = ("Traceback (most recent call last):\n  File \"wrapper.py\", line 1753, in main\n"
+            "RuntimeError: Parameter 'job_cores' must not be set in exclusive mode\n")
+    assert b.diagnose(tail, "daskserver d on localhost") == (
+        "daskserver d on localhost: seamless-dask-wrapper refused its queue: Parameter 'job_cores' must not be "
+        "set in exclusive mode (an exclusive queue takes whole nodes: remove its 'cores', or its 'exclusive')")
+    # a refusal whose fix is not known is left to the log tail
+    assert b.diagnose("RuntimeError: Status file must define a 'parameters' object\n", "d") is None

@@ -208,9 +208,9 @@ def test_exclusive_with_fixed_cores_is_refused_by_the_wrapper(batch_project, cap
     at = [i + 1 for i, line in enumerate(lines) if line == "    fixed:"]  # the queue's definition, per cluster
     for cluster, line in zip(("hpc", "grid"), at, strict=True):
         assert mistake(capsys, batch_project(cluster), "--queue", "fixed") == (
-            f"seamless-config: ~/.seamless/clusters.yaml:{line}: seamless-dask-wrapper refuses queue 'fixed': "
-            "Parameter 'job_cores' must not be set in exclusive mode (its daskserver would fail to start with "
-            "this error)")
+            f"seamless-config: ~/.seamless/clusters.yaml:{line}: seamless-dask-wrapper refuses queue 'fixed', so "
+            "its daskserver would not start: Parameter 'job_cores' must not be set in exclusive mode (an "
+            "exclusive queue takes whole nodes: remove its 'cores', or its 'exclusive')")
 
 
 def test_pure_dask_mode(batch_project, capsys):
@@ -324,14 +324,22 @@ def test_no_cluster(home, write_tree, capsys):
         "(add '- cluster: NAME' (a cluster of type slurm or oar) to seamless.profile.yaml)")
 
 
-def test_wrapper_refusal_is_a_mistake_not_a_traceback(home, write_clusters, write_tree, capsys):
-    write_clusters(SLURM_CLUSTER.replace('walltime: "01:00:00"', 'walltime: "00:03:00"'))
+@pytest.mark.parametrize("walltime", ["00:03:00", "5", "2-00:00:00"])
+def test_wrapper_refusal_is_a_mistake_not_a_traceback(home, write_clusters, write_tree, capsys, walltime):
+    """A walltime the wrapper cannot make a worker lifetime of (shorter than its stagger and grace, a
+    bare number it reads as seconds, SLURM's days): the wrapper's words, at the queue, with the fix."""
+    write_clusters(SLURM_CLUSTER.replace('walltime: "01:00:00"', f'walltime: "{walltime}"'))
     root = write_tree({"proj/seamless.yaml": "- project: rna\n- cluster: hpc\n"})
     line = SLURM_CLUSTER.splitlines().index("    cpu:") + 1
-    assert mistake(capsys, root / "proj") == (
-        f"seamless-config: ~/.seamless/clusters.yaml:{line}: seamless-dask-wrapper refuses queue 'cpu': Invalid "
-        "'lifetime' value: could not convert string to float: '1-120' (its daskserver would fail to start with "
-        "this error)")
+    said = mistake(capsys, root / "proj")
+    prefix = (f"seamless-config: ~/.seamless/clusters.yaml:{line}: seamless-dask-wrapper refuses queue 'cpu', so "
+              "its daskserver would not start: ")
+    assert said.startswith(prefix) and "lifetime" in said[len(prefix):], said
+    assert said.endswith("(the wrapper gives each worker the queue's walltime, less 'lifetime_stagger' (4m unless "
+                         "set) and a minute; it reads HH:MM:SS or a duration such as 90m, a bare number as seconds, "
+                         "and no days: write a longer walltime in hours (\"01:00:00\", \"48:00:00\"), or give the "
+                         "queue a 'lifetime')"), said
+    assert "\n" not in said
 
 
 def test_tmpdir_reaches_the_script_only_as_a_checked_path(batch_project, write_clusters, capsys):

@@ -202,6 +202,13 @@ def diagnose(log_tail: str, who: str) -> str | None:
     if m:
         return (f"{who}: every port of its range {m[1]}-{m[2]} is taken "
                 "(widen port_start/port_end in the cluster definition, or stop what uses them)")
+    refusals = re.findall(r"^RuntimeError: (.+)$", log_tail, re.M)
+    if refusals:  # seamless-dask-wrapper's start-up refusals end its log with their traceback
+        from .jobqueue import wrapper_fix  # (only on this failure: a bring-up does not load it)
+
+        fix = wrapper_fix(refusals[-1])
+        if fix:
+            return f"{who}: seamless-dask-wrapper refused its queue: {refusals[-1]} ({fix})"
     return None
 
 

@@ -131,6 +131,29 @@ def _request(res: Resolution, cluster: Cluster, queue: str | None,
         ).map(lambda launch: request(q, launch)))
 
 
+#: seamless-dask-wrapper's start-up refusals that a queue's own fields cause: words of the refusal ->
+#: how to change the queue (its other refusals are said before anything starts, see below)
+WRAPPER_FIXES = (
+    (("lifetime",),
+     "the wrapper gives each worker the queue's walltime, less 'lifetime_stagger' (4m unless set) and a "
+     "minute; it reads HH:MM:SS or a duration such as 90m, a bare number as seconds, and no days: write a "
+     "longer walltime in hours (\"01:00:00\", \"48:00:00\"), or give the queue a 'lifetime'"),
+    (("job_cores", "exclusive"),
+     "an exclusive queue takes whole nodes: remove its 'cores', or its 'exclusive'"),
+)
+
+
+def wrapper_fix(refusal: str) -> str:
+    """How to change a queue that seamless-dask-wrapper refused with ``refusal`` (``""`` when unknown).
+
+    >>> wrapper_fix("Computed 'lifetime' must be positive").startswith("the wrapper gives each worker")
+    True
+    >>> wrapper_fix("Missing required parameter 'nodes'")
+    ''
+    """
+    return next((fix for words, fix in WRAPPER_FIXES if all(w in refusal for w in words)), "")
+
+
 def _wrapper_requirements(cluster: Cluster, queue: str, fields: dict[str, Any]) -> ConfigError | None:
     """What seamless-dask-wrapper refuses at start-up, said before anything starts."""
     where = cluster.queue(queue)

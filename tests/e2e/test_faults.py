@@ -319,3 +319,21 @@ def test_a_running_server_whose_storage_changed_is_restarted(e2e_env: E2EEnv) ->
     _one_process_per_key(env)
     reliability.record("Hostile state (real services)", "bufferdir and database_dir changed under running servers",
                        {"restarted": 2, "reused with the old storage": 0})
+
+
+def test_a_walltime_the_wrapper_cannot_use_is_said_in_one_line(e2e_env: E2EEnv) -> None:
+    """seamless-dask-wrapper derives its workers' lifetime from the queue's walltime and reads a bare
+    number as seconds: ``walltime: "5"`` (five minutes to SLURM) leaves it nothing. seamless-init ends
+    with the wrapper's refusal and the fix, in one line, not the log's traceback."""
+    env = e2e_env
+    env.configure(execution="remote", remote="daskserver")
+    profile = env.project_dir / "seamless.profile.yaml"
+    profile.write_text(profile.read_text().replace('walltime: "01:00:00"', 'walltime: "5"'))
+    cp = env.seamless_init()
+    assert cp.returncode == 1, describe(cp)
+    said = [line for line in cp.stderr.splitlines() if "seamless-dask-wrapper refused its queue" in line]
+    assert len(said) == 1, describe(cp)
+    assert "lifetime" in said[0] and "write a longer walltime in hours" in said[0], said[0]
+    assert "Traceback" not in cp.stderr, describe(cp)
+    # nothing of the daskserver is left running
+    assert all(s.get("status") != "running" for k, s in env.server_states().items() if "daskserver" in k)
