@@ -77,16 +77,34 @@ def jobqueue_settings(request: JobScriptRequest, log_path: str | None = None) ->
     The first is what the wrapper puts under ``jobqueue.<system>``; the second
     the rest of the dask configuration it sets before building the cluster.
     """
+    cfg = _wrapper_configuration(request, log_path)
+    return copy.deepcopy(cfg.jobqueue_config[request.system]), copy.deepcopy(cfg.dask_config)
+
+
+def _wrapper_configuration(request: JobScriptRequest, log_path: str | None) -> Any:
     wrapper = _import("seamless_dask.wrapper")
     with _as_launched(wrapper, log_path):
         try:
-            cfg = wrapper.build_wrapper_configuration(
+            return wrapper.build_wrapper_configuration(
                 host=request.host, port_range=request.port_range, parameters=request.parameters()
             )
         except RuntimeError as exc:
             raise JobScriptError(f"seamless-dask-wrapper refuses queue {request.queue!r}, so its daskserver "
                                  f"would not start: {exc}") from None
-    return copy.deepcopy(cfg.jobqueue_config[request.system]), copy.deepcopy(cfg.dask_config)
+
+
+def wrapper_refusal(request: JobScriptRequest) -> str | None:
+    """What seamless-dask-wrapper says when it refuses the request's queue at start-up, or ``None``: its
+    own checks, run here on any type of cluster, nothing started."""
+    try:
+        _import("seamless_dask.wrapper")
+    except JobScriptError:
+        return None  # (not installed here: nothing to judge with)
+    try:
+        _wrapper_configuration(request, None)
+    except JobScriptError as exc:
+        return str(exc)
+    return None
 
 
 def render_job_script(request: JobScriptRequest, log_path: str | None = None) -> str:

@@ -46,7 +46,7 @@ hpc:
     base:
       cores: 8
       walltime: "01:00:00"
-      extra_dask_config: {distributed: {comm: {tls: {key: /k.pem}}}, api_token: abc}
+      extra_dask_config: {distributed.comm.tls.key: /k.pem, api_token: abc}
     long:
       TEMPLATE: base
       walltime: "24:00:00"
@@ -54,6 +54,7 @@ hpc:
       TEMPLATE: long
       cores: 32
       job-cores: 64
+      memory: 64GB
   default_queue: base
 """
 LEVEL1 = """\
@@ -190,10 +191,11 @@ def test_show_stage_blocks_home_cluster_and_queue_chain(layered, capsys):
           node        -           (default)
           nparallel   4           seamless.yaml:2
         queue bigmem (TEMPLATE chain: bigmem <- long <- base)
-          cores              32                                                        ~/.seamless/clusters/hpc.yaml:21
-          walltime           24:00:00                                                  ~/.seamless/clusters/hpc.yaml:18
-          extra_dask_config  {distributed: {comm: {tls: {key: ***}}}, api_token: ***}  ~/.seamless/clusters/hpc.yaml:15
-          job_cores          64                                                        ~/.seamless/clusters/hpc.yaml:22
+          cores              32                                               ~/.seamless/clusters/hpc.yaml:21
+          walltime           24:00:00                                         ~/.seamless/clusters/hpc.yaml:18
+          extra_dask_config  {distributed.comm.tls.key: ***, api_token: ***}  ~/.seamless/clusters/hpc.yaml:15
+          job_cores          64                                               ~/.seamless/clusters/hpc.yaml:22
+          memory             64GB                                             ~/.seamless/clusters/hpc.yaml:23
         services
           hashserver
             host     login.hpc.example.org                       ~/.seamless/clusters/hpc.yaml:6
@@ -209,7 +211,7 @@ def test_show_stage_blocks_home_cluster_and_queue_chain(layered, capsys):
 
 def test_show_secrets_on_request(layered, capsys):
     out = ok(capsys, "show", "--stage", "prod", "--show-secrets")
-    assert "{distributed: {comm: {tls: {key: /k.pem}}}, api_token: abc}" in out
+    assert "{distributed.comm.tls.key: /k.pem, api_token: abc}" in out
 
 
 def test_show_json(layered, capsys, home):
@@ -226,7 +228,7 @@ def test_show_json(layered, capsys, home):
     assert doc["selection"]["record"] == {"value": False, "origin": None, "stage_block": None, "note": None}
     assert doc["queue"]["name"] == "bigmem" and doc["queue"]["template_chain"] == ["long", "base"]
     assert doc["queue"]["fields"]["extra_dask_config"]["value"] == {
-        "distributed": {"comm": {"tls": {"key": "***"}}}, "api_token": "***"}
+        "distributed.comm.tls.key": "***", "api_token": "***"}
     assert [s["role"] for s in doc["services"]] == ["hashserver", "database", "daskserver"]
     dask = doc["services"][2]
     assert dask["key"] == "daskserver-hpc-rw-rna--folding--STAGE-prodSUBSTAGE-gpu"
@@ -310,7 +312,7 @@ def test_explain_queue_default_and_forgotten(layered, capsys):
 def test_explain_defaults_and_secrets(layered, capsys):
     assert ok(capsys, "explain", "persistent") == "persistent = true\n  from (default: a cluster is selected)\n"
     out = ok(capsys, "explain", "queue.extra_dask_config", "--stage", "prod")
-    assert out.startswith("queue.extra_dask_config = {distributed: {comm: {tls: {key: ***}}}, api_token: ***}\n")
+    assert out.startswith("queue.extra_dask_config = {distributed.comm.tls.key: ***, api_token: ***}\n")
     assert "abc" not in out
     assert "api_token: abc" in ok(capsys, "explain", "queue.extra_dask_config", "--stage", "prod", "--show-secrets")
 
@@ -452,8 +454,16 @@ def test_check_strict(layered, capsys, home):
         "seamless-config: ~/work/rna/seamless.profile.yaml:9: stage 'same' changes nothing: its blocks select the "
         "same as no stage (only the storage differs, under STAGE-same) "
         "(add the commands that make the stage differ, or remove its blocks) [strict]",
+        NO_MEMORY,
     ]
-    assert ok(capsys, "check").startswith("ok: ")
+    # without the profile's queue, stage prod's daskserver takes queue 'long', which the wrapper would
+    # refuse: a mistake, strict or not
+    assert mistake(capsys, "check") == [NO_MEMORY]
+
+
+NO_MEMORY = ("seamless-config: ~/.seamless/clusters/hpc.yaml:16: queue 'long' of cluster 'hpc' has no 'memory', "
+             "which the Dask workers need (add e.g. 'memory: 4GB' to queue 'long': the memory of one job) "
+             "[stage prod]")
 
 
 def test_check_json(layered, capsys, home):
@@ -473,8 +483,9 @@ def test_check_json(layered, capsys, home):
 # -- the command line ------------------------------------------------------------------------
 
 
-def test_job_script_says_what_the_wrapper_would_refuse(layered, capsys):
+def test_job_script_says_what_the_wrapper_would_refuse(layered, capsys, home):
     # job-script itself is tested in tests/test_jobscript.py
+    (home / ".seamless/clusters/hpc.yaml").write_text(HPC_V2.replace("      memory: 64GB\n", ""))
     assert mistake(capsys, "job-script", "--stage", "prod") == [
         "seamless-config: ~/.seamless/clusters/hpc.yaml:19: queue 'bigmem' of cluster 'hpc' has no 'memory', "
         "which the Dask workers need (add e.g. 'memory: 4GB' to queue 'bigmem': the memory of one job)"]

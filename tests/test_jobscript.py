@@ -213,6 +213,27 @@ def test_exclusive_with_fixed_cores_is_refused_by_the_wrapper(batch_project, cap
             "exclusive queue takes whole nodes: remove its 'cores', or its 'exclusive')")
 
 
+def test_check_has_the_wrapper_judge_the_queues_its_stages_start(batch_project, capsys):
+    """``seamless-config check`` says what job-script says of the queue a stage's daskserver takes, at
+    the queue's line, once for every stage that takes it; a queue no stage takes is not judged."""
+    lines = (SLURM_CLUSTER + OAR_CLUSTER).splitlines()
+    line = lines.index("    fixed:") + 1
+    project = batch_project(extra="- stage a:\n    - queue: fixed\n- stage b:\n    - queue: fixed\n")
+    code = main(["check", "--workdir", str(project)])
+    out, err = capsys.readouterr()
+    assert (code, out) == (2, ""), err
+    assert err.splitlines() == [
+        f"seamless-config: ~/.seamless/clusters.yaml:{line}: seamless-dask-wrapper refuses queue 'fixed', so its "
+        "daskserver would not start: Parameter 'job_cores' must not be set in exclusive mode (an exclusive queue "
+        "takes whole nodes: remove its 'cores', or its 'exclusive') [stage a, stage b]"]
+    code = main(["check", "--json", "--workdir", str(project)])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 2 and [(e["code"], e["line"], e["stages"]) for e in doc["errors"]] == [("SC205", line, ["a", "b"])]
+    # without the stages, the selected queue ('cpu') is one the wrapper takes
+    assert main(["check", "--workdir", str(batch_project())]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_pure_dask_mode(batch_project, capsys):
     script = job_script(capsys, batch_project(extra="- persistent: false\n"))
     assert "pure-daskserver-hpc-cpu.log-%j.out" in script

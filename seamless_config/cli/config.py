@@ -127,6 +127,11 @@ def _main(args: Any) -> int:
         out = report.diff_json(d) if args.json else render.render_diff(d, cwd, home)
     else:
         checked = report.check_layout(layout, args.strict)
+        if checked.daskservers:  # what seamless-dask-wrapper would refuse at start-up, asked of it
+            from effects.jobscript import wrapper_refusal
+
+            said = {req: wrapper_refusal(req) for req, _ in checked.daskservers}
+            checked = report.with_refusals(checked, {req: text for req, text in said.items() if text})
         if args.json:
             _print_json(report.check_json(checked))
             return 0 if checked.ok else EXIT_USAGE

@@ -25,8 +25,8 @@ def run(args: Any, resolved: Any) -> int:
 
     from effects import statefiles
     from effects.jobscript import JobScriptError, render_job_script
-    from seamless_config.core.errors import BATCH_OFFER, Origin
-    from seamless_config.core.jobqueue import job_script_request, wrapper_fix
+    from seamless_config.core.errors import Origin
+    from seamless_config.core.jobqueue import job_script_request, refused
     from seamless_config.session import raise_error, settled
 
     request = settled(job_script_request(resolved.resolution, args.queue, Origin("--queue")))
@@ -37,7 +37,7 @@ def run(args: Any, resolved: Any) -> int:
     try:
         script = render_job_script(request, log_path)
     except JobScriptError as exc:  # (shown at the queue's definition, like every mistake in a file)
-        raise_error(BATCH_OFFER(str(exc), request.origin, wrapper_fix(str(exc))))
+        raise_error(refused(request, str(exc)))
     sys.stdout.write(script if script.endswith("\n") else script + "\n")
     return 0
 

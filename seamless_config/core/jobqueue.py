@@ -10,13 +10,14 @@ module :mod:`effects.jobscript`'s work.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
 from returns.result import Failure, Result, Success
 
 from .clusters import Cluster, QueueDefinition
-from .errors import CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin
+from .errors import BATCH_OFFER, CONFLICT, MISSING, NOTHING_SELECTED, ConfigError, Origin
 from .frozen import FrozenDict, frozen_map, thaw
 from .launch import (
     LaunchDict,
@@ -87,14 +88,14 @@ def job_script_request(
         lambda cluster: _request(res, cluster, queue, queue_origin))
 
 
-def _request(res: Resolution, cluster: Cluster, queue: str | None,
-             queue_origin: Origin | None) -> Result[JobScriptRequest, ConfigError]:
+def _request(res: Resolution, cluster: Cluster, queue: str | None, queue_origin: Origin | None,
+             batch_only: bool = True) -> Result[JobScriptRequest, ConfigError]:
     sel = res.selection
     if sel.node is not None:
         node_mistake = node_directives(cluster, sel.node).swap().value_or(None)
         if node_mistake is not None:
             return Failure(attrs.evolve(node_mistake, origin=sel.origin("node")))
-    if cluster.type not in JOB_SYSTEMS:
+    if batch_only and cluster.type not in JOB_SYSTEMS:
         return Failure(CONFLICT(
             f"cluster {cluster.name!r} is of type {cluster.type!r}: its Dask workers are not batch jobs, "
             "so there is no job script", cluster.origin,
@@ -113,7 +114,7 @@ def _request(res: Resolution, cluster: Cluster, queue: str | None,
         assert spec is not None and spec.port_start is not None and spec.port_end is not None
         return JobScriptRequest(
             cluster=cluster.name,
-            system=JOB_SYSTEMS[cluster.type],  # type: ignore[index]
+            system=JOB_SYSTEMS.get(str(cluster.type), "local"),
             queue=q.name,
             key=launch.key,
             cluster_string=launch.get("cluster_string"),
@@ -131,6 +132,20 @@ def _request(res: Resolution, cluster: Cluster, queue: str | None,
         ).map(lambda launch: request(q, launch)))
 
 
+def planned_daskserver(res: Resolution, roles: Iterable[str]) -> Result[JobScriptRequest, ConfigError] | None:
+    """The daskserver a plan with services ``roles`` starts, as seamless-dask-wrapper is given it, on any
+    type of cluster (``check`` has the wrapper judge it); ``None`` when the plan starts none."""
+    cluster = res.clusters.get(res.selection.cluster) if res.selection.cluster is not None else None
+    if cluster is None or not {"daskserver", "pure-daskserver"} & set(roles):
+        return None
+    return _request(res, cluster, None, None, batch_only=False)
+
+
+def refused(request: JobScriptRequest, refusal: str) -> ConfigError:
+    """seamless-dask-wrapper's ``refusal`` of a request's queue, as a mistake at the queue's definition."""
+    return BATCH_OFFER(refusal, request.origin, wrapper_fix(refusal))
+
+
 #: seamless-dask-wrapper's start-up refusals that a queue's own fields cause: words of the refusal ->
 #: how to change the queue (its other refusals are said before anything starts, see below)
 WRAPPER_FIXES = (
@@ -140,6 +155,9 @@ WRAPPER_FIXES = (
      "longer walltime in hours (\"01:00:00\", \"48:00:00\"), or give the queue a 'lifetime'"),
     (("job_cores", "exclusive"),
      "an exclusive queue takes whole nodes: remove its 'cores', or its 'exclusive'"),
+    (("extra_dask_config", "strings"),
+     "write 'extra_dask_config' as dotted keys with quoted values, e.g. 'distributed.comm.timeouts.connect: "
+     "\"30s\"', not nested mappings, numbers or booleans"),
 )
 
 

@@ -9,6 +9,7 @@ for home) or into the stable JSON documented in ``docs/cli/seamless-config.md``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import attrs
@@ -17,6 +18,7 @@ from ..core.clients import STORAGE
 from ..core.clusters import Cluster
 from ..core.errors import CHECK, DEFAULT_ORIGIN, UNKNOWN_CLUSTER, ConfigError, Origin
 from ..core.frozen import EMPTY, FrozenDict, frozen_map
+from ..core.jobqueue import JobScriptRequest, planned_daskserver, refused
 from ..core.launch import choose_frontend
 from ..core.layout import (
     COMMAND_LINE,
@@ -300,6 +302,9 @@ class CheckReport:
     files: tuple[str, ...]
     stages: tuple[str | None, ...]
     findings: tuple[Finding, ...]
+    #: the daskservers the stages would start, with those stages: the shell has seamless-dask-wrapper
+    #: judge them (:func:`with_refusals`)
+    daskservers: tuple[tuple[JobScriptRequest, tuple[str | None, ...]], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -341,11 +346,39 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     out = list(findings.values())
     if strict and not layout.errors:
         out += strict_findings(layout, results)
+    daskservers: dict[JobScriptRequest, tuple[str | None, ...]] = {}
     if not layout.errors:  # a broken file may hold the definition
         out += undefined_overridden(layout, results, {f.error.origin for f in out})
         out += replaced_with_mistakes(results)
         out += purged_storage(results)
-    return CheckReport(layout.files, stages, tuple(out))
+        wrapper_mistakes: list[tuple[ConfigError, str | None]] = []
+        for s, r in results.items():
+            if r.resolution is None or r.plan is None:
+                continue
+            planned = planned_daskserver(r.resolution, (sp.role for sp in r.plan.services))
+            req = planned.value_or(None) if planned is not None else None
+            if req is not None:
+                daskservers[req] = daskservers.get(req, ()) + (s,)
+            elif planned is not None:
+                wrapper_mistakes.append((planned.failure(), s))
+        out += _merged(wrapper_mistakes)
+    return CheckReport(layout.files, stages, tuple(out), tuple(daskservers.items()))
+
+
+def _merged(mistakes: Iterable[tuple[ConfigError, str | None]]) -> list[Finding]:
+    """One finding per mistake, with every stage it shows in."""
+    seen: dict[str, Finding] = {}
+    for e, s in mistakes:
+        f = seen.get(str(e))
+        seen[str(e)] = Finding(e, (s,)) if f is None else attrs.evolve(f, stages=f.stages + (s,))
+    return list(seen.values())
+
+
+def with_refusals(report: CheckReport, refusals: dict[JobScriptRequest, str]) -> CheckReport:
+    """``report`` with what seamless-dask-wrapper refuses of its daskservers, at their queues."""
+    found = _merged((refused(req, refusals[req]), s) for req, stages in report.daskservers if req in refusals
+                    for s in stages)
+    return attrs.evolve(report, findings=report.findings + tuple(found))
 
 
 def purged_storage(results: dict[str | None, StageResult]) -> list[Finding]:
