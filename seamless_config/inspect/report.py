@@ -325,7 +325,9 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     When a project file has a mistake, its commands are missing from every
     stage, so the stages are not checked (their mistakes might only follow
     from it); when a cluster file has one, stages that select an unknown
-    cluster are not reported (the definition may be in that file).
+    cluster are not reported (the definition may be in that file). The
+    daskservers the stages would start are listed for seamless-dask-wrapper
+    to judge (:func:`with_refusals`).
     """
     stages: tuple[str | None, ...] = (None,) + stages_named(layout.documents)
     findings: dict[str, Finding] = {}
@@ -365,12 +367,12 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     return CheckReport(layout.files, stages, tuple(out), tuple(daskservers.items()))
 
 
-def _merged(mistakes: Iterable[tuple[ConfigError, str | None]]) -> list[Finding]:
-    """One finding per mistake, with every stage it shows in."""
+def _merged(found: Iterable[tuple[ConfigError, str | None]], warning: bool = False) -> list[Finding]:
+    """One finding per mistake (or warning), with every stage it shows in, in the order first found."""
     seen: dict[str, Finding] = {}
-    for e, s in mistakes:
+    for e, s in found:
         f = seen.get(str(e))
-        seen[str(e)] = Finding(e, (s,)) if f is None else attrs.evolve(f, stages=f.stages + (s,))
+        seen[str(e)] = Finding(e, (s,), warning=warning) if f is None else attrs.evolve(f, stages=f.stages + (s,))
     return list(seen.values())
 
 
@@ -384,14 +386,8 @@ def with_refusals(report: CheckReport, refusals: dict[JobScriptRequest, str]) ->
 def purged_storage(results: dict[str | None, StageResult]) -> list[Finding]:
     """Warnings for storage directories of a selected oar cluster under /tmp, /dev/shm or /var/tmp,
     once per directory, with the stages that select it."""
-    seen: dict[str, Finding] = {}
-    for s, r in results.items():
-        if r.resolution is None:
-            continue
-        for e in purge_notes(r.resolution):
-            f = seen.get(str(e))
-            seen[str(e)] = Finding(e, (s,), warning=True) if f is None else attrs.evolve(f, stages=f.stages + (s,))
-    return list(seen.values())
+    return _merged(((e, s) for s, r in results.items() if r.resolution is not None
+                    for e in purge_notes(r.resolution)), warning=True)
 
 
 def replaced_with_mistakes(results: dict[str | None, StageResult]) -> list[Finding]:
