@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -245,6 +246,25 @@ def test_a_start_is_bounded_by_the_launch_dicts_own_timeout(timeout: int, starti
     # found starting: waited once, then launched and waited again; each wait is bounded by the timeout
     waits = 2 if starting else 1
     assert timeout <= world.now <= waits * (timeout + 2 * b.PATIENT_CHECK_TIMEOUT + 1)
+
+
+@pytest.mark.parametrize("exits_after", [12, None])
+def test_a_service_that_says_failed_is_let_finish_its_log(exits_after: int | None) -> None:
+    """A launched service that says ``failed`` is on its way out, writing why to its log (the
+    wrapper's refusal): it is given FAILED_GRACE seconds to exit by itself, and its log is read
+    before any stop, whose interruption would bury the cause under a KeyboardInterrupt."""
+    world = World(client=None, client_answers=False, state=None, proc=None, launch_error=None,
+                  launched_proc=Proc(0, 0, fails=True, dies_after=exits_after), launch_writes_state=True)
+    ended = run(world)
+    assert ended.how == "failed" and "its state still says 'failed'" in (ended.message or ""), ended
+    kinds = [type(r) for r in world.requests]
+    if exits_after is not None:
+        assert b.Stop not in kinds, "stopped a service that was exiting by itself"
+        assert world.now < b.FAILED_GRACE
+    else:
+        assert kinds.index(b.LogTail) < kinds.index(b.Stop)
+        assert b.FAILED_GRACE <= world.now <= b.FAILED_GRACE + 0.2
+        assert not world.launched_proc.alive
 
 
 def test_an_answering_client_file_is_reused_without_touching_the_server() -> None:

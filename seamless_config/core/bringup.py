@@ -14,8 +14,10 @@ The steps, for one service key:
    and the file removed.
 2. **Its server state.** A proven-alive process (the shell proves a pid before
    it says *alive*) that says ``running`` with the same parameters, and answers,
-   is reused. One that says ``starting`` is waited for. Anything else is stale:
-   its process is stopped, its state removed.
+   is reused. One that says ``starting`` is waited for. One that says
+   ``failed`` is given :data:`FAILED_GRACE` seconds to exit by itself, so that
+   its log ends with why. Anything else is stale: its process is stopped, its
+   state removed.
 3. **A launch**, after stopping what an interrupted launch of the key left
    running. Then the state is read again as in step 2, but patiently: a
    service may say ``running`` a moment before its port accepts connections
@@ -44,6 +46,8 @@ from .plan import ServicePlan
 START_TIMEOUT = 120.0
 #: seconds for one health check while a launched service comes up
 PATIENT_CHECK_TIMEOUT = 2.0
+#: seconds a service that said it failed is given to exit by itself before it is stopped
+FAILED_GRACE = 2.0
 
 
 # -- requests (what the shell is asked to observe or do; the answer each expects) ---------------
@@ -280,10 +284,14 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
             if alive and state.get("status") == "starting":
                 state, alive = yield from _until_running(state, limit)
                 waited = True
+            failed = state.get("status") == "failed"
+            if alive and failed:  # on its way out: let it finish writing why to its log
+                alive = yield from _lingers(state)
             running = alive and state.get("status") == "running"
             # why a launched service is given up, for the message
-            why = ("its process is gone" if not alive else f"its state still says {state.get('status')!r}"
-                   if not running else "it runs with other parameters than planned")
+            why = ("its state still says 'failed'" if failed else "its process is gone" if not alive
+                   else f"its state still says {state.get('status')!r}" if not running
+                   else "it runs with other parameters than planned")
             if running and same_parameters(state, (yield from parameters())):
                 plain = client_payload(sp.launch, state)
                 payload = plain
@@ -300,10 +308,11 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                        else "its state names no port")
                 yield CloseTunnel(payload)
             # stale: a dead process, a failed start, a server that does not answer, a pid not proven ours
+            # (a failed start's log is read first: stopping it adds the interruption's traceback)
+            tail = (yield LogTail()) if launched else ""
             if alive:
                 yield Stop(state)
             if launched:
-                tail = yield LogTail()
                 yield RemoveState()
                 return Ended("failed", message=diagnose(tail, who) or (
                     f"{who} did not come up ({why})" + (f"; its log ends with:\n{tail}" if tail else "")))
@@ -344,6 +353,17 @@ def _until_running(state: dict[str, Any], limit: float) -> Generator[Request, An
             return state, False
         if state.get("status") in ("running", "failed") or (yield Clock()) > deadline:
             return state, True
+
+
+def _lingers(state: dict[str, Any]) -> Generator[Request, Any, bool]:
+    """Whether a service that said it failed is still alive after :data:`FAILED_GRACE` seconds of
+    exiting by itself (stopping it sooner would cut off its last words to its log)."""
+    deadline = (yield Clock()) + FAILED_GRACE
+    while (yield Alive(state)):
+        if (yield Clock()) > deadline:
+            return True
+        yield Sleep(0.05)
+    return False
 
 
 def _answers(hostname: str, port: int, state: dict[str, Any], patience: float | None
