@@ -12,8 +12,9 @@ Measured (medians of repeated runs, with min and max):
    in ``.venv-oracle`` (0.3.2 alone) and, when given (``--oracle-rt-venv``), in
    a venv that also has seamless-transformer installed, as in a Seamless
    runtime environment: 0.3.2 imports seamless_transformer while resolving.
-2. strictyaml scaling: ``seamless_config.core.yamltree.parse_yaml`` on files of
-   36, 106, 351 and 1,050 lines, in-process.
+2. YAML parse scaling: ``seamless_config.core.yamltree.parse_yaml`` (a clean
+   file: libyaml) and ``parse_strict`` (strictyaml, which reads any file that is
+   not clean) on files of 36, 106, 351 and 1,050 lines, in-process.
 3. The large layout (1,000 clusters of 10 queues, one per file in
    ``~/.seamless/clusters/``; a 50-directory inheritance chain): the cold
    parse (once, via the CLI with an empty cache), the pure stages alone
@@ -222,31 +223,34 @@ def bench_typical(tmp: Path, reps: int, ours: Path, oracles: dict[str, Path],
 
 
 # --------------------------------------------------------------------------
-# 2. strictyaml scaling
+# 2. YAML parse scaling
 
 
 def bench_yaml_scaling(reps: int, sizes: tuple[int, ...]) -> dict[str, Any]:
-    from seamless_config.core.yamltree import parse_yaml
-
-    parse_yaml("warmup.yaml", layouts.yaml_of_lines(36)).unwrap()  # imports strictyaml
-    out: dict[str, Any] = {}
-    for n in sizes:
-        text = layouts.yaml_of_lines(n)
-        assert text.count("\n") == n
-        r = reps if n <= 400 else max(3, min(reps, 7))
-        samples = []
-        for _ in range(r):
-            t, res = timed_call(lambda n=n, text=text: parse_yaml(f"lines-{n}.yaml", text))
-            res.unwrap()
-            samples.append(t)
-        s = stats(samples)
-        s["ms_per_line"] = 1000 * s["median"] / n
-        out[str(n)] = s
-    # growth exponent between the smallest and largest size: t ~ n^k
     import math
 
-    a, b = out[str(sizes[0])]["median"], out[str(sizes[-1])]["median"]
-    return {"sizes": out, "growth_exponent": math.log(b / a) / math.log(sizes[-1] / sizes[0])}
+    from seamless_config.core.yamltree import parse_strict, parse_yaml
+
+    out: dict[str, Any] = {}
+    for parser, parse in (("libyaml", parse_yaml), ("strictyaml", parse_strict)):
+        parse("warmup.yaml", layouts.yaml_of_lines(36)).unwrap()  # imports the parser
+        sizes_out: dict[str, Any] = {}
+        for n in sizes:
+            text = layouts.yaml_of_lines(n)
+            assert text.count("\n") == n
+            r = reps if n <= 400 else max(3, min(reps, 7))
+            samples = []
+            for _ in range(r):
+                t, res = timed_call(lambda n=n, text=text, parse=parse: parse(f"lines-{n}.yaml", text))
+                res.unwrap()
+                samples.append(t)
+            st = stats(samples)
+            st["ms_per_line"] = 1000 * st["median"] / n
+            sizes_out[str(n)] = st
+        # growth exponent between the smallest and largest size: t ~ n^k
+        a, b = sizes_out[str(sizes[0])]["median"], sizes_out[str(sizes[-1])]["median"]
+        out[parser] = {"sizes": sizes_out, "growth_exponent": math.log(b / a) / math.log(sizes[-1] / sizes[0])}
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -446,8 +450,8 @@ def bench_import(reps: int, ours: Path, oracles: dict[str, Path], cwd: str,
 #: the design's libraries alone, in a new process: the floor under any cold run that parses and
 #: resolves (the pure stages need all three), and what returns adds to it
 LIBRARIES = {
-    "libraries": "import attrs, strictyaml, returns.result",
-    "libraries_without_returns": "import attrs, strictyaml",
+    "libraries": "import attrs, yaml, returns.result",
+    "libraries_without_returns": "import attrs, yaml",
 }
 
 
@@ -497,12 +501,15 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         L.append("")
     if "yaml" in res:
         y = res["yaml"]
-        L.append("## 2. strictyaml scaling (`core.yamltree.parse_yaml`, in-process)\n")
-        L.append("| lines | parse time | ms per line |")
-        L.append("| --- | --- | --- |")
-        for n, s in y["sizes"].items():
-            L.append(f"| {n} | {fmt(s, 'ms')} | {s['ms_per_line']:.3f} |")
-        L.append(f"\nGrowth exponent (t ~ n^k, smallest to largest): k = {y['growth_exponent']:.2f}\n")
+        L.append("## 2. YAML parse scaling (in-process): a clean file (`parse_yaml`, libyaml) and one "
+                 "that is not (`parse_strict`, strictyaml)\n")
+        L.append("| lines | libyaml | ms per line | strictyaml | ms per line |")
+        L.append("| --- | --- | --- | --- | --- |")
+        for n in y["libyaml"]["sizes"]:
+            a, b = y["libyaml"]["sizes"][n], y["strictyaml"]["sizes"][n]
+            L.append(f"| {n} | {fmt(a, 'ms')} | {a['ms_per_line']:.3f} | {fmt(b, 'ms')} | {b['ms_per_line']:.3f} |")
+        L.append(f"\nGrowth exponent (t ~ n^k, smallest to largest): k = {y['libyaml']['growth_exponent']:.2f} "
+                 f"(libyaml), {y['strictyaml']['growth_exponent']:.2f} (strictyaml)\n")
     if "large" in res:
         lg = res["large"]
         L.append(f"## 3. Large layout: {lg['clusters']} clusters x {lg['queues_per_cluster']} queues "
@@ -538,8 +545,8 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
         L.append("")
     if "import" in res:
         L.append("## 4. `python -c \"import seamless_config\"` (new process)\n")
-        L.append("| venv | import seamless_config | python -c pass (baseline) | import attrs, strictyaml, returns.result "
-                 "| import attrs, strictyaml |")
+        L.append("| venv | import seamless_config | python -c pass (baseline) | import attrs, yaml, returns.result "
+                 "| import attrs, yaml |")
         L.append("| --- | --- | --- | --- | --- |")
         names = sorted({k.rsplit("_import", 1)[0] for k in res["import"] if k.endswith("_import")})
         for n in names:
@@ -548,7 +555,7 @@ def write_markdown(res: dict[str, Any], path: Path) -> None:
             L.append(f"| {n} | {fmt(res['import'][n + '_import'])} | {fmt(res['import'][n + '_python_pass'])} | {libs} |")
         L.append("")
         L.append("The design's three libraries alone take most of a cold resolve's budget: a cold "
-                 "`seamless-service-resolve` needs them all (strictyaml to parse, attrs and returns for the "
+                 "`seamless-service-resolve` needs them all (PyYAML to parse, attrs and returns for the "
                  "pure stages).")
         L.append("")
     path.write_text("\n".join(L) + "\n")
@@ -666,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
             log("typical layout (CLI)...")
             res["typical"] = bench_typical(tmp, reps, ours, oracles, ours_wheel)
         if "yaml" in sections:
-            log("strictyaml scaling...")
+            log("YAML parse scaling...")
             res["yaml"] = bench_yaml_scaling(reps, (36, 106, 351, 1050))
         if "large" in sections:
             log("large layout...")

@@ -1,9 +1,14 @@
 """YAML text to a small tree of nodes that remember their line.
 
-strictyaml does the parsing (no anchors, aliases, tags or duplicate keys); the
-resulting tree is plain data that can be cached as JSON (:func:`to_json`,
-:func:`from_json`), so each file is parsed once and not again while its content
-stays the same.
+Two parsers, one tree. A clean file (no anchors, aliases, tags, directives,
+duplicate or complex keys, odd characters, more than one document) is composed
+by libyaml, PyYAML's C parser, about thirty times faster than strictyaml. Any
+other file goes to strictyaml, which refuses what it must and says where;
+libyaml is never the one to judge a mistake. On every file libyaml accepts, the
+two give the same tree (``tests/test_yamltree_parity.py`` checks it on
+generated and mutated files). The tree is plain data that can be cached as JSON
+(:func:`to_json`, :func:`from_json`), so each file is parsed once and not again
+while its content stays the same.
 """
 
 from __future__ import annotations
@@ -13,12 +18,13 @@ from typing import Any
 import attrs
 from returns.result import Failure, Result, Success
 
-#: Files larger than this are refused: strictyaml needs seconds per megabyte.
+#: Files larger than this are refused: strictyaml, which reads any file that is not clean, needs
+#: seconds per megabyte.
 from ..limits import MAX_FILE_BYTES  # noqa: E402 (one fact, one place)
 from .errors import UNREADABLE, YAML, ConfigError, Origin
 
-#: Files with more lines and flow-list items than this are refused before parsing: the YAML
-#: parser needs about 0.4 ms per line, so this keeps any accepted file to a couple of seconds.
+#: Files with more lines and flow-list items than this are refused before parsing: strictyaml
+#: needs about 0.4 ms per line, so this keeps any accepted file to a couple of seconds.
 MAX_ITEMS = 5000
 
 #: Deeper nesting is refused: configurations nest a handful of levels, and deep
@@ -27,7 +33,7 @@ MAX_DEPTH = 64
 
 #: Bumped whenever the tree format or the parser's behaviour changes, so that
 #: cached trees from another version are never used.
-PARSER_VERSION = "seamless-config-tree-6"
+PARSER_VERSION = "seamless-config-tree-7"
 
 
 @attrs.frozen
@@ -110,21 +116,16 @@ class _ComplexKey(Exception):
 def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
     """Parse YAML text into a line-aware tree (``None`` for an empty document).
 
-    strictyaml's loader scans and parses (refusing anchors, aliases and tags);
-    the tree is built from its node graph directly, skipping the typing of
-    values that strictyaml's schema pass would do and that we do ourselves.
+    A clean file is composed by libyaml (:func:`compose_clean`), any other by strictyaml's
+    loader (:func:`parse_strict`), which refuses anchors, aliases and tags and names the line of
+    a mistake. Either way the tree is built from the parser's nodes directly, skipping the typing
+    of values that strictyaml's schema pass would do and that we do ourselves.
 
     >>> parse_yaml("s.yaml", "- project: p\\n").unwrap()
     Seq(items=(Map(items=((Scalar(value='project', line=1), Scalar(value='p', line=1)),), line=1),), line=1)
     >>> print(parse_yaml("s.yaml", "- a: 1\\n  a: 2\\n").failure())
     s.yaml:2: duplicate key 'a' (each key may appear once in a mapping; keep one)
     """
-    # Imported here: strictyaml costs ~90 ms to import, and a warm parse cache
-    # means most runs never need it.
-    from strictyaml import exceptions as sx
-    from strictyaml.parser import StrictYAMLLoader
-    from strictyaml.ruamel.error import YAMLError
-
     if not text.strip() or all(
         not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()
     ):
@@ -136,6 +137,20 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
     too_deep = _flow_too_deep(text) or _indent_too_deep(text)
     if too_deep:
         return Failure(_too_deep(path, too_deep))
+    clean = compose_clean(text)
+    if clean is not None:
+        return Success(clean)
+    return parse_strict(path, text)
+
+
+def parse_strict(path: str, text: str) -> Result[Node | None, ConfigError]:
+    """:func:`parse_yaml` by strictyaml alone (after the size and depth checks): the judge of every
+    file :func:`compose_clean` declines."""
+    # Imported here: strictyaml costs ~90 ms to import, and clean files never need it.
+    from strictyaml import exceptions as sx
+    from strictyaml.parser import StrictYAMLLoader
+    from strictyaml.ruamel.error import YAMLError
+
     try:
         # the reader refuses control characters (NUL, ESC, ...) as soon as it is made
         loader = StrictYAMLLoader(text)
@@ -175,6 +190,83 @@ def parse_yaml(path: str, text: str) -> Result[Node | None, ConfigError]:
                                "check the YAML syntax near this line", text))
     finally:
         loader.dispose()
+
+
+#: what the two parsers might read differently, so libyaml leaves it to strictyaml: the characters
+#: strictyaml's reader refuses, a byte-order mark, the line breaks of YAML 1.1 only, and tabs (which
+#: strictyaml refuses inside plain values), a carriage return that ends a line alone, a block scalar's header run into a comment (``|#``,
+#: which libyaml takes and strictyaml refuses), and document end markers (``...``; strictyaml reads
+#: two of them as a second document)
+_ODD = r"(?m)^\.\.\.|\r(?!\n)|[^\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\u2028\u2029\ufeff]|[|>][0-9+-]{0,2}#"
+
+
+def compose_clean(text: str) -> Map | Seq | None:
+    """The tree of a clean mapping or list document, composed by libyaml; ``None`` when the text
+    is not clean or libyaml is missing (then :func:`parse_strict` decides, with its messages).
+
+    >>> compose_clean("- a: [1, 'x']\\n")
+    Seq(items=(Map(items=((Scalar(value='a', line=1), Seq(items=(Scalar(value='1', line=1), Scalar(value='x', line=1)), line=1)),), line=1),), line=1)
+    >>> compose_clean("a: &x 1\\n") is None, compose_clean("a: 1\\na: 2\\n") is None
+    (True, True)
+    """
+    try:
+        import yaml
+        from yaml import CSafeLoader
+    except ImportError:  # PyYAML without libyaml: strictyaml is as fast as its pure-Python parser
+        return None
+    import re
+
+    if re.search(_ODD, text):
+        return None
+    # each open node: [line, items, keys seen (mappings) or None (lists), key waiting for its value]
+    stack: list[list[Any]] = []
+    root: Node | None = None
+    documents = 0
+    try:
+        for ev in yaml.parse(text, Loader=CSafeLoader):
+            kind = type(ev)
+            if kind is yaml.ScalarEvent:
+                if ev.anchor is not None or ev.tag is not None:
+                    return None
+                node: Node = Scalar(ev.value, ev.start_mark.line + 1, ev.style in ("'", '"'))
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if ev.anchor is not None or ev.tag is not None or len(stack) >= MAX_DEPTH:
+                    return None
+                stack.append([ev.start_mark.line + 1, [], set() if kind is yaml.MappingStartEvent else None, None])
+                continue
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                line, items, keys, _ = stack.pop()
+                node = Seq(tuple(items), line) if keys is None else Map(tuple(items), line)
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1 or ev.version is not None or ev.tags:
+                    return None
+                continue
+            elif kind is yaml.AliasEvent:
+                return None
+            else:  # stream start and end, document end
+                continue
+            if not stack:
+                root = node
+                continue
+            top = stack[-1]
+            keys = top[2]
+            if keys is None:
+                top[1].append(node)
+            elif top[3] is None:  # a key
+                if not isinstance(node, Scalar) or node.value in keys:
+                    return None
+                keys.add(node.value)
+                top[3] = Scalar(node.value, node.line)
+            else:
+                key, top[3] = top[3], None
+                if isinstance(node, Scalar) and node.value == "":
+                    # an empty value is placed on its key's line; '""' stays a (quoted) string
+                    node = Scalar("", key.line, node.quoted)
+                top[1].append((key, node))
+    except (yaml.YAMLError, RecursionError):
+        return None
+    return root if isinstance(root, (Map, Seq)) else None
 
 
 class _TooDeep(Exception):
@@ -281,7 +373,10 @@ def _convert_node(node: object, depth: int) -> Node:
     if isinstance(node, SequenceNode):
         return Seq(tuple(_convert_node(v, depth + 1) for v in node.value), node.start_mark.line + 1)
     style = getattr(node, "style", None)
-    return Scalar(str(node.value), node.start_mark.line + 1, style in ("'", '"'))  # type: ignore[attr-defined]
+    text = str(node.value)  # type: ignore[attr-defined]
+    if style == ">":  # ruamel marks where a folded value was folded with BEL, which no text can hold
+        text = text.replace("\a", "")
+    return Scalar(text, node.start_mark.line + 1, style in ("'", '"'))  # type: ignore[attr-defined]
 
 
 def _marked(path: str, exc: Exception, message: str, hint: str, text: str = "") -> ConfigError:

@@ -105,7 +105,7 @@ def _preimport() -> None:
 
     import seamless_config.core
 
-    names = ["strictyaml", "seamless_config.session", "seamless_config.cli.resolve", "effects.parse_cache",
+    names = ["yaml", "strictyaml", "seamless_config.session", "seamless_config.cli.resolve", "effects.parse_cache",
              "effects.snapshot", "dateutil.parser"]
     names += [f"seamless_config.core.{m.name}" for m in pkgutil.iter_modules(seamless_config.core.__path__)]
     for name in names:
