@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import strategies as S
 import yaml
 from hypothesis import HealthCheck, given, settings
@@ -148,6 +149,20 @@ def test_mistakes_are_judged_by_strictyaml() -> None:
         assert compose_clean(text) is None
         error = parse_yaml("f.yaml", text).failure()
         assert (error.origin.line, words in error.message) == (line, True), error
+
+
+@pytest.mark.parametrize("text", [
+    "- cluster: h\tp\n",  # a tab in a plain value: strictyaml refuses it
+    "- >#\n  x\n",  # a block header run into a comment
+    "a: b\n...\n...\n",  # strictyaml reads a second document
+    "a: b\rc: d\r",  # old Mac line ends
+    "k: [?, : c]\n",  # an empty explicit key in a flow list
+    "a: caf\u00e9\u2028b\n",  # a YAML 1.1 line break
+])
+def test_what_the_parsers_read_differently_is_left_to_strictyaml(text: str) -> None:
+    """The places random edits found where libyaml and strictyaml part: libyaml declines them."""
+    assert compose_clean(text) is None
+    assert parse_yaml("f.yaml", text) == parse_strict("f.yaml", text)
 
 
 def test_a_clean_file_does_not_load_strictyaml() -> None:
