@@ -410,6 +410,7 @@ def _parse_queues(node: Node, cluster: str, ctype: str | None, path: str
         return None, fail(WRONG_TYPE, f"'queues' of cluster {cluster!r} must be a mapping of queue names to fields, "
                                       f"not {kind_name(node)}", path, node).failure()
     done: dict[str, QueueDefinition] = {}
+    broken: set[str] = set()  # queues with mistakes: a TEMPLATE naming one is not "unknown"
     errors: list[ConfigError] = []
     all_queues = frozenset(node.keys())
     for key, qnode in node.items:
@@ -423,26 +424,32 @@ def _parse_queues(node: Node, cluster: str, ctype: str | None, path: str
             errors += fail(WRONG_TYPE, f"queue {qname!r} of cluster {cluster!r} must be a mapping of fields, "
                                        f"not {kind_name(qnode)}", path, qnode).failure()
             continue
-        q, mistakes = split(_parse_queue(qname, key, qnode, done, cluster, ctype, path, all_queues))
+        q, mistakes = split(_parse_queue(qname, key, qnode, done, cluster, ctype, path, all_queues, broken))
         if q is not None:
             done[qname] = q
+        else:
+            broken.add(qname)
         errors += mistakes
     return tuple(done.values()), tuple(errors)
 
 
 def _parse_queue(qname: str, key: Scalar, node: Map, done: dict[str, QueueDefinition], cluster: str,
-                 ctype: str | None, path: str, all_queues: frozenset[str]) -> Result[QueueDefinition, Errors]:
+                 ctype: str | None, path: str, all_queues: frozenset[str], broken: set[str]
+                 ) -> Result[QueueDefinition, Errors]:
     """One queue: its TEMPLATE's fields (a queue defined above it), then its own, in the order written
-    (a field written as null unsets what the template gave)."""
+    (a field written as null unsets what the template gave). A queue whose TEMPLATE has mistakes of
+    its own fails without a word: those mistakes are said where they are written."""
     what = f"cluster {cluster!r}, queue {qname!r}"
     errors: list[ConfigError] = []
     written: list[tuple[str, Any, Origin]] = []
     template: QueueDefinition | None = None
+    silent = False
     for fkey, fnode in node.items:
         fname = QUEUE_ALIASES.get(fkey.value, fkey.value)
         if fname == "TEMPLATE":
-            template, mistakes = split(_template(fnode, qname, cluster, done, all_queues, path))
+            template, mistakes = split(_template(fnode, qname, cluster, done, all_queues, path, broken))
             errors += mistakes
+            silent = template is None and not mistakes
         elif fname not in QUEUE_FIELDS:
             errors.append(unknown_field(fkey, _QUEUE_KEYS, what, path, "queue field"))
         elif is_null(fnode):
@@ -452,7 +459,7 @@ def _parse_queue(qname: str, key: Scalar, node: Map, done: dict[str, QueueDefini
             if not mistakes:
                 written.append((fname, value, at(path, fkey)))
             errors += mistakes
-    if errors:
+    if errors or silent:
         return Failure(tuple(errors))
     fields: dict[str, Any] = dict(template.fields) if template else {}
     origins: dict[str, Origin] = dict(template.origins) if template else {}
@@ -470,10 +477,12 @@ def _parse_queue(qname: str, key: Scalar, node: Map, done: dict[str, QueueDefini
 
 
 def _template(node: Node, qname: str, cluster: str, done: dict[str, QueueDefinition], all_queues: frozenset[str],
-              path: str) -> Result[QueueDefinition, Errors]:
-    """The queue a ``TEMPLATE: NAME`` names: one defined above, in the same cluster."""
+              path: str, broken: set[str]) -> Result[QueueDefinition, Errors]:
+    """The queue a ``TEMPLATE: NAME`` names: one defined above, in the same cluster (a failure without
+    mistakes when that queue has mistakes of its own)."""
     return to_str(node, f"'TEMPLATE' of cluster {cluster!r}, queue {qname!r}", path).bind(
-        lambda tname: _known_template(tname, qname, cluster, done, all_queues, path, node))
+        lambda tname: Failure(()) if tname in broken
+        else _known_template(tname, qname, cluster, done, all_queues, path, node))
 
 
 def _known_template(tname: str, qname: str, cluster: str, done: dict[str, QueueDefinition],

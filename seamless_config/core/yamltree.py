@@ -260,7 +260,7 @@ def compose_clean(text: str) -> Map | Seq | None:
                 if not isinstance(node, Scalar) or node.value in keys:
                     return None
                 keys.add(node.value)
-                top[3] = Scalar(node.value, node.line)
+                top[3] = Scalar(node.value, node.line) if node.quoted else node  # (a key is never 'quoted')
             else:
                 key, top[3] = top[3], None
                 if isinstance(node, Scalar) and node.value == "":

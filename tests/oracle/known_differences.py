@@ -277,6 +277,21 @@ class Facts:
                     out.append(f"{s}.{k}={svc[k]!r}")
         return out
 
+    def bad_tmpdirs(self) -> list[str]:
+        """Queue ``tmpdir`` values that are not paths; the job's own variables (``$TMPDIR/dask``,
+        ``/scratch/${USER}``) stand for a path."""
+        out = []
+        for c, qn, q in self.queues():
+            v = q.get("tmpdir")
+            if v is None:
+                continue
+            plain = re.sub(r"\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)", "v", v) if isinstance(v, str) else v
+            if isinstance(plain, str) and isinstance(v, str) and v.startswith("$"):
+                plain = "/" + plain
+            if not is_path(plain):
+                out.append(f"{c}.queues.{qn}.tmpdir={v!r}")
+        return out
+
     def null_sections(self) -> list[str]:
         """Frontend service sections written as ``null`` (0.3.2 crashes on them)."""
         return [f"{cname}.{s}=null" for cname, _t, fe in self.frontends()
@@ -540,6 +555,8 @@ KNOWN: list[Known] = [
           message=r"(?i)hostname|network_interface", line=_key_line(("hostname", "ssh_hostname", "network_interface"))),
     Known("paths", "paths (`bufferdir`, ...)", "cascade", lambda f: f.bad_paths(),
           message=r"(?i)bufferdir|database_dir|path", line=_key_line(("bufferdir", "database_dir"))),
+    Known("tmpdir_paths", "paths (`bufferdir`, ...)", "cascade", lambda f: f.bad_tmpdirs(),
+          message=r"(?i)tmpdir", line=_key_line(("tmpdir",))),
     Known("unknown_final_cluster", "unknown cluster in `- cluster:`", "cascade",
           lambda f: f.ghost_clusters(), message=r"(?i)cluster",
           # 0.3.2 accepted the load and the cluster it selected does not exist: only then may we refuse
