@@ -8,10 +8,8 @@ so the runtime launches nothing itself; the daskserver gets a
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,6 +80,9 @@ def _initialize(clients: Sequence[Any]) -> None:
     was not yet used. Initializing here (without a health check: the launcher
     has just checked each service) takes that path away.
     """
+    import asyncio  # (here: seamless-init loads this module without a runtime to connect, and
+    import threading  # asyncio alone would cost it ~25 ms)
+
     def run() -> None:
         for c in clients:
             c.ensure_initialized_sync(skip_healthcheck=True)

@@ -13,7 +13,6 @@ a dead tunnel to a live service is opened anew by the next bring-up.
 
 from __future__ import annotations
 
-import argparse
 import os
 import select
 import signal
@@ -308,6 +307,8 @@ def _without_control(opts: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse  # (only the tunnel keeper parses a command line; a launch imports this module too)
+
     args = sys.argv[1:] if argv is None else argv
     # own options, then "--", then "ssh [options] -- DEST" (which has a "--" of its own)
     split = args.index("--") if "--" in args else len(args)
