@@ -218,6 +218,9 @@ CLUSTER_ERRORS = [
     # a template with a mistake of its own: that mistake, once, not "unknown TEMPLATE" for each user
     ("c:\n  type: slurm\n" + FE + "  queues:\n    base: {cores: x}\n    q: {TEMPLATE: base}\n    r: {TEMPLATE: q}\n",
      "~/.seamless/clusters.yaml:6: queue field 'cores' in cluster 'c', queue 'base' must be a whole number, not 'x'"),
+    ("c:\n  type: slurm\n" + FE + "  queues:\n    base: {cores: x}\n    q: {TEMPLATE: bse}\n",
+     "~/.seamless/clusters.yaml:6: queue field 'cores' in cluster 'c', queue 'base' must be a whole number, not 'x'\n"
+     "~/.seamless/clusters.yaml:7: unknown TEMPLATE 'bse' for queue 'q' of cluster 'c' (did you mean 'base'?)"),
     ("c:\n  type: slurm\n" + FE + "  queues:\n    q: {TEMPLATE: q, cores: 1}\n",
      "~/.seamless/clusters.yaml:6: queue 'q' of cluster 'c' names itself as TEMPLATE (name a queue defined above it)"),
     ("c:\n  type: slurm\n" + FE + "  queues:\n    b: {cores: 1}\n  default_queue: x\n",

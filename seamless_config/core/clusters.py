@@ -482,18 +482,19 @@ def _template(node: Node, qname: str, cluster: str, done: dict[str, QueueDefinit
     mistakes when that queue has mistakes of its own)."""
     return to_str(node, f"'TEMPLATE' of cluster {cluster!r}, queue {qname!r}", path).bind(
         lambda tname: Failure(()) if tname in broken
-        else _known_template(tname, qname, cluster, done, all_queues, path, node))
+        else _known_template(tname, qname, cluster, done, all_queues, path, node, broken))
 
 
 def _known_template(tname: str, qname: str, cluster: str, done: dict[str, QueueDefinition],
-                    all_queues: frozenset[str], path: str, node: Node) -> Result[QueueDefinition, Errors]:
+                    all_queues: frozenset[str], path: str, node: Node, broken: set[str]
+                    ) -> Result[QueueDefinition, Errors]:
     if tname in done:
         return Success(done[tname])
     if tname == qname:
         return fail(CONFLICT, f"queue {qname!r} of cluster {cluster!r} names itself as TEMPLATE", path, node,
                     "name a queue defined above it")
     hint = (f"define queue {tname!r} above {qname!r}" if tname in all_queues
-            else did_you_mean(tname, list(done)) or "name a queue defined above it in the same cluster")
+            else did_you_mean(tname, [*done, *sorted(broken)]) or "name a queue defined above it in the same cluster")
     return fail(UNKNOWN_QUEUE, f"unknown TEMPLATE {tname!r} for queue {qname!r} of cluster {cluster!r}", path, node, hint)
 
 
