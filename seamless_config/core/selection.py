@@ -374,7 +374,6 @@ def purge_notes(res: Resolution) -> tuple[ConfigError, ...]:
     the job user's files when a job ends: the buffers or results of a whole project, gone.
 
     >>> from .clusters import Frontend, ServiceSpec
-    >>> from .selection import ClusterSet, Selection, _set
     >>> fe = Frontend("n", hashserver=ServiceSpec("hashserver", "/tmp/buffers"), database=ServiceSpec("database", "/data/db"))
     >>> c = Cluster("lab", type="oar", frontends=(fe,))
     >>> sel = _set(Selection(), "cluster", "lab", None, "command")

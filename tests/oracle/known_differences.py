@@ -285,11 +285,10 @@ class Facts:
             v = q.get("tmpdir")
             if v is None:
                 continue
-            plain = re.sub(r"\$(\{[A-Za-z_][A-Za-z0-9_]*\}|[A-Za-z_][A-Za-z0-9_]*)", "v", v) if isinstance(v, str) else v
-            if isinstance(plain, str) and isinstance(v, str) and v.startswith("$"):
-                plain = "/" + plain
-            if not is_path(plain):
-                out.append(f"{c}.queues.{qn}.tmpdir={v!r}")
+            if isinstance(v, str):  # a variable stands for a directory; one at the start, for an absolute one
+                v = ("/" if v.startswith("$") else "") + re.sub(r"\$(\{\w+\}|\w+)", "v", v)
+            if not is_path(v):
+                out.append(f"{c}.queues.{qn}.tmpdir={q.get('tmpdir')!r}")
         return out
 
     def null_sections(self) -> list[str]:
