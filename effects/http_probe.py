@@ -13,6 +13,7 @@ requests.
 from __future__ import annotations
 
 import _socket
+import sys
 import time
 
 from seamless_config.core.clients import url_host
@@ -83,10 +84,12 @@ def all_answer(targets: list[tuple[str, int, str]], timeout: float,
                meanwhile: Callable[[], object] | None = None) -> bool:
     """Whether every ``(host, port, path)`` :func:`answers`, asked at once (one thread each): a warm
     ``init()`` waits for the slowest service, not for the sum of them. ``meanwhile`` runs in this
-    thread while the answers are on their way (the imports that come next)."""
-    if len(targets) <= 1 and meanwhile is None:
+    thread while the answers are on their way (the imports that come next). A process that has not
+    loaded :mod:`threading` (the warm ``seamless-init``) asks one by one: the import would cost it
+    more than the wait."""
+    if meanwhile is None and (len(targets) <= 1 or "threading" not in sys.modules):
         return all(answers(*t, timeout) for t in targets)
-    import threading  # (loaded already in a process that runs Seamless; the warm seamless-init lane asks one by one)
+    import threading
 
     results = [False] * len(targets)
 

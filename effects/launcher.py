@@ -22,7 +22,7 @@ from seamless_config.core.plan import ServicePlan
 
 from . import http_probe, statefiles, tunnels
 from .hosts import Host
-from .outcomes import LaunchError, Outcome, remote_clients, service_facts
+from .outcomes import LaunchError, Outcome, remote_clients
 from .services import host_for as host_of
 from .services import remove_client
 
@@ -160,22 +160,6 @@ def _warn(rep: Any, message: str) -> None:
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
-
-
-def memo_services(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
-    """What :mod:`effects.warm` needs to take the first step again for each service, in the
-    order :func:`bring_up` returns them (storage first)."""
-    plans = {sp.key: sp for sp in services}
-    out = []
-    for o in outcomes:
-        sp = plans[o.key]
-        facts = service_facts(sp, o)
-        out.append({
-            "role": sp.role, "key": sp.key, "host": o.host, "port_field": sp.check_port_field,
-            "check_path": sp.check_path, "parameters": sp.launch.get("file_parameters"),
-            "facts": {k: facts[k] for k in ("role", "readonly", "launch_hostname", "workdir", "ssh_host")},
-        })
-    return out
 
 
 def bring_up(

@@ -3,9 +3,8 @@
 A service is reused as it is when its client connection file is there, is
 usable (:func:`seamless_config.core.clients.usable`), was written for the same
 parameters, and the service answers its health check there. The launcher takes
-this step inside :func:`seamless_config.core.bringup.protocol`; ``seamless-init``'s
-warm lane (:mod:`effects.warm`) and a warm ``init()``
-(:func:`effects.outcomes.all_answering`) take it alone, here.
+this step inside :func:`seamless_config.core.bringup.protocol`; the warm lane
+(:mod:`effects.warm`: a warm ``seamless-init`` or ``init()``) takes it alone, here.
 """
 
 from __future__ import annotations

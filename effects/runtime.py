@@ -13,9 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from seamless_config.core.plan import Plan
-
-from .outcomes import LaunchError, Outcome, remote_clients, require
+from .outcomes import LaunchError, Outcome, require
 from .shell import SHELL, RuntimeClients
 
 PREFIX = "seamless-config"
@@ -191,12 +189,13 @@ def connect_dask(address: str, workers: int) -> None:
     SHELL.runtime.dask_client = sdc
 
 
-def prepare(plan: Plan) -> None:
-    """Import the runtime's modules that :func:`activate` will need for ``plan``, without connecting
-    anything (a warm ``init()`` does this while the services' health answers are on their way).
-    A module that is missing is left for :func:`activate` to report."""
-    roles = {sp.role for sp in plan.services}
-    modules = ["seamless_remote.buffer_remote", "seamless_remote.database_remote"] if plan.persistent else []
+def prepare(activation: dict[str, Any]) -> None:
+    """Import the runtime's modules that :func:`activate` will need for a plan's ``activation``
+    (:meth:`seamless_config.core.plan.Plan.activation`), without connecting anything (a warm ``init()``
+    does this while the services' health answers are on their way). A module that is missing is
+    left for :func:`activate` to report."""
+    roles = set(activation["roles"])
+    modules = ["seamless_remote.buffer_remote", "seamless_remote.database_remote"] if activation["persistent"] else []
     if "jobserver" in roles:
         modules.append("seamless_remote.jobserver_remote")
     for module in modules:
@@ -206,13 +205,13 @@ def prepare(plan: Plan) -> None:
             pass
 
 
-def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
-    """Connect the runtime as ``plan`` says, to the services in ``outcomes``."""
+def activate(activation: dict[str, Any], outcomes: Sequence[Outcome], clients: dict[str, list[dict[str, Any]]]) -> None:
+    """Connect the runtime as a plan's ``activation`` says, to the services in ``outcomes`` whose
+    storage ``clients`` are these (:func:`seamless_config.core.clients.storage_clients`)."""
     deactivate()
     by_role = {o.role: o for o in outcomes}
-    clients = remote_clients(plan.services, outcomes)
-    if plan.persistent and plan.services:
-        connect_clients(clients, in_remote=False, launched_for=plan.cluster)
+    if activation["persistent"] and outcomes:
+        connect_clients(clients, in_remote=False, launched_for=activation["cluster"])
     job = by_role.get("jobserver")
     if job is not None:
         jobserver_remote = _require("seamless_remote.jobserver_remote")
@@ -222,31 +221,31 @@ def activate(plan: Plan, outcomes: Sequence[Outcome]) -> None:
         _initialize([jobserver_remote._extern_clients[name]])
     dask = by_role.get("daskserver") or by_role.get("pure-daskserver")
     if dask is not None:
-        _activate_dask(plan, dask, clients)
-    if plan.spawn_workers is not None:
+        _activate_dask(activation["dask_client"], dask, clients)
+    spawn_workers = activation["spawn_workers"]
+    if spawn_workers is not None:
         worker = _require("seamless_transformer.worker")
         if not worker.has_spawned():
-            worker.spawn(plan.spawn_workers or None)  # 0 (SPAWN_PER_CPU): the worker's own default
-    SHELL.runtime.plan = plan
+            worker.spawn(spawn_workers or None)  # 0 (SPAWN_PER_CPU): the worker's own default
+    SHELL.runtime.activation = activation
 
 
-def _activate_dask(plan: Plan, dask: Outcome, clients: dict[str, list[dict[str, Any]]]) -> None:
+def _activate_dask(how: dict[str, Any] | None, dask: Outcome, clients: dict[str, list[dict[str, Any]]]) -> None:
     distributed = _require("distributed")
     address = f"tcp://{dask.hostname}:{dask.port}"
     if dask.role == "pure-daskserver":
         SHELL.runtime.dask_client = distributed.Client(address, timeout="10s", set_as_default=True)
         return
-    how = plan.dask_client
     assert how is not None
     client_mod = _require("seamless_dask.client")
     tc = _require("seamless_dask.transformer_client")
     dc = distributed.Client(address, timeout="10s", set_as_default=False)
     sdc = client_mod.SeamlessDaskClient(
         dc,
-        worker_plugin_workers=how.workers,
+        worker_plugin_workers=how["workers"],
         remote_clients=clients,
-        is_local_cluster=how.local_cluster,
-        interactive=how.interactive,
+        is_local_cluster=how["local_cluster"],
+        interactive=how["interactive"],
     )
     tc.set_seamless_dask_client(sdc)
     SHELL.runtime.dask_client = sdc

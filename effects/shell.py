@@ -28,15 +28,15 @@ if TYPE_CHECKING:
 
 
 class RuntimeClients:
-    """The runtime clients this process connected: the Dask client, the plan and cluster they were
+    """The runtime clients this process connected: the Dask client, the plan's activation and cluster they were
     connected for, the storage clients given to workers, and the seamless-remote extern client names
     defined for launched services (not reported again as extern clients)."""
 
-    __slots__ = ("dask_client", "plan", "cluster", "clients", "names")
+    __slots__ = ("dask_client", "activation", "cluster", "clients", "names")
 
     def __init__(self) -> None:
         self.dask_client: Any = None
-        self.plan: Any = None
+        self.activation: dict[str, Any] | None = None
         self.cluster: str | None = None
         self.clients: dict[str, list[dict[str, Any]]] = {"database": [], "buffer": []}
         self.names: set[str] = set()

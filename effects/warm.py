@@ -21,17 +21,22 @@ from __future__ import annotations
 import os
 import time
 
-from seamless_config.core.clients import storage_clients
+from seamless_config.core.clients import CHECK_TIMEOUT, storage_clients
 
-from . import reuse, statefiles
+from . import http_probe, reuse, statefiles
 from .digest import hasher, stamp_sources
 from .inputs import PROFILE_FILE, PROJECT_FILE, cache_dir, chain_dirs, cluster_paths, home_dir, read
 
 TYPE_CHECKING = False  # (typing is not imported at run time: see statefiles)
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
 
-MEMO_VERSION = b"seamless-config warm lane 4"
+    from seamless_config.core.plan import ServicePlan
+
+    from .outcomes import Outcome
+
+MEMO_VERSION = b"seamless-config warm lane 5"
 #: a memo larger than this is not read (a plan's memo is a few kilobytes)
 _MAX_MEMO = 1 << 20
 _CODE_DIRS = ("seamless_config", *(os.path.join("seamless_config", d) for d in ("core", "inspect", "cli")), "effects")
@@ -104,38 +109,71 @@ def remember(key: str, memo: dict[str, Any]) -> None:
         pass
 
 
-def store(key: str, services: list[dict[str, Any]]) -> None:
-    """Remember what a successful bring-up's plan asked of each service (best effort: a cache)."""
-    remember(key, {"services": services})
+def memo_services(services: Sequence[ServicePlan], outcomes: Sequence[Outcome]) -> list[dict[str, Any]]:
+    """What :mod:`effects.warm` needs to take the first step again for each service, in the
+    order :func:`effects.launcher.bring_up` returns them (storage first)."""
+    from .outcomes import service_facts  # (after a full bring-up, which loaded it)
+
+    plans = {sp.key: sp for sp in services}
+    out = []
+    for o in outcomes:
+        sp = plans[o.key]
+        facts = service_facts(sp, o)
+        out.append({
+            "role": sp.role, "key": sp.key, "host": o.host, "port_field": sp.check_port_field,
+            "check_path": sp.check_path, "parameters": sp.launch.get("file_parameters"),
+            "facts": {k: facts[k] for k in ("role", "readonly", "launch_hostname", "workdir", "ssh_host")},
+        })
+    return out
 
 
-def reuse_all(key: str) -> list[dict[str, Any]] | None:
-    """Each service of the memo under ``key`` as an outcome row (``role``, ``key``, ``hostname``,
-    ``port``, ``seconds``), when every one of them is up as its plan wants; else ``None``."""
-    memo = recall(key)
+def store(key: str, services: list[dict[str, Any]], activation: dict[str, Any] | None = None) -> None:
+    """Remember what a successful bring-up's plan asked of each service, and its ``activation``
+    (:meth:`seamless_config.core.plan.Plan.activation`; best effort: a cache)."""
+    remember(key, {"services": services, "activation": activation})
+
+
+def reuse_all(key: str, meanwhile: Callable[[list[dict[str, Any]]], object] | None = None
+              ) -> list[dict[str, Any]] | None:
+    """:func:`reuse_memo` of the memo under ``key``."""
+    return reuse_memo(recall(key), meanwhile)
+
+
+def reuse_memo(memo: dict[str, Any] | None, meanwhile: Callable[[list[dict[str, Any]]], object] | None = None
+               ) -> list[dict[str, Any]] | None:
+    """Each service of ``memo`` as an outcome row (``role``, ``key``, ``host``, ``hostname``, ``port``,
+    ``client``, ``seconds``, ``timeline``, and the ``facts`` its storage clients are made of), when
+    every one of them is up as its plan wants; else ``None``.
+
+    The client files are read first, in the memo's order (storage, then the job service, whose
+    parameters hold the storage clients as they are now); then every service is health-checked
+    (:func:`effects.http_probe.all_answer`: at once in a process that runs Seamless), and
+    ``meanwhile`` runs with the rows while they answer."""
     if memo is None or not isinstance(memo.get("services"), list):
         return None
     began = time.monotonic()
     rows: list[dict[str, Any]] = []
-    facts: list[dict[str, Any]] = []
+    targets: list[tuple[str, int, str]] = []
     try:
         for s in memo["services"]:
-            t0 = time.monotonic()
             wanted = s["parameters"]
             if s["role"] == "jobserver":  # its parameters hold the storage clients, as they are now
-                wanted = {**(wanted or {}), **storage_clients(facts)}
+                wanted = {**(wanted or {}), **storage_clients(r["facts"] for r in rows)}
             with statefiles.key_lock(s["key"]):
                 existing = statefiles.read_client(s["key"])
-                ok = reuse.answering_client(existing, wanted, s["port_field"], s["check_path"],
-                                            s["facts"].get("workdir"))
-            if not ok or existing is None:
+            target = reuse.probe_target(existing, wanted, s["port_field"], s["check_path"], s["facts"].get("workdir"))
+            if target is None or existing is None:
                 return None
-            now = time.monotonic()
+            targets.append(target)
+            port = int(existing["port"])
             rows.append({"role": s["role"], "key": s["key"], "host": s["host"], "hostname": existing["hostname"],
-                         "port": int(existing["port"]), "seconds": now - t0,
-                         "timeline": {"queued": round(t0 - began, 3), "answering": round(now - began, 3)}})
-            facts.append({**s["facts"], "hostname": existing["hostname"], "port": int(existing["port"]),
-                          "client": existing})
+                         "port": port, "client": existing,
+                         "facts": {**s["facts"], "hostname": existing["hostname"], "port": port, "client": existing}})
     except (KeyError, TypeError, ValueError, OSError):
         return None
+    if not http_probe.all_answer(targets, CHECK_TIMEOUT, None if meanwhile is None else lambda: meanwhile(rows)):
+        return None
+    t = round(time.monotonic() - began, 3)
+    for r in rows:
+        r["seconds"], r["timeline"] = t, {"queued": 0.0, "answering": t}
     return rows

@@ -14,6 +14,7 @@ import os
 import threading
 from typing import Any, NoReturn, TypeVar
 
+import attrs
 from returns.result import Failure, Result
 
 from effects.parse_cache import ParseCache, cache_dir
@@ -43,7 +44,9 @@ class Session:
         self.clusters = ClusterSet()
         self.initialized = False
         self.loaded = False
-        self.plan: Any = None
+        #: the last bring-up: its plan's activation, its warm-lane memo, its outcomes
+        self.activation: dict[str, Any] | None = None
+        self.memo: dict[str, Any] | None = None
         self.outcomes: list[Any] = []
         self.clients_forwarded = False
         self._cache: ParseCache | None = None
@@ -224,31 +227,69 @@ def _where(sp: ServicePlan) -> str:
     return where + (f" ({sp.origin})" if sp.origin is not None else "")
 
 
-def _idle(plan: Plan) -> bool:
-    return not plan.services and plan.spawn_workers is None
+def _idle(activation: dict[str, Any] | None) -> bool:
+    """Whether a plan's activation (``None``: none yet) connects nothing."""
+    return activation is None or (not activation["roles"] and activation["spawn_workers"] is None)
+
+
+def _memo_key() -> str | None:
+    """The warm lane's key (:mod:`effects.warm`) of the session's plan: the files, the resolved
+    selection (what the API chose included) and the services the runtime switched off."""
+    from effects import warm
+
+    if warm.memo_dir() is None:
+        return None
+    sel = SESSION.selection
+    fields = [(a.name, sorted(sel.sources.items()) if a.name == "sources" else getattr(sel, a.name))
+              for a in attrs.fields(Selection) if a.eq]
+    return warm.memo_key(SESSION.get_workdir(), sel.stage, sel.substage,
+                         request=["session", fields, sorted(disabled_services())])
 
 
 def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
-    """Launch or reuse the current plan's services; then connect the runtime to them."""
-    from effects.outcomes import LaunchError, all_answering
+    """Launch or reuse the current plan's services; then connect the runtime to them.
+
+    The warm lane first: when the session's plan was brought up before (its memo, see
+    :func:`_memo_key`) and every service of it answers as it is, they are reused without building
+    the plan or loading the launch protocol (the runtime's modules are imported while the services
+    answer). Otherwise the plan is built and the launcher brings it up, and the memo is kept."""
+    from effects import warm
+    from effects.outcomes import LaunchError, remote_clients
     from effects.statefiles import StateError
 
-    plan = current_plan()
-    if _idle(plan) and (SESSION.plan is None or _idle(SESSION.plan)):
-        SESSION.plan = plan  # nothing to launch, nothing connected before: leave the runtime as it is
-        SESSION.outcomes = []
-        return []
+    key = _memo_key()
+    memo = None if key is None else warm.recall(key)
+    outcomes: list[Any] | None = None
     try:
-        # a warm init(): every service answers as it is, without loading the launch protocol
-        # (the runtime's modules are imported while the services answer)
-        meanwhile = (lambda: _prepare(plan)) if activate else None
-        warm = all_answering(plan.services, meanwhile) if reporter is None else None
-        if warm is not None:
-            outcomes = warm
-        else:
+        if memo is not None and isinstance(memo.get("activation"), dict):
+            act: dict[str, Any] = memo["activation"]
+            if _idle(act) and _idle(SESSION.activation):
+                return _settle(act, memo, [])
+            early = _Early(act, SESSION.activation is None) if activate else None
+            rows = warm.reuse_memo(memo, early)
+            if rows is None and early is not None and early.connected:
+                early.runtime.deactivate()
+            if rows is not None:
+                outcomes, clients = _reused(rows)
+                for o in outcomes if reporter is not None else ():
+                    reporter.done(o)
+                if early is not None and early.connected:
+                    return _settle(act, memo, outcomes)
+        if outcomes is None:
             from effects import launcher
 
-            outcomes = launcher.bring_up(plan.services, _host_for, reporter)
+            plan = current_plan()
+            act = plan.activation()
+            if _idle(act) and _idle(SESSION.activation):
+                outcomes = []  # nothing to launch, nothing connected before: leave the runtime as it is
+            else:
+                outcomes = launcher.bring_up(plan.services, _host_for, reporter)
+            clients = remote_clients(plan.services, outcomes)
+            memo = {"services": warm.memo_services(plan.services, outcomes), "activation": act}
+            if key is not None:
+                warm.store(key, memo["services"], act)
+            if _idle(act) and _idle(SESSION.activation):
+                return _settle(act, memo, [])
     except StateError as exc:
         import errno
 
@@ -259,19 +300,55 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
         if exc.mistake is not None:  # a queue its batch system cannot serve
             raise ConfigurationError(rendered(exc.mistake)) from None
         raise ServiceFailure(str(exc)) from None
-    SESSION.plan = plan
-    SESSION.outcomes = outcomes
+    _settle(act, memo, outcomes)
     if activate:
         from effects import runtime
 
-        runtime.activate(plan, outcomes)
+        runtime.activate(act, outcomes, clients)
     return outcomes
 
 
-def _prepare(plan: Plan) -> None:
-    from effects import runtime
+def _settle(activation: dict[str, Any], memo: dict[str, Any] | None, outcomes: list[Any]) -> list[Any]:
+    """Keep what a bring-up gave in the session (``memo``: for ``seamless-init`` to keep under its own key)."""
+    SESSION.activation, SESSION.memo, SESSION.outcomes = activation, memo, outcomes
+    return outcomes
 
-    runtime.prepare(plan)
+
+def _reused(rows: list[dict[str, Any]]) -> tuple[list[Any], dict[str, list[dict[str, Any]]]]:
+    """The outcomes of the warm lane's rows (:func:`effects.warm.reuse_memo`), and their storage clients."""
+    from effects.outcomes import Outcome
+
+    from .core.clients import storage_clients
+    from .core.frozen import EMPTY, frozen_map
+
+    return ([Outcome(r["role"], r["key"], r["host"], "reused", r["hostname"], r["port"], r["client"],
+                     r.get("seconds", 0.0), frozen_map(r["timeline"]) if "timeline" in r else EMPTY) for r in rows],
+            storage_clients(r["facts"] for r in rows))
+
+
+class _Early:
+    """What a warm bring-up does while the services' health answers are on their way: import the
+    runtime's modules the plan's activation needs and, when nothing was connected before (the
+    first ``init()`` of a process) and the plan starts no workers, connect the runtime at once. If a
+    service then does not answer, the connection is undone and the launcher takes over; a
+    connection that failed is made again, and its error reported, once every service answered."""
+
+    def __init__(self, activation: dict[str, Any], connect: bool) -> None:
+        from effects import runtime
+
+        self.runtime, self.activation, self.connected = runtime, activation, False
+        self.connect = connect and activation["spawn_workers"] is None
+
+    def __call__(self, rows: list[dict[str, Any]]) -> None:
+        if not self.connect:
+            self.runtime.prepare(self.activation)
+            return
+        try:
+            self.runtime.activate(self.activation, *_reused(rows))
+        except Exception:  # noqa: BLE001 - made again, and reported, once the services answered
+            self.runtime.deactivate()
+            return
+        self.connected = True
 
 
 def activate() -> None:

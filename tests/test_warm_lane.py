@@ -152,3 +152,33 @@ def test_memo_is_written_whole(layout: dict[str, Path]) -> None:
     seal, text = path.read_text().split("\n", 1)  # a hash of the memo, then the memo
     assert json.loads(text)["services"][0]["key"] == "h" and len(seal) == 64
     assert [p.name for p in path.parent.iterdir()] == [path.name], "no temporary file left behind"
+
+
+def test_session_key_covers_the_api_choices_and_the_services_switched_off(
+        layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warm init() reuses the memo of the session's plan: what the API chose after the files were
+    read, and the services the runtime switched off, make other plans, so other keys."""
+    from seamless_config import session as S
+    from seamless_config.core.errors import Origin
+    from seamless_config.core.selection import select_cluster, with_stage
+
+    monkeypatch.setenv("HOME", str(layout["home"]))
+    (layout["home"] / ".seamless" / "clusters.yaml").write_text("lab:\n  type: local\n  frontends:\n"
+                                                               "    - hostname: localhost\n")
+    s = S.Session()
+    monkeypatch.setattr(S, "SESSION", s)
+    s.workdir = str(layout["proj"])
+    s.load()
+    base = S._memo_key()
+    assert base is not None and S._memo_key() == base, "same session, same key"
+    loaded = s.selection
+    s.update(select_cluster(loaded, "other", Origin("(set by select_cluster())")))
+    assert S._memo_key() not in (None, base)
+    s.update(with_stage(loaded, "prod", None, Origin("(set by set_stage())")))
+    assert S._memo_key() not in (None, base)
+    s.update(loaded)
+    assert S._memo_key() == base
+    monkeypatch.setattr(S, "disabled_services", lambda: frozenset({"database"}))
+    assert S._memo_key() not in (None, base)
+    monkeypatch.setenv("SEAMLESS_CONFIG_CACHE", "off")
+    assert S._memo_key() is None

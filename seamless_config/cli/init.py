@@ -120,11 +120,12 @@ def _main(args) -> int:
     except ServiceFailure as exc:
         print(f"seamless-init: {exc}", file=sys.stderr)
         return EXIT_SERVICE
-    if memo is not None:
-        from effects import launcher, warm
-        from seamless_config.session import SESSION
+    from seamless_config.session import SESSION
 
-        warm.store(memo, launcher.memo_services(SESSION.plan.services if SESSION.plan else (), outcomes))
+    if memo is not None and SESSION.memo is not None:  # (the session kept it under its own key too)
+        from effects import warm
+
+        warm.store(memo, SESSION.memo["services"], SESSION.memo["activation"])
     rows = [{"service": o.role, "key": o.key, "host": o.host, "hostname": o.hostname, "port": o.port,
              "state": o.state, "timeline": dict(o.timeline)} for o in outcomes]
     _print_outcomes(rows, args)

@@ -111,6 +111,18 @@ class Plan:
         sp = self.service("daskserver")
         return None if sp is None else DaskClient.of(sp.launch)
 
+    def activation(self) -> dict[str, Any]:
+        """What connecting the runtime needs of the plan, as plain values (the warm lane keeps them
+        in its memo, so that a warm ``init()`` connects without building a plan): the cluster, the
+        services' roles, ``persistent``, ``spawn_workers`` and the Dask client's settings.
+
+        >>> Plan(None, None, None, None, None, "spawn", None, False, False, None, spawn_workers=3).activation()
+        {'cluster': None, 'roles': [], 'persistent': False, 'spawn_workers': 3, 'dask_client': None}
+        """
+        dc = self.dask_client
+        return {"cluster": self.cluster, "roles": [s.role for s in self.services], "persistent": self.persistent,
+                "spawn_workers": self.spawn_workers, "dask_client": None if dc is None else attrs.asdict(dc)}
+
 
 def _service_plan(role: str, launch: LaunchDict, cluster: Cluster, local_cluster: str | None, readonly: bool = False) -> ServicePlan:
     here = runs_here(cluster, launch, local_cluster)

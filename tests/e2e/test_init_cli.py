@@ -88,14 +88,14 @@ def test_init_right_after_import_on_a_warm_project(up) -> None:
     script = ("import json, sys\nimport seamless.config\nseamless.config.init()\n"
               "from seamless_config import session\n"
               "print('E2E-RESULT ' + json.dumps({'launcher': 'effects.launcher' in sys.modules,\n"
-              "      'batch': 'seamless_config.core.batch' in sys.modules,\n"
+              "      'plan': 'seamless_config.core.plan' in sys.modules,\n"
               "      'states': sorted(o.state for o in session.SESSION.outcomes)}))\n")
     for _ in range(3):
         cp = env.python(script, check=False)
         assert cp.returncode == 0 and "E2E-RESULT" in cp.stdout, describe(cp)
-        # every service reused as it is, without loading the launch protocol, nor the batch checks
-        # (only a daskserver's plan needs them)
-        assert script_result(cp) == {"launcher": False, "batch": False, "states": ["reused"] * 3}, cp.stdout
+        # every service reused as it is, from the memo seamless-init kept: without building the plan,
+        # nor loading the launch protocol
+        assert script_result(cp) == {"launcher": False, "plan": False, "states": ["reused"] * 3}, cp.stdout
 
 
 def test_rhl_ps_sees_the_services(up) -> None:

@@ -119,17 +119,16 @@ def install_recorders(side: dump_common.Side) -> None:
     """Replace the launching and runtime-connecting parts (effects layer) by recorders.
 
     ``effects.launcher.bring_up`` starts the plan's services: it returns no outcome
-    here; ``effects.runtime.activate(plan, outcomes)`` connects the runtime: it
-    records the plan's services and spawn count in ``side.events``.
+    here; ``effects.runtime.activate(activation, outcomes, clients)`` connects the
+    runtime: it records the plan's services and spawn count in ``side.events``.
     """
     from effects import launcher, runtime
 
     def bring_up(services, *args, **kwargs):
         return []
 
-    def activate(plan, outcomes):
-        side.events.append({"services": sorted({sp.role for sp in plan.services}),
-                            "spawn": getattr(plan, "spawn_workers", None) or None})
+    def activate(activation, outcomes, clients):
+        side.events.append({"services": sorted(set(activation["roles"])), "spawn": activation["spawn_workers"] or None})
 
     launcher.bring_up = bring_up
     runtime.activate = activate
