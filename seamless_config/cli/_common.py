@@ -51,6 +51,14 @@ def option(*flags: str, help: str = "", metavar: str | None = None, choices: Seq
             "default": default, "switch": switch, "exclusive": exclusive}
 
 
+class _Args:
+    """The options read by :func:`quick_args`, as argparse's namespace has them (not
+    ``types.SimpleNamespace``: the ``types`` module would cost a warm command its import)."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
 def quick_args(argv: Sequence[str], options: Sequence[dict[str, Any]]) -> Any:
     """``argv`` read without argparse (which costs a warm command about 10 ms), when it is plain: only
     ``options`` (:func:`option`), each at most once, written ``--flag VALUE``, ``--flag=VALUE`` or as
@@ -64,8 +72,6 @@ def quick_args(argv: Sequence[str], options: Sequence[dict[str, Any]]) -> Any:
     >>> [quick_args(a, opts) for a in (["--stage"], ["-h"], ["--json", "-q"], ["x"], ["--mode", "w"])]
     [None, None, None, None, None]
     """
-    import types
-
     by_flag = {flag: o for o in options for flag in o["flags"]}
     values: dict[str, Any] = {o["dest"]: False if o["switch"] else o["default"] for o in options}
     given: set[str] = set()
@@ -89,7 +95,7 @@ def quick_args(argv: Sequence[str], options: Sequence[dict[str, Any]]) -> Any:
         return None
     if sum(1 for o in options if o["exclusive"] and o["dest"] in given) > 1:
         return None
-    return types.SimpleNamespace(**values)
+    return _Args(values)
 
 
 def read_args(argv: Sequence[str] | None, options: Sequence[dict[str, Any]], build_parser: Callable[[], Any]) -> Any:

@@ -18,7 +18,7 @@ be the module's once the module is imported.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
 if TYPE_CHECKING:
@@ -41,4 +41,6 @@ def __getattr__(name: str) -> Any:
     module = STAGES.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    full = f"{__name__}.{module}"
+    __import__(full)  # (not importlib, which imports warnings: the warm lane loads this package)
+    return getattr(sys.modules[full], name)

@@ -182,7 +182,8 @@ def loads_pure_stages(env: E2EEnv, *args: str) -> tuple[bool, list[dict]]:
         # the standard library's heavier modules stay out of the warm lane too: each is a few
         # milliseconds of a run that is meant to cost little more than the interpreter's start
         # (beyond what the interpreter of this venv loads for `pass`: an editable install's finder)
-        heavy = loaded & {"argparse", "pathlib", "typing", "hashlib", "socket", "threading", "shutil"}
+        heavy = loaded & {"argparse", "pathlib", "typing", "hashlib", "socket", "threading", "shutil",
+                          "contextlib", "collections", "functools", "importlib", "types"}
         assert not heavy - _startup_modules(env), f"the warm lane imported {sorted(heavy)}"
     return bool(stages or libraries), json.loads(cp.stdout)["services"]
 
