@@ -9,9 +9,7 @@ this step inside :func:`seamless_config.core.bringup.protocol`; the warm lane
 
 from __future__ import annotations
 
-from seamless_config.core.clients import CHECK_TIMEOUT, port_of, same_parameters, usable
-
-from . import http_probe
+from seamless_config.core.clients import port_of, same_parameters, usable
 
 TYPE_CHECKING = False  # typing is not imported at run time: the warm seamless-init lane loads this module
 if TYPE_CHECKING:
@@ -26,10 +24,3 @@ def probe_target(existing: dict[str, Any] | None, wanted: dict[str, Any] | None,
         return None
     port, hostname = port_of(existing, port_field), existing.get("hostname")
     return (hostname, port, check_path) if isinstance(hostname, str) and port is not None else None
-
-
-def answering_client(existing: dict[str, Any] | None, wanted: dict[str, Any] | None, port_field: str,
-                     check_path: str, workdir: str | None = None) -> bool:
-    """Whether a client file's service may be reused: :func:`probe_target`, and it answers its health check."""
-    target = probe_target(existing, wanted, port_field, check_path, workdir)
-    return target is not None and http_probe.answers(*target, CHECK_TIMEOUT)

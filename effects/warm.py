@@ -1,16 +1,20 @@
-"""``seamless-init``'s warm lane: nothing changed and everything answers, so there is nothing to do.
+"""The warm lane of ``seamless-init`` and ``init()``: nothing changed and everything answers, so
+there is nothing to do.
 
 A resolution is a pure function of the configuration files (every candidate
 :mod:`effects.inputs` lists, read as bytes), the work directory, the stage and
 substage, ``SEAMLESS_CACHE`` and the code that resolves. After a successful
-bring-up, ``seamless-init`` stores what its plan asks of each service (key,
-health check, parameters) under a hash of all of those. The next
-``seamless-init`` with the same hash takes, for every service, exactly the
-launcher's first step (:func:`effects.reuse.answering_client`: client file
+bring-up, what its plan asks of each service (key, health check, parameters)
+and the plan's activation are stored under a hash of all of those: by
+``seamless-init`` before it reads anything (:func:`memo_key`), and by the
+session once the files are read, with the resolved selection in the hash
+(``seamless_config.session._memo_key``; ``seamless-init`` keeps its memo under
+both). The next run with the same hash takes, for every service, exactly the
+launcher's first step (:func:`effects.reuse.probe_target`: client file
 present, same parameters, health check answered) without loading the pure
-stages; if any service fails that step, the full path runs instead and does
-whatever is needed. A memo is never stale: any change to an input is a new
-hash, and a stopped service fails its step.
+stages or building the plan; if any service fails that step, the full path
+runs instead and does whatever is needed. A memo is never stale: any change to
+an input is a new hash, and a stopped service fails its step.
 
 The memos live in ``plans/`` beside the parse cache (``SEAMLESS_CONFIG_CACHE=off``
 disables both).

@@ -43,7 +43,6 @@ class Session:
         self.selection = Selection()
         self.clusters = ClusterSet()
         self.initialized = False
-        self.loaded = False
         #: the last bring-up: its plan's activation, its warm-lane memo, its outcomes
         self.activation: dict[str, Any] | None = None
         self.memo: dict[str, Any] | None = None
@@ -94,7 +93,6 @@ class Session:
             record_changed = res.selection.record != self.selection.record
             self.selection = res.selection
             self.clusters = res.clusters
-            self.loaded = True
         if record_changed:
             _invalidate_record_cache()
 

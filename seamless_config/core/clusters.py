@@ -30,7 +30,6 @@ from .results import gather, split
 from .yamltree import Map, Node, Scalar, Seq, kind_name
 
 # the field lists and value kinds come from the schema table
-CLUSTER_TYPES = schema.choices("cluster", "type")
 #: queue field -> kind of value
 QUEUE_FIELDS: dict[str, str] = schema.kinds("queue")
 #: Spellings accepted for queue fields besides the canonical one.
