@@ -72,7 +72,11 @@ def memo_key(workdir: str, stage: str | None, substage: str | None,
     h = hasher(MEMO_VERSION + b"\n")
     stamp_sources(h, _CODE_DIRS)  # edited code, new memos
     # (repr, not json: plain strings, numbers, lists and dicts print the same every time)
-    h.update(repr([os.path.abspath(workdir), stage, substage, env.get("SEAMLESS_CACHE") or None,
+    # SEAMLESS_CACHE made absolute, as the session makes it: a relative one names another directory
+    # from another current directory
+    cache = (env.get("SEAMLESS_CACHE") or "").strip()
+    cache = os.path.abspath(os.path.expanduser(cache)) if cache else None
+    h.update(repr([os.path.abspath(workdir), stage, substage, cache,
                    home_dir(home), request]).encode() + b"\n")
     for d in chain_dirs(workdir):
         _feed(h, os.path.join(d, PROJECT_FILE))

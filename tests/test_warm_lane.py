@@ -60,6 +60,24 @@ def test_stage_substage_and_seamless_cache_are_in_the_key(layout: dict[str, Path
     assert len(keys) == 5
 
 
+def test_a_relative_seamless_cache_is_keyed_as_the_directory_it_names(
+        layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """init() reads the project of its caller's directory, whatever the current one: a relative
+    SEAMLESS_CACHE names another directory from another current directory, so another key."""
+    monkeypatch.setenv("SEAMLESS_CACHE", "cache")
+    monkeypatch.chdir(layout["proj"])
+    here = key(layout)
+    monkeypatch.chdir(layout["top"])
+    from_top = key(layout)
+    assert from_top != here
+    monkeypatch.setenv("SEAMLESS_CACHE", str(layout["top"] / "cache"))
+    assert key(layout) == from_top, "the directory it names, written absolute: the same key"
+    monkeypatch.setenv("SEAMLESS_CACHE", "  ")
+    blank = key(layout)
+    monkeypatch.delenv("SEAMLESS_CACHE")
+    assert key(layout) == blank, "a blank SEAMLESS_CACHE is none"
+
+
 def test_caching_off_means_no_lane(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEAMLESS_CONFIG_CACHE", "off")
     assert warm.memo_dir() is None
