@@ -22,7 +22,7 @@ def main() -> int:
     print("== bringing up the services of", HERE)
     seamless.config.set_workdir(HERE)
     seamless.config.init()
-    plan, outcomes = session.SESSION.plan, session.SESSION.outcomes
+    plan, outcomes = session.current_plan(), session.SESSION.outcomes
     print(f"   cluster {plan.cluster}, project {plan.project}, execution {plan.execution}"
           f" via {plan.remote}, persistent {plan.persistent} ({time.monotonic() - t0:.1f} s)")
 
