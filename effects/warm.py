@@ -74,8 +74,8 @@ def memo_key(workdir: str, stage: str | None, substage: str | None,
     # (repr, not json: plain strings, numbers, lists and dicts print the same every time)
     # SEAMLESS_CACHE made absolute, as the session makes it: a relative one names another directory
     # from another current directory
-    cache = (env.get("SEAMLESS_CACHE") or "").strip()
-    cache = os.path.abspath(os.path.expanduser(cache)) if cache else None
+    given = (env.get("SEAMLESS_CACHE") or "").strip()
+    cache = os.path.abspath(os.path.expanduser(given)) if given else None
     h.update(repr([os.path.abspath(workdir), stage, substage, cache,
                    home_dir(home), request]).encode() + b"\n")
     for d in chain_dirs(workdir):

@@ -249,8 +249,9 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
 
     The warm lane first: when the session's plan was brought up before (its memo, see
     :func:`_memo_key`) and every service of it answers as it is, they are reused without building
-    the plan or loading the launch protocol (the runtime's modules are imported while the services
-    answer). Otherwise the plan is built and the launcher brings it up, and the memo is kept."""
+    the plan or loading the launch protocol (the runtime is connected, or its modules imported, while
+    the services answer: :class:`_Early`). Otherwise the plan is built and the launcher brings it up,
+    and the memo is kept."""
     from effects import warm
     from effects.outcomes import LaunchError, remote_clients
     from effects.statefiles import StateError
@@ -274,19 +275,21 @@ def bring_up(reporter: Any = None, activate: bool = True) -> list[Any]:
                 if early is not None and early.connected:
                     return _settle(act, memo, outcomes)
         if outcomes is None:
-            from effects import launcher
-
             plan = current_plan()
             act = plan.activation()
-            if _idle(act) and _idle(SESSION.activation):
-                outcomes = []  # nothing to launch, nothing connected before: leave the runtime as it is
+            # nothing to launch, nothing connected before: leave the runtime as it is
+            idle = _idle(act) and _idle(SESSION.activation)
+            if idle:
+                outcomes = []
             else:
+                from effects import launcher
+
                 outcomes = launcher.bring_up(plan.services, _host_for, reporter)
             clients = remote_clients(plan.services, outcomes)
             memo = {"services": warm.memo_services(plan.services, outcomes), "activation": act}
             if key is not None:
                 warm.store(key, memo["services"], act)
-            if _idle(act) and _idle(SESSION.activation):
+            if idle:
                 return _settle(act, memo, [])
     except StateError as exc:
         import errno
