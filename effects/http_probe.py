@@ -13,7 +13,6 @@ requests.
 from __future__ import annotations
 
 import _socket
-import sys
 import time
 
 from seamless_config.core.clients import url_host
@@ -40,38 +39,56 @@ def _connect(host: bytes, port: int, timeout: float) -> _socket.socket:
     raise error or OSError(f"no address for {host!r}")
 
 
-def status(host: str, port: int, path: str, timeout: float) -> int | None:
-    """The HTTP status code the server at ``host:port`` gives for ``GET /path``, or ``None``
-    when nothing answers in ``timeout`` seconds (refused, reset, silent, not HTTP)."""
-    deadline = time.monotonic() + timeout
+def _ask(host: str, port: int, path: str, timeout: float) -> _socket.socket:
+    """A connection to ``host:port`` with ``GET /path`` sent on it (``OSError`` when it cannot be made)."""
     request = (
         f"GET /{path.lstrip('/')} HTTP/1.1\r\nHost: {url_host(host)}:{port}\r\n"
         "User-Agent: seamless-config\r\nAccept: */*\r\nConnection: close\r\n\r\n"
     ).encode("ascii", "strict")
+    # bytes: a str host makes the socket module load the idna codec (~3 ms) for an ASCII name
+    sock = _connect(host.strip("[]").encode("ascii"), port, timeout)
     try:
-        # bytes: a str host makes the socket module load the idna codec (~3 ms) for an ASCII name
-        sock = _connect(host.strip("[]").encode("ascii"), port, timeout)
-        try:
-            sock.sendall(request)
-            head = b""
-            while b"\r\n" not in head and len(head) < 1024:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                sock.settimeout(left)
-                chunk = sock.recv(1024)
-                if not chunk:
-                    break
-                head += chunk
-        finally:
-            sock.close()
-    except (OSError, UnicodeError, ValueError):
+        sock.sendall(request)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _status_of(sock: _socket.socket, deadline: float) -> int | None:
+    """The status code of the answer on ``sock`` (closed afterwards), or ``None`` (no answer by
+    ``deadline``, or not HTTP)."""
+    head = b""
+    try:
+        while b"\r\n" not in head and len(head) < 1024:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            sock.settimeout(left)
+            chunk = sock.recv(1024)
+            if not chunk:
+                break
+            head += chunk
+    except OSError:
         return None
+    finally:
+        sock.close()
     line = head.split(b"\r\n", 1)[0]
     if not line.startswith(_STATUS_PREFIX):
         return None
     code = line[9:12]
     return int(code) if code.isdigit() else None
+
+
+def status(host: str, port: int, path: str, timeout: float) -> int | None:
+    """The HTTP status code the server at ``host:port`` gives for ``GET /path``, or ``None``
+    when nothing answers in ``timeout`` seconds (refused, reset, silent, not HTTP)."""
+    deadline = time.monotonic() + timeout
+    try:
+        sock = _ask(host, port, path, timeout)
+    except (OSError, UnicodeError, ValueError):
+        return None
+    return _status_of(sock, deadline)
 
 
 def answers(host: str, port: int, path: str, timeout: float) -> bool:
@@ -82,25 +99,21 @@ def answers(host: str, port: int, path: str, timeout: float) -> bool:
 
 def all_answer(targets: list[tuple[str, int, str]], timeout: float,
                meanwhile: Callable[[], object] | None = None) -> bool:
-    """Whether every ``(host, port, path)`` :func:`answers`, asked at once (one thread each): a warm
-    ``init()`` waits for the slowest service, not for the sum of them. ``meanwhile`` runs in this
-    thread while the answers are on their way (the imports that come next). A process that has not
-    loaded :mod:`threading` (the warm ``seamless-init``) asks one by one: the import would cost it
-    more than the wait."""
-    if meanwhile is None and (len(targets) <= 1 or "threading" not in sys.modules):
-        return all(answers(*t, timeout) for t in targets)
-    import threading
-
-    results = [False] * len(targets)
-
-    def ask(i: int) -> None:
-        results[i] = answers(*targets[i], timeout)
-
-    threads = [threading.Thread(target=ask, args=(i,), daemon=True) for i in range(len(targets))]
-    for t in threads:
-        t.start()
+    """Whether every ``(host, port, path)`` :func:`answers`, asked at once: every request is sent
+    before any answer is read, so a warm ``init()`` waits for the slowest service, not for the sum
+    of them. ``meanwhile`` runs after the requests are sent, while the answers are on their way
+    (the imports and connections that come next). No threads: a thread waiting for its answer
+    would wait for the interpreter lock too, as long as ``meanwhile`` holds it (up to 5 ms)."""
+    deadline = time.monotonic() + timeout
+    asked: list[_socket.socket] = []
+    try:
+        for host, port, path in targets:
+            asked.append(_ask(host, port, path, max(deadline - time.monotonic(), 0.001)))
+    except (OSError, UnicodeError, ValueError):
+        for sock in asked:
+            sock.close()
+        return False
     if meanwhile is not None:
         meanwhile()
-    for t in threads:
-        t.join()
-    return all(results)
+    codes = [_status_of(sock, deadline) for sock in asked]
+    return all(code is not None and code < 500 for code in codes)

@@ -155,7 +155,7 @@ def reuse_memo(memo: dict[str, Any] | None, meanwhile: Callable[[list[dict[str, 
 
     The client files are read first, in the memo's order (storage, then the job service, whose
     parameters hold the storage clients as they are now); then every service is health-checked
-    (:func:`effects.http_probe.all_answer`: at once in a process that runs Seamless), and
+    (:func:`effects.http_probe.all_answer`: every request sent before any answer is read), and
     ``meanwhile`` runs with the rows while they answer."""
     if memo is None or not isinstance(memo.get("services"), list):
         return None
