@@ -26,10 +26,10 @@ WORKDIR = "/buffers/p"
 WANTED = {"x": 1}
 
 
-def plan(tunnel: bool = False, timeout: int | None = None) -> ServicePlan:
+def plan(tunnel: bool = False, timeout: int | None = None, ssh_host: str | None = None) -> ServicePlan:
     fields = (("key", "hashserver-k"), ("workdir", WORKDIR), ("command", "hashserver --status-file {status_file}"),
               ("file_parameters", WANTED)) + ((("timeout", timeout),) if timeout is not None else ())
-    return ServicePlan("hashserver", LaunchDict("hashserver", "c", fields), None, tunnel, "healthcheck", "port")
+    return ServicePlan("hashserver", LaunchDict("hashserver", "c", fields), ssh_host, tunnel, "healthcheck", "port")
 
 
 @attrs.define
@@ -152,8 +152,8 @@ class World:
         raise AssertionError(f"unknown request {r!r}")
 
 
-def run(world: World, tunnel: bool = False, timeout: int | None = None) -> b.Ended:
-    proto = b.protocol(plan(tunnel, timeout), "localhost")
+def run(world: World, tunnel: bool = False, timeout: int | None = None, ssh_host: str | None = None) -> b.Ended:
+    proto = b.protocol(plan(tunnel, timeout, ssh_host), "localhost")
     try:
         request = next(proto)
         while True:
@@ -306,3 +306,27 @@ def test_a_wrapper_refusal_in_the_log_is_told_with_its_fix() -> None:
         "set in exclusive mode (an exclusive queue takes whole nodes: remove its 'cores', or its 'exclusive')")
     # a refusal whose fix is not known is left to the log tail
     assert b.diagnose("RuntimeError: Status file must define a 'parameters' object\n", "d") is None
+
+
+@pytest.mark.parametrize("ssh_host", [None, "frontend"])
+def test_a_start_is_watched_briskly_then_calmly(ssh_host: str | None) -> None:
+    """Each pause while a service starts is time added to its start, and the jobserver's start waits
+    for the storage's: on this machine the state is read at least every STATE_POLL[0] seconds for
+    the first BRISK_FOR seconds of a wait, then calmly; over SSH (a round trip a reading) calmly
+    from the start. Never more often than the brisk pace, never less than the calm one."""
+    forever = Proc(10**9, 0, fails=False, dies_after=None)
+    world = World(client=None, client_answers=False, state={"status": "starting", "pid": 7}, proc=forever,
+                  launch_error=None, launched_proc=forever, launch_writes_state=True)
+    assert run(world, timeout=30, ssh_host=ssh_host).how == "failed"
+    pauses, now = [], 0.0
+    for r in world.requests:
+        if isinstance(r, (b.Launch, b.Stop)):
+            break  # the first wait, for the service found starting, is over
+        if isinstance(r, b.Sleep):
+            pauses.append((now, r.seconds))
+            now += r.seconds
+    assert now >= 30, "the wait lasted its timeout"
+    early = max(s for t, s in pauses if t < b.BRISK_FOR)
+    late = max(s for t, s in pauses if t >= b.BRISK_FOR)
+    assert early == (b.STATE_POLL[0] if ssh_host is None else b.STATE_POLL[1])
+    assert late == b.STATE_POLL[1]

@@ -48,6 +48,14 @@ START_TIMEOUT = 120.0
 PATIENT_CHECK_TIMEOUT = 2.0
 #: seconds a service that said it failed is given to exit by itself before it is stopped
 FAILED_GRACE = 2.0
+#: waiting for a starting service: the longest pause, in seconds, between two readings of its state
+#: and between two health checks once it says running, (brisk, calm). Brisk during the first
+#: BRISK_FOR seconds of a wait on this machine, where a reading is a file read and each pause adds
+#: to the service's own start (and the jobserver's start waits for the storage's); calm after that,
+#: and over SSH, where each reading is a round trip
+STATE_POLL = (0.02, 0.1)
+PROBE_POLL = (0.05, 0.25)
+BRISK_FOR = 5.0
 
 
 # -- requests (what the shell is asked to observe or do; the answer each expects) ---------------
@@ -244,6 +252,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
     """Reuse or launch the service ``sp`` on ``host`` (a name, for messages); see the module docstring."""
     who = f"{sp.role} {sp.key} on {host}"
     limit = start_timeout(sp)
+    brisk = sp.ssh_host is None
     wanted_known = False
     wanted: dict[str, Any] | None = None
 
@@ -282,7 +291,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                 alive = False
             waited = False
             if alive and state.get("status") == "starting":
-                state, alive = yield from _until_running(state, limit)
+                state, alive = yield from _until_running(state, limit, brisk)
                 waited = True
             failed = state.get("status") == "failed"
             if alive and failed:  # on its way out: let it finish writing why to its log
@@ -301,7 +310,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                 hung = not launched and silent == (payload["hostname"], port)  # do not wait twice
                 if port and not hung:
                     patient = launched or waited
-                    if (yield from _answers(payload["hostname"], port, state, limit if patient else None)):
+                    if (yield from _answers(payload["hostname"], port, state, limit if patient else None, brisk)):
                         yield WriteClient(payload)
                         return Ended("launched" if launched else "reused", payload)
                 why = (f"no answer on {payload['hostname']}:{port} within {limit:g} s" if port
@@ -339,20 +348,30 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _until_running(state: dict[str, Any], limit: float) -> Generator[Request, Any, tuple[dict[str, Any], bool]]:
+def _pause(delay: float, growth: float, elapsed: float, brisk: bool, caps: tuple[float, float]) -> float:
+    """The next pause of a wait: ``delay`` grown, up to the brisk or the calm cap of ``caps``
+    (:data:`STATE_POLL`, :data:`PROBE_POLL`)."""
+    return min(delay * growth, caps[0] if brisk and elapsed < BRISK_FOR else caps[1])
+
+
+def _until_running(state: dict[str, Any], limit: float, brisk: bool
+                   ) -> Generator[Request, Any, tuple[dict[str, Any], bool]]:
     """Wait for a ``starting`` service to say ``running`` or ``failed``, or to die: the state last
-    read and whether its process is proven alive. Polls from 5 ms up to every 100 ms, for at most
+    read and whether its process is proven alive. Polls from 5 ms on (:func:`_pause`), for at most
     ``limit`` seconds."""
-    deadline = (yield Clock()) + limit
+    start = yield Clock()
     delay = 0.005
     while True:
         yield Sleep(delay)
-        delay = min(delay * 1.5, 0.1)
         state = (yield ReadState()) or {}
         if not (yield Alive(state)):
             return state, False
-        if state.get("status") in ("running", "failed") or (yield Clock()) > deadline:
+        if state.get("status") in ("running", "failed"):
             return state, True
+        now = yield Clock()
+        if now > start + limit:
+            return state, True
+        delay = _pause(delay, 1.5, now - start, brisk, STATE_POLL)
 
 
 def _lingers(state: dict[str, Any]) -> Generator[Request, Any, bool]:
@@ -366,18 +385,21 @@ def _lingers(state: dict[str, Any]) -> Generator[Request, Any, bool]:
     return False
 
 
-def _answers(hostname: str, port: int, state: dict[str, Any], patience: float | None
+def _answers(hostname: str, port: int, state: dict[str, Any], patience: float | None, brisk: bool
              ) -> Generator[Request, Any, bool]:
     """Whether the service answers: once, or (with a ``patience`` in seconds) until it does, its
-    process dies, or the patience runs out."""
+    process dies, or the patience runs out, asking again from 10 ms on (:func:`_pause`)."""
     if patience is None:
         return bool((yield Probe(hostname, port, CHECK_TIMEOUT)))
-    deadline = (yield Clock()) + patience
+    start = yield Clock()
     delay = 0.01
     while True:
         if (yield Probe(hostname, port, PATIENT_CHECK_TIMEOUT)):
             return True
-        if not (yield Alive(state)) or (yield Clock()) > deadline:
+        if not (yield Alive(state)):
+            return False
+        now = yield Clock()
+        if now > start + patience:
             return False
         yield Sleep(delay)
-        delay = min(delay * 2, 0.25)
+        delay = _pause(delay, 2.0, now - start, brisk, PROBE_POLL)
