@@ -27,7 +27,7 @@ import time
 
 from seamless_config.core.clients import CHECK_TIMEOUT, storage_clients
 
-from . import http_probe, reuse, statefiles
+from . import statefiles
 from .digest import hasher, stamp_sources
 from .inputs import PROFILE_FILE, PROJECT_FILE, cache_dir, chain_dirs, cluster_paths, home_dir, read
 
@@ -159,6 +159,9 @@ def reuse_memo(memo: dict[str, Any] | None, meanwhile: Callable[[list[dict[str, 
     ``meanwhile`` runs with the rows while they answer."""
     if memo is None or not isinstance(memo.get("services"), list):
         return None
+    # (imported here: seamless-service-resolve keeps its memos through this module, and probes nothing)
+    from . import http_probe, reuse
+
     began = time.monotonic()
     rows: list[dict[str, Any]] = []
     targets: list[tuple[str, int, str]] = []
