@@ -330,15 +330,20 @@ def _reused(rows: list[dict[str, Any]]) -> tuple[list[Any], dict[str, list[dict[
 class _Early:
     """What a warm bring-up does while the services' health answers are on their way: import the
     runtime's modules the plan's activation needs and, when nothing was connected before (the
-    first ``init()`` of a process) and the plan starts no workers, connect the runtime at once. If a
-    service then does not answer, the connection is undone and the launcher takes over; a
-    connection that failed is made again, and its error reported, once every service answered."""
+    first ``init()`` of a process) and the plan starts no workers and has no Dask scheduler,
+    connect the runtime at once. If a service then does not answer, the connection is undone and
+    the launcher takes over; a connection that failed is made again, and its error reported, once
+    every service answered."""
 
     def __init__(self, activation: dict[str, Any], connect: bool) -> None:
         from effects import runtime
 
+        from .core.clients import STORAGE
+
         self.runtime, self.activation, self.connected = runtime, activation, False
-        self.connect = connect and activation["spawn_workers"] is None
+        # (not a Dask client: it would wait up to its own timeout for a scheduler that is down)
+        self.connect = (connect and activation["spawn_workers"] is None
+                        and set(activation["roles"]) <= {*STORAGE, "jobserver"})
 
     def __call__(self, rows: list[dict[str, Any]]) -> None:
         if not self.connect:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+
+from _services import base_env, group_alive
 
 from ._support import PYTHON, REPO, VENV_BIN
 
@@ -25,20 +26,9 @@ def expected() -> float:
 
 
 def run_demo(home: Path, cache: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("REMOTE_HTTP_LAUNCHER_DIR", "SEAMLESS_CACHE")}
-    env.update(HOME=str(home), SEAMLESS_CONFIG_CACHE=str(cache), PATH=f"{VENV_BIN}:{env.get('PATH', '')}")
+    env = dict(base_env(home, VENV_BIN), SEAMLESS_CONFIG_CACHE=str(cache))
     return subprocess.run([str(PYTHON), "-W", "ignore", str(DEMO)], env=env, cwd=home, capture_output=True,
                           text=True, timeout=300)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def test_the_demo_runs_a_transformation_and_stops_what_it_started(tmp_path: Path) -> None:
@@ -57,7 +47,8 @@ def test_the_demo_runs_a_transformation_and_stops_what_it_started(tmp_path: Path
             assert stopped == ["database", "hashserver", "jobserver"], cp.stdout
             for state in (home / ".remote-http-launcher" / "server").glob("*.json"):
                 pid = json.loads(state.read_text()).get("pid")
-                assert not (isinstance(pid, int) and alive(pid)), f"run {run} left {state.name} running"
+                # (each service runs in a session of its own: its process group is its pid)
+                assert not (isinstance(pid, int) and group_alive(pid)), f"run {run} left {state.name} running"
         # the result went to the example's storage
         assert any((SCRATCH / "database").rglob("*")), "nothing in the example's database directory"
     finally:
