@@ -200,3 +200,44 @@ def test_session_key_covers_the_api_choices_and_the_services_switched_off(
     assert S._memo_key() not in (None, base)
     monkeypatch.setenv("SEAMLESS_CONFIG_CACHE", "off")
     assert S._memo_key() is None
+
+
+@pytest.mark.parametrize("code", [200, 503])
+def test_a_warm_init_connects_early_and_undoes_it_when_a_service_fails(
+        layout: dict[str, Path], monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    """The first init() of a process connects the runtime while the health answers are on their
+    way. A service that then answers with a server error is not reused: the connection is undone
+    before the launcher takes over, and the runtime is connected again to what it brought up."""
+    from effects import launcher, runtime
+    from effects.outcomes import Outcome
+    from seamless_config import session as S
+
+    monkeypatch.setenv("HOME", str(layout["home"]))
+    (layout["home"] / ".seamless" / "clusters.yaml").write_text(
+        "lab:\n  type: local\n  frontends:\n    - hostname: localhost\n"
+        "      hashserver: {bufferdir: /data/buffers}\n      database: {database_dir: /data/db}\n")
+    s = S.Session()
+    monkeypatch.setattr(S, "SESSION", s)
+    s.workdir = str(layout["proj"])
+    s.load()
+    calls: list[tuple[str, object]] = []
+    monkeypatch.setattr(runtime, "activate", lambda act, outcomes, clients: calls.append(
+        ("activate", [(o.role, o.state) for o in outcomes])))
+    monkeypatch.setattr(runtime, "deactivate", lambda: calls.append(("deactivate", None)))
+    monkeypatch.setattr(launcher, "bring_up", lambda services, *a, **k: [
+        Outcome(sp.role, sp.key, "localhost", "launched", "127.0.0.1", 1, {}, 0.1) for sp in services])
+    key = S._memo_key()
+    assert key is not None
+    activation = {"cluster": "lab", "roles": ["hashserver"], "persistent": True, "spawn_workers": None,
+                  "dask_client": None}
+    warm.store(key, [memo_entry("hashserver", "h")], activation)
+    with serve({"/healthcheck": code}) as (port, _seen):
+        write_client("h", port)
+        outcomes = S.bring_up()
+    if code == 200:
+        assert calls == [("activate", [("hashserver", "reused")])], "connected once, while the answer came"
+        assert [o.state for o in outcomes] == ["reused"]
+    else:
+        assert calls[:2] == [("activate", [("hashserver", "reused")]), ("deactivate", None)], calls
+        assert calls[2:] == [("activate", [("hashserver", "launched"), ("database", "launched")])], calls
+        assert [o.state for o in outcomes] == ["launched", "launched"]
