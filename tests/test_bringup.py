@@ -58,6 +58,9 @@ class World:
     launched_proc: Proc
     launch_writes_state: bool
     now: float = 0.0
+    #: the state readings (ReadState) that catch the file while the service rewrites it
+    torn_reads: frozenset[int] = frozenset()
+    reads: int = 0
     requests: list[Any] = attrs.field(factory=list)
     answers: list[Any] = attrs.field(factory=list)
     launches: int = 0
@@ -107,6 +110,9 @@ class World:
             self.client = None
             return None
         if isinstance(r, b.ReadState):
+            self.reads += 1
+            if self.reads in self.torn_reads and self.state is not None:
+                return {"status": "corrupt"}
             return None if self.state is None else dict(self.state)
         if isinstance(r, b.Alive):
             alive = p is not None and p.alive and self.state is not None and r.state.get("pid") == self.state.get("pid") \
@@ -330,3 +336,18 @@ def test_a_start_is_watched_briskly_then_calmly(ssh_host: str | None) -> None:
     late = max(s for t, s in pauses if t >= b.BRISK_FOR)
     assert early == (b.STATE_POLL[0] if ssh_host is None else b.STATE_POLL[1])
     assert late == b.STATE_POLL[1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 30), st.frozensets(st.integers(1, 20).map(lambda i: 2 * i), max_size=5))
+def test_a_torn_state_read_does_not_kill_a_starting_service(says_running: int, torn: frozenset[int]) -> None:
+    """A service rewrites its state file in place: a reading may catch it half written, as
+    corrupt. Such a reading (never two in a row here) is read again, and while the service starts
+    it is not taken for a dead process (which would stop a healthy service and fail the bring-up):
+    the last good reading stands."""
+    world = World(client=None, client_answers=False, state=None, proc=None, launch_error=None,
+                  launched_proc=Proc(says_running, 0, fails=False, dies_after=None), launch_writes_state=True,
+                  torn_reads=torn)
+    ended = run(world)
+    assert ended.how == "launched", (ended, world.requests[-8:])
+    assert world.launches == 1 and not any(isinstance(r, b.Stop) for r in world.requests)

@@ -54,6 +54,11 @@ FAILED_GRACE = 2.0
 #: to the service's own start (and the jobserver's start waits for the storage's); calm after that,
 #: and over SSH, where each reading is a round trip
 STATE_POLL = (0.02, 0.1)
+#: a state that reads as corrupt is read again this many times, TORN_PAUSE seconds apart, before it
+#: is taken for corrupt: a service rewrites its state file in place, and a reading may catch it
+#: half written
+TORN_RETRIES = 3
+TORN_PAUSE = 0.01
 PROBE_POLL = (0.05, 0.25)
 BRISK_FOR = 5.0
 
@@ -276,7 +281,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
 
     # 2. a server that runs or is starting; 3. else a launch, then the same check, patiently
     for launched in (False, True):
-        state = yield ReadState()
+        state = yield from _read_state()
         if state is not None and state.get("status") == "corrupt" and not launched:
             pids = yield StopOrphans()
             stopped = f"; stopped its process {', '.join(map(str, pids))}" if pids else ""
@@ -354,6 +359,17 @@ def _pause(delay: float, growth: float, elapsed: float, brisk: bool, caps: tuple
     return min(delay * growth, caps[0] if brisk and elapsed < BRISK_FOR else caps[1])
 
 
+def _read_state() -> Generator[Request, Any, dict[str, Any] | None]:
+    """The server state, read again (:data:`TORN_RETRIES`) while it reads as corrupt."""
+    state = yield ReadState()
+    for _ in range(TORN_RETRIES):
+        if state is None or state.get("status") != "corrupt":
+            break
+        yield Sleep(TORN_PAUSE)
+        state = yield ReadState()
+    return state  # type: ignore[no-any-return]
+
+
 def _until_running(state: dict[str, Any], limit: float, brisk: bool
                    ) -> Generator[Request, Any, tuple[dict[str, Any], bool]]:
     """Wait for a ``starting`` service to say ``running`` or ``failed``, or to die: the state last
@@ -363,7 +379,11 @@ def _until_running(state: dict[str, Any], limit: float, brisk: bool
     delay = 0.005
     while True:
         yield Sleep(delay)
-        state = (yield ReadState()) or {}
+        read = yield from _read_state()
+        # a state file caught while the service rewrites it reads as corrupt (or missing): the last
+        # good reading stands, and the process it names is what is proven alive
+        if read and read.get("status") != "corrupt":
+            state = read
         if not (yield Alive(state)):
             return state, False
         if state.get("status") in ("running", "failed"):
