@@ -11,7 +11,7 @@ from typing import Any
 from .core import launch
 from .core.clients import MODES
 from .core.clusters import Cluster
-from .core.launch import Scope
+from .core.services import Scope
 from .errors import ConfigurationError
 from .select import get_current
 from .session import SESSION, get_cluster_set, settled

@@ -28,8 +28,8 @@ from seamless_config.core.clusters import (
 )
 from seamless_config.core.commands import Command, Document, StageBlock
 from seamless_config.core.errors import Origin
-from seamless_config.core.launch import Scope
 from seamless_config.core.selection import Selection
+from seamless_config.core.services import Scope
 from seamless_config.core.yamltree import Map, Scalar, Seq, parse_yaml
 
 # -- names -----------------------------------------------------------------------------------

@@ -157,6 +157,15 @@ def page(text: str) -> str:
 def test_every_kind_has_an_entry_and_a_reachable_example() -> None:
     assert set(EXAMPLES) | set(ELSEWHERE) == {d.kind for d in DIAGNOSTICS}
     assert len({d.code for d in DIAGNOSTICS}) == len(DIAGNOSTICS), "two kinds share a code"
+    assert [d.code for d in DIAGNOSTICS] == sorted(d.code for d in DIAGNOSTICS), "the table is in code order"
+
+
+def test_each_kind_is_the_module_name_of_its_capitals() -> None:
+    # errors.py unpacks its table into names: the order of those names must follow the table's
+    import seamless_config.core.errors as errors
+
+    for d in DIAGNOSTICS:
+        assert getattr(errors, d.kind.upper().replace("-", "_")) is d
 
 
 @pytest.mark.parametrize("kind", sorted(EXAMPLES))

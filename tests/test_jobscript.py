@@ -445,7 +445,7 @@ def test_template_then_mapping_loses_no_written_field(ctype, base, child, memory
     cluster, errors = S.parse_cluster("c", definition)
     assert cluster is not None, errors
     written = _expanded(base, child)
-    from seamless_config.core.launch import Scope
+    from seamless_config.core.services import Scope
 
     launch = daskserver_launch_dict(cluster, Scope("p"), "child", None, False).unwrap()
     fp = launch.get("file_parameters")

@@ -17,8 +17,7 @@ import pytest
 from seamless_config.cli import service as cli
 from seamless_config.core import launch
 from seamless_config.core.clusters import Cluster, Frontend, ServiceSpec
-from seamless_config.core.launch import Scope
-from seamless_config.core.services import SERVICE_NAMES, clear_problem, parse_key, scope_of
+from seamless_config.core.services import SERVICE_NAMES, Scope, clear_problem, parse_key, scope_of
 from seamless_config.inspect.ps import RowFilter, server_row
 
 CLUSTERS = """\

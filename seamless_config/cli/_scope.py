@@ -16,9 +16,10 @@ from ..core import launch, services
 from ..core.clients import STORAGE
 from ..core.clusters import Cluster
 from ..core.errors import DEFAULT_ORIGIN, Origin
-from ..core.launch import LaunchDict, Scope
+from ..core.launch import LaunchDict
 from ..core.names import SEAMLESS_CACHE_PROJECT_ALIAS
 from ..core.selection import PROJECT_TOPLEVEL, Resolution, Selection, with_stage
+from ..core.services import Scope
 from ..errors import ConfigurationError
 from ..session import SESSION, settled
 

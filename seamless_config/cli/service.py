@@ -124,8 +124,8 @@ def _row_filter(args, *, cluster: str | None, status: str | None = None):
     if project == SEAMLESS_CACHE_PROJECT_ALIAS:  # the project of SEAMLESS_CACHE mode, as ps shows it
         project = PROJECT_TOPLEVEL
         cluster = cluster if cluster is not None else SEAMLESS_CACHE_CLUSTER
-    return RowFilter(args.service, cluster, args.mode, project, args.subproject, stage, substage,
-                     args.queue, status)
+    return RowFilter(project, args.subproject, stage, substage, service=args.service, cluster=cluster, mode=args.mode,
+                     queue=args.queue, status=status)
 
 
 def _server_rows(destinations, known: tuple[str, ...], prog: str) -> tuple[list[Any], list[str]]:
@@ -282,14 +282,14 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
     from effects.services import usage
     from seamless_config.cli._scope import read_clusters
     from seamless_config.core import launch
-    from seamless_config.core.services import MARKERS, ServiceScope, launch_destination
+    from seamless_config.core.services import MARKERS, Scope, ServiceScope, launch_destination
     from seamless_config.inspect.ps import ServiceRow
 
     if res is None:
         res = read_clusters(args.workdir)
     local = res.clusters.local_cluster
 
-    def storage_of(service: str, cluster_name: str | None, mode: str | None, scope: launch.Scope,
+    def storage_of(service: str, cluster_name: str | None, mode: str | None, scope: Scope,
                    frontend_name: str | None = None) -> tuple[str | None, str] | None:
         cl = res.clusters.get(cluster_name) if cluster_name else None
         if cl is None or scope.project is None:
@@ -308,7 +308,7 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
                 where = (row.host if row.source == "server" else None, row.path)
             else:
                 s = row.scope
-                where = storage_of(s.service, s.cluster, s.mode, launch.Scope(s.project, s.subproject, s.stage))
+                where = storage_of(s.service, s.cluster, s.mode, s)
         located.append((row, where))
     # the storage of the selected project, when no row shows it
     sel = res.selection
@@ -323,9 +323,9 @@ def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], lis
         for service in MARKERS:
             if args.service not in (None, service):
                 continue
-            where = storage_of(service, cluster, "rw", launch.Scope(project, subproject, stage), args.frontend_name)
+            where = storage_of(service, cluster, "rw", Scope(project, subproject, stage), args.frontend_name)
             if where is not None and where not in shown:
-                scope = ServiceScope(service, cluster, None, project, subproject, stage)
+                scope = ServiceScope(project, subproject, stage, service=service, cluster=cluster)
                 located.append((ServiceRow("", scope, None, host=where[0], path=where[1], source="storage"), where))
                 shown.add(where)
     # one disk_usage call per host and marker

@@ -132,52 +132,65 @@ class Diagnostic:
         return ConfigError(message, origin, hint, kind=self.kind)
 
 
-UNREADABLE = Diagnostic("unreadable", "SC001", "A configuration file cannot be used",
-                        "make it a readable UTF-8 text file within the size limits, or remove it")
-YAML = Diagnostic("yaml", "SC002", "Not YAML that seamless-config reads",
-                  "correct the YAML at the line shown: each key once, no anchors, aliases or tags, "
-                  "plain names as keys")
-UNKNOWN_COMMAND = Diagnostic("unknown-command", "SC101", "Unknown command",
-                             "use one of the commands of docs/configuration.md (the message suggests the closest)")
-UNKNOWN_FIELD = Diagnostic("unknown-field", "SC102", "Unknown field",
-                           "use one of the fields of docs/clusters.md for that section (the message suggests "
-                           "the closest)")
-WRONG_TYPE = Diagnostic("wrong-type", "SC103", "A value of the wrong type",
-                        "write the value as the field's type: a string, a whole number, true/false, a list "
-                        "or a mapping, as the tables of docs/ say")
-OUT_OF_RANGE = Diagnostic("out-of-range", "SC104", "A number out of range",
-                          "give a number within the range the message names")
-MISSING = Diagnostic("missing", "SC105", "A required value is missing",
-                     "add the field or command the message names (the hint shows an example)")
-INVALID_NAME = Diagnostic("invalid-name", "SC106", "A name, host, path or environment the rules refuse",
-                          "use letters, digits, '_', '.' and '-' (names), a hostname or IP address (hosts), an "
-                          "absolute path (directories), on one line")
-INVALID_CHOICE = Diagnostic("invalid-choice", "SC107", "A value that is not one of the allowed ones",
-                            "use one of the values the message lists")
-CONFLICT = Diagnostic("conflict", "SC108", "Settings that do not go together",
-                      "change one of the settings the message names, as its hint says")
-UNKNOWN_CLUSTER = Diagnostic("unknown-cluster", "SC201", "Unknown cluster",
-                             "define the cluster in ~/.seamless/clusters.yaml or with a 'clusters' command, or "
-                             "fix the name (the message suggests the closest)")
-UNKNOWN_QUEUE = Diagnostic("unknown-queue", "SC202", "Unknown queue",
-                           "name one of the cluster's queues, or define it under 'queues:'")
-NO_FRONTEND = Diagnostic("no-frontend", "SC203", "No frontend offers the service",
-                         "add the service's section to a frontend of the cluster, or name a frontend that has it")
-NOTHING_SELECTED = Diagnostic("nothing-selected", "SC204", "Nothing selected to act on",
-                              "select what the message names first (a cluster, a queue), in the files or on the "
-                              "command line")
-BATCH_OFFER = Diagnostic("batch-offer", "SC205", "A queue asks for what its batch system does not offer",
-                         "name a partition (SLURM) or property (OAR) the batch system lists, and ask for no "
-                         "more walltime, cores or memory than its nodes allow (the message says what it offers)")
-PURGED_STORAGE = Diagnostic("purged-storage", "SC302", "Storage where OAR deletes files when a job ends",
-                            "move 'bufferdir' and 'database_dir' out of /tmp, /dev/shm and /var/tmp")
-CHECK = Diagnostic("check", "SC301", "A warning of seamless-config check",
-                   "nothing stops a load; the hint says how to make the warning go")
+#: code, kind and title; below each, indented, the general fix
+_TABLE = """\
+SC001 unreadable: A configuration file cannot be used
+    make it a readable UTF-8 text file within the size limits, or remove it
+SC002 yaml: Not YAML that seamless-config reads
+    correct the YAML at the line shown: each key once, no anchors, aliases or tags, plain names as keys
+SC101 unknown-command: Unknown command
+    use one of the commands of docs/configuration.md (the message suggests the closest)
+SC102 unknown-field: Unknown field
+    use one of the fields of docs/clusters.md for that section (the message suggests the closest)
+SC103 wrong-type: A value of the wrong type
+    write the value as the field's type: a string, a whole number, true/false, a list or a mapping, as the
+    tables of docs/ say
+SC104 out-of-range: A number out of range
+    give a number within the range the message names
+SC105 missing: A required value is missing
+    add the field or command the message names (the hint shows an example)
+SC106 invalid-name: A name, host, path or environment the rules refuse
+    use letters, digits, '_', '.' and '-' (names), a hostname or IP address (hosts), an absolute path
+    (directories), on one line
+SC107 invalid-choice: A value that is not one of the allowed ones
+    use one of the values the message lists
+SC108 conflict: Settings that do not go together
+    change one of the settings the message names, as its hint says
+SC201 unknown-cluster: Unknown cluster
+    define the cluster in ~/.seamless/clusters.yaml or with a 'clusters' command, or fix the name (the message
+    suggests the closest)
+SC202 unknown-queue: Unknown queue
+    name one of the cluster's queues, or define it under 'queues:'
+SC203 no-frontend: No frontend offers the service
+    add the service's section to a frontend of the cluster, or name a frontend that has it
+SC204 nothing-selected: Nothing selected to act on
+    select what the message names first (a cluster, a queue), in the files or on the command line
+SC205 batch-offer: A queue asks for what its batch system does not offer
+    name a partition (SLURM) or property (OAR) the batch system lists, and ask for no more walltime, cores or
+    memory than its nodes allow (the message says what it offers)
+SC301 check: A warning of seamless-config check
+    nothing stops a load; the hint says how to make the warning go
+SC302 purged-storage: Storage where OAR deletes files when a job ends
+    move 'bufferdir' and 'database_dir' out of /tmp, /dev/shm and /var/tmp
+"""
 
-#: every kind, in code order
-DIAGNOSTICS = (UNREADABLE, YAML, UNKNOWN_COMMAND, UNKNOWN_FIELD, WRONG_TYPE, OUT_OF_RANGE, MISSING, INVALID_NAME,
-               INVALID_CHOICE, CONFLICT, UNKNOWN_CLUSTER, UNKNOWN_QUEUE, NO_FRONTEND, NOTHING_SELECTED, BATCH_OFFER,
-               CHECK, PURGED_STORAGE)
+
+def _diagnostics(table: str) -> tuple[Diagnostic, ...]:
+    rows: list[tuple[str, str, str, list[str]]] = []
+    for line in table.splitlines():
+        if line.startswith(" "):
+            rows[-1][3].append(line.strip())
+        else:
+            code, kind_title = line.split(" ", 1)
+            kind, title = kind_title.split(": ", 1)
+            rows.append((kind, code, title, []))
+    return tuple(Diagnostic(kind, code, title, " ".join(fix)) for kind, code, title, fix in rows)
+
+
+#: every kind, in code order (each also a name of this module: its kind in capitals)
+DIAGNOSTICS = _diagnostics(_TABLE)
+(UNREADABLE, YAML, UNKNOWN_COMMAND, UNKNOWN_FIELD, WRONG_TYPE, OUT_OF_RANGE, MISSING, INVALID_NAME, INVALID_CHOICE,
+ CONFLICT, UNKNOWN_CLUSTER, UNKNOWN_QUEUE, NO_FRONTEND, NOTHING_SELECTED, BATCH_OFFER, CHECK, PURGED_STORAGE) = DIAGNOSTICS
 BY_KIND = {d.kind: d for d in DIAGNOSTICS}
 KINDS = tuple(BY_KIND)
 

@@ -21,14 +21,13 @@ from .errors import BATCH_OFFER, CONFLICT, MISSING, NOTHING_SELECTED, ConfigErro
 from .frozen import FrozenDict, frozen_map, thaw
 from .launch import (
     LaunchDict,
-    Scope,
     choose_frontend,
     daskserver_launch_dict,
     node_directives,
     resolve_queue,
 )
 from .selection import Resolution
-from .services import runs_here
+from .services import Scope, runs_here
 
 #: cluster type -> dask-jobqueue's config section (and job system)
 JOB_SYSTEMS = {"slurm": "slurm", "oar": "oar"}

@@ -39,45 +39,7 @@ CLUSTER_STRINGS = {
 }
 from .clients import MODES, STORAGE  # noqa: E402
 from .names import SERVICE_NAMES  # noqa: E402,F401 - re-exported
-
-
-def _blank_is_none(value: str | None) -> str | None:
-    return value or None
-
-
-@attrs.frozen
-class Scope:
-    """Which storage and dispatch scope a service serves."""
-
-    project: str | None
-    # an empty subproject, stage or substage is the same as none (as 0.3.2 treats it)
-    subproject: str | None = attrs.field(default=None, converter=_blank_is_none)
-    stage: str | None = attrs.field(default=None, converter=_blank_is_none)
-    substage: str | None = attrs.field(default=None, converter=_blank_is_none)
-
-    def storage_path(self) -> str:
-        """``/<project>[/<subproject>][/STAGE-<stage>]``
-
-        >>> Scope("p", "a/b", "prod", "gpu").storage_path()
-        '/p/a/b/STAGE-prod'
-        """
-        path = f"/{self.project}"
-        if self.subproject:
-            path += f"/{self.subproject}"
-        if self.stage:
-            path += f"/STAGE-{self.stage}"
-        return path
-
-    def dispatch_path(self) -> str:
-        """Like :meth:`storage_path`, with ``SUBSTAGE-<substage>`` glued to the stage.
-
-        >>> Scope("p", None, "prod", "gpu").dispatch_path()
-        '/p/STAGE-prodSUBSTAGE-gpu'
-        """
-        path = self.storage_path()
-        if self.stage and self.substage:
-            path += f"SUBSTAGE-{self.substage}"
-        return path
+from .services import Scope  # noqa: E402
 
 
 @attrs.frozen

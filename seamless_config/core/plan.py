@@ -25,12 +25,11 @@ from .errors import (
 )
 from .launch import (
     LaunchDict,
-    Scope,
     launch_dict,
 )
 from .results import sequence
 from .selection import Resolution, check_remote_redundancy
-from .services import runs_here
+from .services import Scope, runs_here
 
 if TYPE_CHECKING:
     from .batch import BatchAsk

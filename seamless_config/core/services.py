@@ -41,17 +41,53 @@ FORBIDDEN = frozenset({
 })
 
 
+def _blank_is_none(value: str | None) -> str | None:
+    return value or None
+
+
 @attrs.frozen
-class ServiceScope:
-    """What a service serves: the fields of a launch dict's ``meta`` block."""
+class Scope:
+    """Which storage and dispatch scope a service serves."""
+
+    project: str | None = None
+    # an empty subproject, stage or substage is the same as none (as 0.3.2 treats it)
+    subproject: str | None = attrs.field(default=None, converter=_blank_is_none)
+    stage: str | None = attrs.field(default=None, converter=_blank_is_none)
+    substage: str | None = attrs.field(default=None, converter=_blank_is_none)
+
+    def storage_path(self) -> str:
+        """``/<project>[/<subproject>][/STAGE-<stage>]``
+
+        >>> Scope("p", "a/b", "prod", "gpu").storage_path()
+        '/p/a/b/STAGE-prod'
+        """
+        path = f"/{self.project}"
+        if self.subproject:
+            path += f"/{self.subproject}"
+        if self.stage:
+            path += f"/STAGE-{self.stage}"
+        return path
+
+    def dispatch_path(self) -> str:
+        """Like :meth:`storage_path`, with ``SUBSTAGE-<substage>`` glued to the stage.
+
+        >>> Scope("p", None, "prod", "gpu").dispatch_path()
+        '/p/STAGE-prodSUBSTAGE-gpu'
+        """
+        path = self.storage_path()
+        if self.stage and self.substage:
+            path += f"SUBSTAGE-{self.substage}"
+        return path
+
+
+@attrs.frozen(kw_only=True)
+class ServiceScope(Scope):
+    """What a service serves: the fields of a launch dict's ``meta`` block, its scope and which
+    service of which cluster serves it."""
 
     service: str | None = None
     cluster: str | None = None
     mode: str | None = None
-    project: str | None = None
-    subproject: str | None = None
-    stage: str | None = None
-    substage: str | None = None
     queue: str | None = None
 
 
@@ -69,11 +105,11 @@ def parse_key(key: str, clusters: Iterable[str] = ()) -> ServiceScope:
     another format gives a scope with ``service`` None.
 
     >>> parse_key("hashserver-hpc-ro-md--ligands--batch1--STAGE-prod")
-    ServiceScope(service='hashserver', cluster='hpc', mode='ro', project='md', subproject='ligands/batch1', stage='prod', substage=None, queue=None)
+    ServiceScope(project='md', subproject='ligands/batch1', stage='prod', substage=None, service='hashserver', cluster='hpc', mode='ro', queue=None)
     >>> parse_key("jobserver-my-rw-cl-rw-p--STAGE-aSUBSTAGE-b", ["my-rw-cl"])
-    ServiceScope(service='jobserver', cluster='my-rw-cl', mode='rw', project='p', subproject=None, stage='a', substage='b', queue=None)
+    ServiceScope(project='p', subproject=None, stage='a', substage='b', service='jobserver', cluster='my-rw-cl', mode='rw', queue=None)
     >>> parse_key("pure-daskserver-hpc-gpu-long")
-    ServiceScope(service='pure-daskserver', cluster='hpc-gpu', mode='rw', project=None, subproject=None, stage=None, substage=None, queue='long')
+    ServiceScope(project=None, subproject=None, stage=None, substage=None, service='pure-daskserver', cluster='hpc-gpu', mode='rw', queue='long')
     >>> parse_key("webserver-x").service is None
     True
     """
@@ -82,16 +118,16 @@ def parse_key(key: str, clusters: Iterable[str] = ()) -> ServiceScope:
         rest = key[len("pure-daskserver-"):]
         for c in known:
             if rest.startswith(c + "-") and len(rest) > len(c) + 1:
-                return ServiceScope("pure-daskserver", c, "rw", queue=rest[len(c) + 1:])
+                return ServiceScope(service="pure-daskserver", cluster=c, mode="rw", queue=rest[len(c) + 1:])
         name, sep, queue = rest.rpartition("-")
         if not sep or not name or not queue:
-            return ServiceScope(None)
-        return ServiceScope("pure-daskserver", name, "rw", queue=queue)
+            return ServiceScope()
+        return ServiceScope(service="pure-daskserver", cluster=name, mode="rw", queue=queue)
     for service in SERVICE_NAMES:
         if service != "pure-daskserver" and key.startswith(service + "-"):
             break
     else:
-        return ServiceScope(None)
+        return ServiceScope()
     rest = key[len(service) + 1:]
     cluster: str | None = None
     mode: str | None = None
@@ -106,7 +142,7 @@ def parse_key(key: str, clusters: Iterable[str] = ()) -> ServiceScope:
     if cluster is None:
         cut = min((i for i in (rest.find("-rw-"), rest.find("-ro-")) if i > 0), default=-1)
         if cut < 0:
-            return ServiceScope(None)
+            return ServiceScope()
         cluster, mode, path = rest[:cut], rest[cut + 1: cut + 3], rest[cut + 4:]
     assert path is not None
     parts = path.split("--")
@@ -117,7 +153,7 @@ def parse_key(key: str, clusters: Iterable[str] = ()) -> ServiceScope:
             stage, _, substage = stage.partition("SUBSTAGE-")
     project = parts[0] or None
     subproject = "/".join(parts[1:]) or None
-    return ServiceScope(service, cluster, mode, project, subproject, stage or None, substage or None)
+    return ServiceScope(project, subproject, stage, substage, service=service, cluster=cluster, mode=mode)
 
 
 def scope_of(key: str, meta: Any, clusters: Iterable[str] = ()) -> ServiceScope:
@@ -133,7 +169,7 @@ def scope_of(key: str, meta: Any, clusters: Iterable[str] = ()) -> ServiceScope:
             value = meta.get(name)
             return value if isinstance(value, str) else None
 
-        return ServiceScope(*(text(name) for name in SCOPE_FIELDS))
+        return ServiceScope(**{name: text(name) for name in SCOPE_FIELDS})
     return parse_key(key, clusters)
 
 
