@@ -133,8 +133,8 @@ class World:
             return None
         if isinstance(r, b.Tunnel):
             return {**r.plain, "tunnel-pid": 99}
-        if isinstance(r, (b.CloseTunnel, b.LogTail)):
-            return "" if isinstance(r, b.LogTail) else None
+        if isinstance(r, b.LogTail):
+            return ""
         if isinstance(r, b.WriteClient):
             self.written = r.client
             return None

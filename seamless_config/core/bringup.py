@@ -63,32 +63,12 @@ PROBE_POLL = (0.05, 0.25)
 BRISK_FOR = 5.0
 
 
-# -- requests (what the shell is asked to observe or do; the answer each expects) ---------------
+# -- requests: what the shell is asked, and the answer each expects ------------------------------
+# observations: what is there, on disk, on the host, on the network, on the clock
 
 @attrs.frozen
 class ReadClient:
     """-> the client connection file (``dict``), or ``None``."""
-
-
-@attrs.frozen
-class WantedParameters:
-    """-> the parameters this plan gives the service (may wait for other services), or ``None``."""
-
-
-@attrs.frozen
-class Probe:
-    """-> whether ``GET /path`` on ``hostname:port`` answers (any status below 500) in ``timeout`` s."""
-
-    hostname: str
-    port: int
-    timeout: float
-
-
-@attrs.frozen
-class Forget:
-    """Close the tunnel a client file names and remove the file. -> ``None``."""
-
-    client: dict[str, Any]
 
 
 @attrs.frozen
@@ -101,6 +81,54 @@ class Alive:
     """-> whether the process ``state`` names is proven to be this service."""
 
     state: dict[str, Any]
+
+
+@attrs.frozen
+class Probe:
+    """-> whether ``GET /path`` on ``hostname:port`` answers (any status below 500) in ``timeout`` s."""
+
+    hostname: str
+    port: int
+    timeout: float
+
+
+@attrs.frozen
+class WantedParameters:
+    """-> the parameters this plan gives the service (may wait for other services), or ``None``."""
+
+
+@attrs.frozen
+class AskBatch:
+    """Run the batch system's listing command (:data:`core.batch.COMMANDS`) where the service would run.
+    -> ``(exit code, stdout, stderr)``, or ``None`` when it cannot be run there (then nothing is judged)."""
+
+    system: str
+
+
+@attrs.frozen
+class LogTail:
+    """-> the last lines of the service's log (``str``)."""
+
+
+@attrs.frozen
+class Clock:
+    """-> a monotonic time in seconds."""
+
+
+# actions: what the shell changes
+
+@attrs.frozen
+class Forget:
+    """Give a connection up: close the tunnel it names, remove the client file (if written). -> ``None``."""
+
+    client: dict[str, Any]
+
+
+@attrs.frozen
+class WriteClient:
+    """Write the client connection file. -> ``None``."""
+
+    client: dict[str, Any]
 
 
 @attrs.frozen
@@ -121,29 +149,6 @@ class RemoveState:
 
 
 @attrs.frozen
-class Tunnel:
-    """Open an SSH tunnel to a running service. -> the client file through it (``dict``)."""
-
-    remote_host: str
-    state: dict[str, Any]
-    plain: dict[str, Any]
-
-
-@attrs.frozen
-class CloseTunnel:
-    """-> ``None``."""
-
-    client: dict[str, Any]
-
-
-@attrs.frozen
-class WriteClient:
-    """Write the client connection file. -> ``None``."""
-
-    client: dict[str, Any]
-
-
-@attrs.frozen
 class Launch:
     """Start ``argv`` (``{status_file}`` not yet filled in) and write its ``starting`` state.
     -> ``None``, or the message of why it could not start."""
@@ -152,16 +157,12 @@ class Launch:
 
 
 @attrs.frozen
-class AskBatch:
-    """Run the batch system's listing command (:data:`core.batch.COMMANDS`) where the service would run.
-    -> ``(exit code, stdout, stderr)``, or ``None`` when it cannot be run there (then nothing is judged)."""
+class Tunnel:
+    """Open an SSH tunnel to a running service. -> the client file through it (``dict``)."""
 
-    system: str
-
-
-@attrs.frozen
-class LogTail:
-    """-> the last lines of the service's log (``str``)."""
+    remote_host: str
+    state: dict[str, Any]
+    plain: dict[str, Any]
 
 
 @attrs.frozen
@@ -172,19 +173,14 @@ class Warn:
 
 
 @attrs.frozen
-class Clock:
-    """-> a monotonic time in seconds."""
-
-
-@attrs.frozen
 class Sleep:
     """-> ``None`` after ``seconds``."""
 
     seconds: float
 
 
-Request = (ReadClient | WantedParameters | Probe | Forget | ReadState | Alive | Stop | StopOrphans
-           | RemoveState | Tunnel | CloseTunnel | WriteClient | Launch | AskBatch | LogTail | Warn | Clock | Sleep)
+Request = (ReadClient | ReadState | Alive | Probe | WantedParameters | AskBatch | LogTail | Clock
+           | Forget | WriteClient | Stop | StopOrphans | RemoveState | Launch | Tunnel | Warn | Sleep)
 
 
 @attrs.frozen
@@ -320,7 +316,7 @@ def protocol(sp: ServicePlan, host: str) -> Protocol:
                         return Ended("launched" if launched else "reused", payload)
                 why = (f"no answer on {payload['hostname']}:{port} within {limit:g} s" if port
                        else "its state names no port")
-                yield CloseTunnel(payload)
+                yield Forget(payload)
             # stale: a dead process, a failed start, a server that does not answer, a pid not proven ours
             # (a failed start's log is read first: stopping it adds the interruption's traceback)
             tail = (yield LogTail()) if launched else ""
