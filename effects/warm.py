@@ -141,10 +141,9 @@ def store(key: str, services: list[dict[str, Any]], activation: dict[str, Any] |
     remember(key, {"services": services, "activation": activation})
 
 
-def reuse_all(key: str, meanwhile: Callable[[list[dict[str, Any]]], object] | None = None
-              ) -> list[dict[str, Any]] | None:
+def reuse_all(key: str) -> list[dict[str, Any]] | None:
     """:func:`reuse_memo` of the memo under ``key``."""
-    return reuse_memo(recall(key), meanwhile)
+    return reuse_memo(recall(key))
 
 
 def reuse_memo(memo: dict[str, Any] | None, meanwhile: Callable[[list[dict[str, Any]]], object] | None = None

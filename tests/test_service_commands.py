@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from effects import procs
 from seamless_config.cli import service as cli
 from seamless_config.core import launch
 from seamless_config.core.clusters import Cluster, Frontend, ServiceSpec
@@ -90,6 +91,41 @@ def test_row_filter_and_liveness():
     assert not RowFilter(mode="ro").matches(row)
 
 
+def test_storage_places_without_a_host():
+    """Which directories ps --persistent measures, decided without reaching any host: a row's own
+    state names its directory; a row without one is placed as its plan would place it; the selected
+    project's storage is added once, where no row shows it."""
+    from seamless_config.core.selection import ClusterSet, Resolution, Selection
+    from seamless_config.core.services import ServiceScope
+    from seamless_config.inspect.ps import storage_places, usage_asks, with_usage
+
+    fe = Frontend("localhost", hashserver=ServiceSpec("hashserver", "/b"), database=ServiceSpec("database", "/d"))
+    far = Frontend("login", ssh_hostname="farssh", hashserver=ServiceSpec("hashserver", "/far"))
+    res = Resolution(Selection(), ClusterSet((Cluster("c", "local", frontends=(fe,)),
+                                              Cluster("f", "slurm", frontends=(far,)))))
+    rows = [
+        server_row({"key": "hashserver-c-rw-p", "status": "running", "workdir": "/elsewhere/p"}, None),
+        server_row({"key": "database-c-rw-p--STAGE-s", "status": "stale"}, None),
+        server_row({"key": "hashserver-f-ro-q", "status": "running"}, "farssh"),
+        server_row({"key": "jobserver-c-rw-p", "status": "running"}, None),
+    ]
+    located = storage_places(rows, res, ServiceScope("p", service=None, cluster="c"))
+    assert [w for _, w in located] == [
+        (None, "/elsewhere/p"), (None, "/d/p/STAGE-s"), ("farssh", "/far/q"), None,
+        (None, "/b/p"), (None, "/d/p"),  # the selected project's storage, shown by no row
+    ]
+    assert [r.source for r, _ in located[4:]] == ["storage", "storage"]
+    assert storage_places(rows, res, ServiceScope("p", cluster="c", service="database"))[4:][0][1] == (None, "/d/p")
+    assert usage_asks(located) == {
+        None: {".HASHSERVER_PREFIX": ["/elsewhere/p", "/b/p"], None: ["/d/p/STAGE-s", "/d/p"]},
+        "farssh": {".HASHSERVER_PREFIX": ["/far/q"]},
+    }
+    out = with_usage(located, {(None, "/b/p"): {"state": "populated", "size": 7},
+                               (None, "/d/p"): {"state": "empty", "size": 0}})
+    assert [(r.persistent, r.size) for r in out[4:]] == [("populated", 7), ("empty", None)]
+    assert out[0].persistent is None, "not measured: nothing is made up"
+
+
 @pytest.mark.parametrize("target,base,home,fragment", [
     ("/tmp", "/", "/home/u", "system, temporary or home"),
     ("/home/u", "/home", "/home/u", "system, temporary or home"),
@@ -151,6 +187,8 @@ def processes(env):
 def write_state(env, key: str, pid: int | None, *, meta: dict | None = None, status: str = "running",
                 workdir: str = "/tmp", port: int = 53100, client: dict | None = None):
     data = {"workdir": workdir, "pid": pid if pid is not None else 999999999, "status": status, "port": port}
+    if pid is not None:  # as the launcher records it: proof by start time, whatever the wall clock does
+        data["pid_start"] = procs.info(pid).start_ticks
     if meta is not None:
         data["meta"] = meta
     (env["rhl"] / "server").mkdir(parents=True, exist_ok=True)

@@ -275,88 +275,37 @@ def _ps(args) -> int:
 
 def _with_storage(args, rows: list[Any], res, prog: str) -> tuple[list[Any], list[str]]:
     """Fill PERSISTENT and SIZE of hashserver and database rows; add rows for the storage of the
-    selected (or given) project that no service row shows."""
-    import attrs
-
+    selected (or given) project that no service row shows (:func:`~seamless_config.inspect.ps.storage_places`)."""
     from effects.outcomes import LaunchError
     from effects.services import usage
     from seamless_config.cli._scope import read_clusters
-    from seamless_config.core import launch
-    from seamless_config.core.services import MARKERS, Scope, ServiceScope, launch_destination
-    from seamless_config.inspect.ps import ServiceRow
+    from seamless_config.core.names import SEAMLESS_CACHE_PROJECT_ALIAS
+    from seamless_config.core.services import ServiceScope
+    from seamless_config.inspect.ps import storage_places, usage_asks, with_usage
 
     if res is None:
         res = read_clusters(args.workdir)
-    local = res.clusters.local_cluster
-
-    def storage_of(service: str, cluster_name: str | None, mode: str | None, scope: Scope,
-                   frontend_name: str | None = None) -> tuple[str | None, str] | None:
-        cl = res.clusters.get(cluster_name) if cluster_name else None
-        if cl is None or scope.project is None:
-            return None
-        ld = launch.storage_launch_dict(cl, service, mode if mode in MODES else "rw", scope,
-                                        frontend_name, local=cl.name == local).value_or(None)
-        if ld is None:
-            return None
-        return launch_destination(cl, ld, local), ld.get("workdir")
-
-    located: list[tuple[Any, tuple[str | None, str] | None]] = []
-    for row in rows:
-        where = None
-        if row.scope.service in MARKERS:
-            if row.path is not None:
-                where = (row.host if row.source == "server" else None, row.path)
-            else:
-                s = row.scope
-                where = storage_of(s.service, s.cluster, s.mode, s)
-        located.append((row, where))
-    # the storage of the selected project, when no row shows it
     sel = res.selection
-    cluster = args.cluster if args.cluster is not None else sel.cluster
     project = args.project if args.project is not None else sel.project
-    subproject = args.subproject if args.subproject is not None else sel.subproject
-    stage, _ = _stages(args)
-    from seamless_config.core.names import SEAMLESS_CACHE_PROJECT_ALIAS
-
+    selected = None
     if args.status is None and not args.all_clusters and project not in (None, SEAMLESS_CACHE_PROJECT_ALIAS):
-        shown = {w for _, w in located if w is not None}
-        for service in MARKERS:
-            if args.service not in (None, service):
-                continue
-            where = storage_of(service, cluster, "rw", Scope(project, subproject, stage), args.frontend_name)
-            if where is not None and where not in shown:
-                scope = ServiceScope(project, subproject, stage, service=service, cluster=cluster)
-                located.append((ServiceRow("", scope, None, host=where[0], path=where[1], source="storage"), where))
-                shown.add(where)
-    # one disk_usage call per host and marker
-    by_host: dict[str | None, dict[str | None, list[str]]] = {}
-    for row, where in located:
-        if where is not None:
-            marker = MARKERS["hashserver"] if row.scope.service == "hashserver" else None
-            paths = by_host.setdefault(where[0], {}).setdefault(marker, [])
-            if where[1] not in paths:
-                paths.append(where[1])
+        selected = ServiceScope(project, args.subproject if args.subproject is not None else sel.subproject,
+                                _stages(args)[0], service=args.service,
+                                cluster=args.cluster if args.cluster is not None else sel.cluster)
+    located = storage_places(rows, res, selected, args.frontend_name)
     found: dict[tuple[str | None, str], dict[str, Any]] = {}
     failures = []
-    for dest, groups in by_host.items():
+    for dest, asks in usage_asks(located).items():
 
-        def measure(host, dest=dest, groups=groups) -> None:
-            for marker, paths in groups.items():
-                for path, u in usage(host, paths, marker=marker).items():
-                    found[(dest, path)] = u
+        def measure(host, dest=dest, asks=asks) -> None:
+            for marker, paths in asks.items():
+                found.update({(dest, path): u for path, u in usage(host, paths, marker=marker).items()})
 
         try:
             _on_host(dest, measure)
         except (LaunchError, OSError) as exc:
             failures.append(f"{prog}: {_where(dest)}: {_one_line(exc)}")
-    out = []
-    for row, where in located:
-        u = found.get(where) if where is not None else None
-        if u is not None:
-            row = attrs.evolve(row, path=where[1] if where else row.path, persistent=u.get("state"),
-                               size=u.get("size") if u.get("state") == "populated" else None)
-        out.append(row)
-    return out, failures
+    return with_usage(located, found), failures
 
 
 # -- logs, inspect ---------------------------------------------------------------------------

@@ -9,12 +9,16 @@ connection files or a storage directory show it (:func:`server_row`,
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ..core.clients import MODES
 from ..core.names import PROJECT_TOPLEVEL, SEAMLESS_CACHE_CLUSTER, SEAMLESS_CACHE_PROJECT_ALIAS
 from ..core.services import MARKERS, SCOPE_FIELDS, ServiceScope, scope_of
+
+if TYPE_CHECKING:
+    from ..core.selection import Resolution
 
 
 @attrs.frozen
@@ -141,6 +145,76 @@ def select_rows(rows: Iterable[ServiceRow], wanted: RowFilter) -> list[ServiceRo
         seen.add((row.host, row.key))
         out.append(row)
     return sorted(out, key=lambda r: (r.scope.cluster or "", r.scope.service or "", r.key, r.host or ""))
+
+
+#: where a storage service keeps its data: its host (SSH destination, ``None`` for this machine) and directory
+Place = tuple[str | None, str]
+
+
+def storage_place(res: Resolution, scope: ServiceScope, frontend_name: str | None = None) -> Place | None:
+    """Where the storage service ``scope`` names keeps its data, as its plan would say; ``None`` when
+    the configuration does not say (an unknown cluster, no project, no such service)."""
+    from ..core.launch import storage_launch_dict
+    from ..core.services import launch_destination
+
+    cl = res.clusters.get(scope.cluster) if scope.cluster else None
+    if cl is None or scope.project is None or scope.service not in MARKERS:
+        return None
+    local = res.clusters.local_cluster
+    ld = storage_launch_dict(cl, scope.service, scope.mode if scope.mode in MODES else "rw", scope, frontend_name,
+                             local=cl.name == local).value_or(None)
+    return None if ld is None else (launch_destination(cl, ld, local), ld.get("workdir"))
+
+
+def storage_places(rows: Iterable[ServiceRow], res: Resolution, selected: ServiceScope | None = None,
+                   frontend_name: str | None = None) -> list[tuple[ServiceRow, Place | None]]:
+    """Each row with the place of its storage (hashserver and database rows); then a ``storage`` row
+    for each storage service of the ``selected`` scope (its ``service``, else both) whose place no
+    row shows."""
+    located: list[tuple[ServiceRow, Place | None]] = []
+    for row in rows:
+        where = None
+        if row.scope.service in MARKERS:
+            where = ((row.host if row.source == "server" else None, row.path) if row.path is not None
+                     else storage_place(res, row.scope))
+        located.append((row, where))
+    if selected is None:
+        return located
+    shown = {w for _, w in located if w is not None}
+    for service in MARKERS:
+        if selected.service not in (None, service):
+            continue
+        scope = attrs.evolve(selected, service=service, mode=None)
+        where = storage_place(res, scope, frontend_name)
+        if where is not None and where not in shown:
+            located.append((ServiceRow("", scope, None, host=where[0], path=where[1], source="storage"), where))
+            shown.add(where)
+    return located
+
+
+def usage_asks(located: Iterable[tuple[ServiceRow, Place | None]]) -> dict[str | None, dict[str | None, list[str]]]:
+    """The disk usage to ask each host for: by marker file (a hashserver's, or ``None``), each path once."""
+    asks: dict[str | None, dict[str | None, list[str]]] = {}
+    for row, where in located:
+        if where is not None:
+            marker = MARKERS["hashserver"] if row.scope.service == "hashserver" else None
+            paths = asks.setdefault(where[0], {}).setdefault(marker, [])
+            if where[1] not in paths:
+                paths.append(where[1])
+    return asks
+
+
+def with_usage(located: Iterable[tuple[ServiceRow, Place | None]],
+               found: dict[Place, dict[str, Any]]) -> list[ServiceRow]:
+    """The rows with PERSISTENT and SIZE from the disk usage ``found`` at their places."""
+    out = []
+    for row, where in located:
+        u = found.get(where) if where is not None else None
+        if u is not None and where is not None:
+            row = attrs.evolve(row, path=where[1], persistent=u.get("state"),
+                               size=u.get("size") if u.get("state") == "populated" else None)
+        out.append(row)
+    return out
 
 
 def human_size(size: int | None) -> str:
