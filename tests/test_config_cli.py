@@ -539,3 +539,33 @@ def test_check_warns_of_storage_that_oar_purges(home, capsys, monkeypatch):
     code, out, err = cli(capsys, "check", "--json")
     (finding,) = json.loads(out)["errors"]
     assert (finding["code"], finding["kind"], finding["warning"]) == ("SC302", "purged-storage", True)
+
+
+def test_check_warns_of_remote_work_on_a_cluster_without_a_remote_service(home, capsys, monkeypatch):
+    """What init() warns of, check warns of too: here only in the stage that asks for remote work."""
+    proj = home / "storeonly"
+    proj.mkdir()
+    (proj / "seamless.yaml").write_text(dedent("""\
+        - project: p
+        - clusters:
+            store:
+              type: local
+              frontends:
+                - hostname: localhost
+                  hashserver: {bufferdir: /data/b, port_start: 5000, port_end: 5010}
+                  database: {database_dir: /data/d, port_start: 5020, port_end: 5030}
+        - cluster: store
+        - execution: process
+        - stage far:
+            - execution: remote
+        """))
+    monkeypatch.chdir(proj)
+    code, out, err = cli(capsys, "check")
+    assert code == 0 and out == "ok: 1 file, no stage and 1 stage (far)\n"
+    assert err.splitlines() == [
+        "seamless-config: warning: seamless.yaml:12: execution is 'remote' but cluster 'store' offers neither a "
+        "jobserver nor a daskserver: only storage is brought up, and transformations cannot run (add a "
+        "'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process') [stage far]"]
+    code, out, err = cli(capsys, "check", "--json")
+    (finding,) = json.loads(out)["errors"]
+    assert (finding["code"], finding["warning"], finding["stages"]) == ("SC108", True, ["far"])

@@ -407,6 +407,16 @@ def test_oar_storage_under_tmp_fails(project):
     assert purged[0]["origin"]["file"] == str(project.dir / "seamless.yaml") and purged[0]["host"] is None
 
 
+def test_remote_work_without_a_remote_service_is_a_warning(project):
+    """Storage comes up, so nothing fails; but no transformation could run: the plan says so."""
+    project.write(extra="- execution: remote\n")
+    code, checks = project.checks()
+    plan = _one(checks, "plan")
+    assert code == 0 and plan["status"] == "warn", checks
+    assert plan["message"].startswith("execution is 'remote' but cluster 'lab' offers neither a jobserver nor")
+    assert plan["origin"] == {"file": str(project.dir / "seamless.yaml"), "line": 11}
+
+
 def test_configuration_mistakes_exit_2(project):
     project.write(extra="- queue: [\n")
     cp = project.doctor()

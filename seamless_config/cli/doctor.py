@@ -31,7 +31,7 @@ def run(args: Any, resolved: Any, cwd: str | None, home: str) -> int:
     """Observe what the stage's plan needs and print the verdicts; ``resolved`` is a ``StageResult``."""
     from effects import ssh
     from effects.doctor import observe
-    from seamless_config.core.selection import purge_notes
+    from seamless_config.core.selection import purge_notes, remote_target_note
     from seamless_config.inspect import doctor
 
     from .render import fmt_origin, render_doctor
@@ -40,7 +40,8 @@ def run(args: Any, resolved: Any, cwd: str | None, home: str) -> int:
         seen = observe(doctor.needs(resolved.plan))
     finally:
         ssh.close_all()
-    checks = doctor.verdicts(resolved.plan, seen, purge_notes(resolved.resolution))
+    target = remote_target_note(resolved.resolution)
+    checks = doctor.verdicts(resolved.plan, seen, purge_notes(resolved.resolution), () if target is None else (target,))
     if args.json:
         sys.stdout.write(json.dumps(doctor.as_json(checks), indent=2, sort_keys=True, ensure_ascii=False) + "\n")
     else:

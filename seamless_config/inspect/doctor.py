@@ -161,9 +161,11 @@ def _hosts(plan: Plan) -> list[str | None]:
 
 # -- what the observations mean ------------------------------------------------------------------
 
-def verdicts(plan: Plan, seen: Iterable[Seen], purged: Sequence[ConfigError] = ()) -> tuple[Check, ...]:
+def verdicts(plan: Plan, seen: Iterable[Seen], purged: Sequence[ConfigError] = (),
+             notes: Sequence[ConfigError] = ()) -> tuple[Check, ...]:
     """One check per observation, in the order of the needs, then ``purged`` (:func:`.selection.purge_notes`:
-    storage an oar cluster deletes) as failures of the storage hosts.
+    storage an oar cluster deletes) as failures of the storage hosts, then ``notes`` (what else a load
+    warns of: :func:`.selection.remote_target_note`) as warnings.
 
     A running service of the plan passes its port check: it holds its own port.
     """
@@ -174,6 +176,7 @@ def verdicts(plan: Plan, seen: Iterable[Seen], purged: Sequence[ConfigError] = (
     storage_hosts = {sp.ssh_host for sp in plan.services if sp.role in STORAGE}
     where = next(iter(storage_hosts)) if len(storage_hosts) == 1 else None
     out += [Check(FAIL, "storage", where, e.message, e.hint, origin=e.origin) for e in purged]
+    out += [Check(WARN, "plan", None, e.message, e.hint, origin=e.origin) for e in notes]
     if not out:
         out.append(Check(OK, "plan", None, "the plan runs no service (no cluster, or nothing persistent or remote): "
                                           "nothing to check"))

@@ -32,7 +32,7 @@ from ..core.layout import (
     walk,
 )
 from ..core.plan import Plan, ServicePlan
-from ..core.selection import purge_notes
+from ..core.selection import load_notes
 
 DERIVED = Origin("(derived)")
 #: the selection settings, in the order they are shown
@@ -352,7 +352,7 @@ def check_layout(layout: Layout, strict: bool = False) -> CheckReport:
     if not layout.errors:  # a broken file may hold the definition
         out += undefined_overridden(layout, results, {f.error.origin for f in out})
         out += replaced_with_mistakes(results)
-        out += purged_storage(results)
+        out += load_warnings(results)
         wrapper_mistakes: list[tuple[ConfigError, str | None]] = []
         for s, r in results.items():
             if r.resolution is None or r.plan is None:
@@ -383,11 +383,11 @@ def with_refusals(report: CheckReport, refusals: dict[JobScriptRequest, str]) ->
     return attrs.evolve(report, findings=report.findings + tuple(found))
 
 
-def purged_storage(results: dict[str | None, StageResult]) -> list[Finding]:
-    """Warnings for storage directories of a selected oar cluster under /tmp, /dev/shm or /var/tmp,
-    once per directory, with the stages that select it."""
+def load_warnings(results: dict[str | None, StageResult]) -> list[Finding]:
+    """What ``init()`` would warn of (:func:`.selection.load_notes`: remote work on a cluster that
+    offers no remote service, storage an oar cluster deletes), once each, with the stages it shows in."""
     return _merged(((e, s) for s, r in results.items() if r.resolution is not None
-                    for e in purge_notes(r.resolution)), warning=True)
+                    for e in load_notes(r.resolution)), warning=True)
 
 
 def replaced_with_mistakes(results: dict[str | None, StageResult]) -> list[Finding]:
