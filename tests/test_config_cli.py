@@ -523,29 +523,34 @@ OAR_PROFILE = """\
 """
 
 
-def test_check_warns_of_storage_that_oar_purges(home, capsys, monkeypatch):
-    proj = home / "oarproj"
+def check_warns(capsys, monkeypatch, proj: Path, files: dict[str, str], ok_line: str, warning: str) -> dict:
+    """``check`` of a project of ``files``: exit 0 with ``ok_line``, and ``warning`` as the one line of
+    standard error; the finding of ``check --json``."""
     proj.mkdir()
-    (proj / "seamless.yaml").write_text("- project: p\n- execution: process\n")
-    (proj / "seamless.profile.yaml").write_text(OAR_PROFILE)
+    for name, text in files.items():
+        (proj / name).write_text(text)
     monkeypatch.chdir(proj)
-    code, out, err = cli(capsys, "check")
-    assert code == 0 and out == "ok: 2 files, no stage and 1 stage (scratch)\n"
-    # once, for the stage that stores (not 'scratch'); /var/tmpdata is not under /var/tmp
-    assert err.splitlines() == [
-        "seamless-config: warning: seamless.profile.yaml:7: cluster 'oarlab' is of type oar, and the hashserver's "
-        "bufferdir /tmp/seamless/buffers is under /tmp, where OAR deletes every file of a job's user when the job "
-        "ends (move 'bufferdir' to a directory outside /tmp, /dev/shm, /var/tmp) [no stage]"]
+    assert cli(capsys, "check") == (0, ok_line + "\n", f"seamless-config: warning: {warning}\n")
     code, out, err = cli(capsys, "check", "--json")
     (finding,) = json.loads(out)["errors"]
+    return finding
+
+
+def test_check_warns_of_storage_that_oar_purges(home, capsys, monkeypatch):
+    # once, for the stage that stores (not 'scratch'); /var/tmpdata is not under /var/tmp
+    finding = check_warns(
+        capsys, monkeypatch, home / "oarproj",
+        {"seamless.yaml": "- project: p\n- execution: process\n", "seamless.profile.yaml": OAR_PROFILE},
+        "ok: 2 files, no stage and 1 stage (scratch)",
+        "seamless.profile.yaml:7: cluster 'oarlab' is of type oar, and the hashserver's bufferdir "
+        "/tmp/seamless/buffers is under /tmp, where OAR deletes every file of a job's user when the job ends "
+        "(move 'bufferdir' to a directory outside /tmp, /dev/shm, /var/tmp) [no stage]")
     assert (finding["code"], finding["kind"], finding["warning"]) == ("SC302", "purged-storage", True)
 
 
 def test_check_warns_of_remote_work_on_a_cluster_without_a_remote_service(home, capsys, monkeypatch):
     """What init() warns of, check warns of too: here only in the stage that asks for remote work."""
-    proj = home / "storeonly"
-    proj.mkdir()
-    (proj / "seamless.yaml").write_text(dedent("""\
+    finding = check_warns(capsys, monkeypatch, home / "storeonly", {"seamless.yaml": dedent("""\
         - project: p
         - clusters:
             store:
@@ -558,14 +563,8 @@ def test_check_warns_of_remote_work_on_a_cluster_without_a_remote_service(home, 
         - execution: process
         - stage far:
             - execution: remote
-        """))
-    monkeypatch.chdir(proj)
-    code, out, err = cli(capsys, "check")
-    assert code == 0 and out == "ok: 1 file, no stage and 1 stage (far)\n"
-    assert err.splitlines() == [
-        "seamless-config: warning: seamless.yaml:12: execution is 'remote' but cluster 'store' offers neither a "
-        "jobserver nor a daskserver: only storage is brought up, and transformations cannot run (add a "
-        "'jobserver:' or 'daskserver:' section to a frontend, or use '- execution: process') [stage far]"]
-    code, out, err = cli(capsys, "check", "--json")
-    (finding,) = json.loads(out)["errors"]
+        """)}, "ok: 1 file, no stage and 1 stage (far)",
+        "seamless.yaml:12: execution is 'remote' but cluster 'store' offers neither a jobserver nor a daskserver: "
+        "only storage is brought up, and transformations cannot run (add a 'jobserver:' or 'daskserver:' section "
+        "to a frontend, or use '- execution: process') [stage far]")
     assert (finding["code"], finding["warning"], finding["stages"]) == ("SC108", True, ["far"])

@@ -16,51 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._support import E2EEnv, script_result
+from ._support import E2EEnv, script_result, workflow
 
 #: a queue a single-node batch system of the tests can serve
 QUEUE = {"cores": 1, "memory": "500MB", "walltime": "00:10:00"}
-
-#: init(), one transformation that records where it ran (``uid`` and the job's variables ``{keys}``
-#: name), the findings as JSON
-WORKFLOW = '''
-import json, os, sys, time
-
-def main():
-    a, b, sidefile = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    t0 = time.monotonic()
-    import seamless
-    import seamless.config
-    from seamless.transformer import delayed
-    from seamless_config import session
-
-    seamless.config.init()
-    t_init = time.monotonic() - t0
-
-    @delayed
-    def scaled_sum(a, b, sidefile):
-        import json, os
-        keys = {keys!r}
-        with open(sidefile, "a") as f:
-            f.write(json.dumps({{"pid": os.getpid(), "uid": os.getuid(), **{{k: os.environ.get(k) for k in keys}}}}) + "\\n")
-        return (a + b) * 10
-
-    tf = scaled_sum(a, b, sidefile)
-    result = tf.run()
-    out = {{
-        "result": result,
-        "init_seconds": t_init,
-        "first_result_seconds": time.monotonic() - t0,
-        "tf_checksum": tf.transformation_checksum.hex(),
-        "result_checksum": tf.result_checksum.hex(),
-        "outcomes": [[o.role, o.state, o.key, o.port] for o in session.SESSION.outcomes],
-    }}
-    seamless.close()
-    print("E2E-RESULT " + json.dumps(out), flush=True)
-
-if __name__ == "__main__":
-    main()
-'''
 
 #: a transformation that sleeps ``argv[1]`` seconds after recording its job; the result, or the
 #: exception the workflow got, as JSON
@@ -96,11 +55,6 @@ def main():
 if __name__ == "__main__":
     main()
 '''
-
-
-def workflow(*keys: str) -> str:
-    """:data:`WORKFLOW`, recording the job's environment variables ``keys``."""
-    return WORKFLOW.format(keys=keys)
 
 
 def configure(env: E2EEnv, system: str, ports: dict[str, tuple[int, int]], queue: dict[str, Any], *,
@@ -143,12 +97,6 @@ def wrapper_log(env: E2EEnv) -> str:
     return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in logs)
 
 
-def side_effects(env: E2EEnv) -> list[dict[str, Any]]:
-    if not env.sidefile.exists():
-        return []
-    return [json.loads(line) for line in env.sidefile.read_text().splitlines()]
-
-
 def assert_stored(env: E2EEnv, first: dict[str, Any]) -> None:
     """The result is in the stage's database and buffer directory."""
     db = env.database_dir / env.project / "seamless.db"
@@ -166,7 +114,7 @@ def assert_from_the_database(env: E2EEnv, first: dict[str, Any], second: dict[st
     """A second process got the same result from the database: no new job, no recomputation, every
     service reused."""
     assert second["result"] == first["result"] and second["tf_checksum"] == first["tf_checksum"]
-    assert len(side_effects(env)) == 1, "the second process recomputed instead of using the database"
+    assert len(env.side_effects()) == 1, "the second process recomputed instead of using the database"
     assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
 
 
@@ -184,7 +132,7 @@ def wait_for_jobs(env: E2EEnv, n: int, timeout: float) -> list[str]:
     """The jobs :data:`SLOW_WORKFLOW`'s transformation started in, once there are ``n``."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        jobs = [r["job"] for r in side_effects(env)]
+        jobs = [r["job"] for r in env.side_effects()]
         if len(jobs) >= n:
             return jobs
         time.sleep(0.5)
@@ -192,4 +140,4 @@ def wait_for_jobs(env: E2EEnv, n: int, timeout: float) -> list[str]:
 
 
 __all__ = ["QUEUE", "SLOW_WORKFLOW", "assert_from_the_database", "assert_stored", "configure", "run_in_background",
-           "script_result", "side_effects", "wait_for_jobs", "workflow", "wrapper_log"]
+           "script_result", "wait_for_jobs", "workflow", "wrapper_log"]

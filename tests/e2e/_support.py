@@ -206,15 +206,12 @@ class E2EEnv:
         needle = str(self.launcher_dir / "server" / f"{key}.json")
         return {pid: pgid for pid, pgid, cmd in _processes() if needle in cmd}
 
-    def side_effects(self) -> list[dict[str, int]]:
-        """One entry per execution of a transformation: pid, pgid, ppid of the process that ran it."""
+    def side_effects(self) -> list[dict[str, Any]]:
+        """One entry per execution of a transformation: what it recorded of the process that ran it
+        (``pid``, ``pgid``, ``ppid`` at least), one JSON object per line."""
         if not self.sidefile.exists():
             return []
-        rows = []
-        for line in self.sidefile.read_text().splitlines():
-            pid, pgid, ppid = (int(x) for x in line.split())
-            rows.append({"pid": pid, "pgid": pgid, "ppid": ppid})
-        return rows
+        return [json.loads(line) for line in self.sidefile.read_text().splitlines()]
 
     def stop_all(self) -> None:
         """Stop every service this HOME knows of: SIGTERM to each process group, then SIGKILL."""
@@ -252,8 +249,9 @@ def new_env(root: Path, name: str) -> E2EEnv:
     return E2EEnv(root, name)
 
 
-# A workflow: init(), one transformation that leaves a trace of where it ran, the findings as JSON.
-WORKFLOW = '''
+#: a workflow: init(), one transformation that records where it ran (pid, process group, parent,
+#: uid, and the environment variables ``{keys}`` names: a batch job's), the findings as JSON
+_WORKFLOW = '''
 import json, os, sys, time
 
 def main():
@@ -269,30 +267,42 @@ def main():
 
     @delayed
     def scaled_sum(a, b, sidefile):
-        import os
+        import json, os
+        keys = {keys!r}
+        ran = {{"pid": os.getpid(), "pgid": os.getpgid(0), "ppid": os.getppid(), "uid": os.getuid(),
+               **{{k: os.environ.get(k) for k in keys}}}}
         with open(sidefile, "a") as f:
-            f.write(f"{os.getpid()} {os.getpgid(0)} {os.getppid()}\\n")
+            f.write(json.dumps(ran) + "\\n")
         return (a + b) * 10
 
     t1 = time.monotonic()
     tf = scaled_sum(a, b, sidefile)
     result = tf.run()
-    out = {
+    out = {{
         "result": result,
         "pid": os.getpid(),
         "init_seconds": t_init,
         "run_seconds": time.monotonic() - t1,
+        "first_result_seconds": time.monotonic() - t0,
         "tf_checksum": tf.transformation_checksum.hex(),
         "result_checksum": tf.result_checksum.hex(),
         "execution": select.get_execution(),
         "outcomes": [[o.role, o.state, o.key, o.port] for o in session.SESSION.outcomes],
-    }
+    }}
     seamless.close()
     print("E2E-RESULT " + json.dumps(out), flush=True)
 
 if __name__ == "__main__":
     main()
 '''
+
+
+def workflow(*keys: str) -> str:
+    """The workflow script, recording the environment variables ``keys`` where the transformation ran."""
+    return _WORKFLOW.format(keys=keys)
+
+
+WORKFLOW = workflow()
 
 
 def run_workflow(env: E2EEnv, a: int, b: int, **kw: Any) -> dict[str, Any]:

@@ -69,9 +69,9 @@ def main():
 
     @delayed
     def triple(a, sidefile):
-        import os
+        import json, os
         with open(sidefile, "a") as f:
-            f.write(f"{os.getpid()} {os.getpgid(0)} {os.getppid()}\\n")
+            f.write(json.dumps({"pid": os.getpid(), "pgid": os.getpgid(0), "ppid": os.getppid()}) + "\\n")
         return 3 * a
 
     runs = []

@@ -23,7 +23,6 @@ from e2e._batch import (
     assert_from_the_database,
     assert_stored,
     run_in_background,
-    side_effects,
     wait_for_jobs,
     workflow,
     wrapper_log,
@@ -80,7 +79,7 @@ def test_transformation_runs_in_an_oar_job(oar: SingleNodeOar, oar_env: E2EEnv) 
     first = run_workflow(env, oar, 2, 3)
     assert first["result"] == 50
     assert sorted(role for role, *_ in first["outcomes"]) == ["daskserver", "database", "hashserver"]
-    ran = side_effects(env)
+    ran = env.side_effects()
     assert len(ran) == 1, ran
     job_id = ran[0]["OAR_JOB_ID"]
     assert job_id, f"the transformation did not run inside an OAR job: {ran[0]}"
@@ -137,7 +136,7 @@ def test_oar_server_restarted_between_two_runs(oar: SingleNodeOar, oar_env: E2EE
     second = run_workflow(env, oar, 4, 5)
     assert second["result"] == 90
     assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
-    jobs = [r["OAR_JOB_ID"] for r in side_effects(env)]
+    jobs = [r["OAR_JOB_ID"] for r in env.side_effects()]
     assert len(jobs) == 2 and all(jobs), jobs
 
 
@@ -151,7 +150,7 @@ def test_a_worker_job_deleted_mid_transformation(oar: SingleNodeOar, oar_env: E2
     t.join(300)
     out = script_result(box[0])
     assert out == {**out, "result": 40, "exception": None}, out
-    jobs = [r["job"] for r in side_effects(env)]
+    jobs = [r["job"] for r in env.side_effects()]
     assert len(jobs) == 2 and jobs[0] == first and jobs[1] not in (first, None), jobs
 
 
@@ -165,7 +164,7 @@ def test_work_longer_than_the_worker_lifetime_is_reported(oar: SingleNodeOar, oa
     out = script_result(cp)
     assert out["result"] is None and "KilledWorker" in out["exception"], out
     assert "all those workers died while running it" in out["exception"], out
-    jobs = [r["job"] for r in side_effects(env)]
+    jobs = [r["job"] for r in env.side_effects()]
     assert len(jobs) >= 2 and len(set(jobs)) == len(jobs) and all(jobs), jobs
 
 

@@ -18,7 +18,6 @@ from e2e._batch import (
     QUEUE,
     assert_from_the_database,
     assert_stored,
-    side_effects,
     workflow,
     wrapper_log,
 )
@@ -63,7 +62,7 @@ def test_transformation_runs_in_a_slurm_job(slurm: SingleNodeSlurm, slurm_env: E
     first = run_workflow(env, slurm, 2, 3)
     assert first["result"] == 50
     assert sorted(role for role, *_ in first["outcomes"]) == ["daskserver", "database", "hashserver"]
-    ran = side_effects(env)
+    ran = env.side_effects()
     assert len(ran) == 1, ran
     job_id = ran[0]["SLURM_JOB_ID"]
     assert job_id, f"the transformation did not run inside a SLURM job: {ran[0]}"
@@ -116,7 +115,7 @@ def test_slurmctld_restarted_between_two_runs(slurm: SingleNodeSlurm, slurm_env:
     second = run_workflow(env, slurm, 4, 5)
     assert second["result"] == 90
     assert [(r, s) for r, s, *_ in second["outcomes"]] == [(r, "reused") for r, _s, *_ in first["outcomes"]]
-    assert len(side_effects(env)) == 2
+    assert len(env.side_effects()) == 2
 
 
 def test_slurmctld_down_when_the_daskserver_is_launched(slurm: SingleNodeSlurm, slurm_env: E2EEnv) -> None:
