@@ -59,7 +59,8 @@ sys.path.insert(0, str(HERE))
 from init_bench import ensure_ref_venv  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
-from sshd import launch_sshd  # noqa: E402  (the test suite's sshd starter)
+from _services import killpg  # noqa: E402
+from sshd import CLIENT_DEFAULTS, client_host, keygen, launch_sshd, stop_sshd, write_sshd_config  # noqa: E402
 
 SSHD = "/usr/sbin/sshd"
 SSH = "/usr/bin/ssh"
@@ -114,20 +115,14 @@ class Sshd:
         self.fingerprints: dict[str, str] = {}
         self.proc: subprocess.Popen | None = None
 
-    def _keygen(self, name: str) -> Path:
-        path = self.root / name
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)],
-                       check=True, stdin=subprocess.DEVNULL)
-        return path
-
     def start(self) -> Sshd:
         if os.getuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-        host_key = self._keygen("host_ed25519")
+        host_key = keygen(self.root / "host_ed25519")
         lines, client = [], []
         user = pwd.getpwuid(os.getuid()).pw_name
         for name, (venv, home) in self.accounts.items():
-            key = self._keygen(f"key-{name}")
+            key = keygen(self.root / f"key-{name}")
             fp = subprocess.run(["ssh-keygen", "-l", "-f", str(key.with_suffix(".pub"))], check=True,
                                 capture_output=True, text=True).stdout.split()[1]
             self.fingerprints[name] = fp
@@ -135,20 +130,10 @@ class Sshd:
                    "REMOTE_HTTP_LAUNCHER_DIR": str(home / ".remote-http-launcher")}
             opts = ",".join(f'environment="{k}={v}"' for k, v in env.items())
             lines.append(f"{opts} {key.with_suffix('.pub').read_text().strip()}")
-            client += [f"Host {self.aliases[name]}", "  HostName 127.0.0.1", f"  Port {self.port}", f"  User {user}",
-                       f"  IdentityFile {key}", "  IdentitiesOnly yes"]
-        client += ["Host *", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  LogLevel ERROR",
-                   "  IdentityAgent none", ""]
-        self.config_file.write_text("\n".join(client))
+            client += client_host(self.aliases[name], self.port, user, key)
+        self.config_file.write_text("\n".join(client + CLIENT_DEFAULTS))
         (self.root / "authorized_keys").write_text("\n".join(lines) + "\n")
-        (self.root / "sshd_config").write_text("\n".join([
-            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {host_key}",
-            f"PidFile {self.root / 'sshd.pid'}", f"AuthorizedKeysFile {self.root / 'authorized_keys'}",
-            "StrictModes no", "UsePAM no", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-            "PubkeyAuthentication yes", "PermitRootLogin prohibit-password", "PermitUserEnvironment yes",
-            "AllowTcpForwarding yes", "MaxSessions 64", "MaxStartups 64", "LogLevel INFO", "",
-        ]))
-        self.proc = launch_sshd(self.root / "sshd_config", self.port, self.log_file)
+        self.proc = launch_sshd(write_sshd_config(self.root, self.port, host_key), self.port, self.log_file)
         return self
 
     def accepted(self, name: str) -> int:
@@ -161,18 +146,9 @@ class Sshd:
         return sum(1 for ln in text.splitlines() if "Accepted publickey" in ln and fp in ln)
 
     def stop(self) -> None:
-        if self.proc is None:
-            return
-        listener = self.proc.pid
-        children = [pid for pid, ppid, _c, _e in _processes() if ppid == listener]
-        _signal_all([listener, *children], signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        _signal_all(children, signal.SIGKILL)
-        self.proc = None
+        if self.proc is not None:
+            stop_sshd(self.proc)
+            self.proc = None
 
 
 class Side:
@@ -243,19 +219,19 @@ class Side:
         self.close_masters()
         me = os.getpgrp()
         needle = str(self.root)
-        groups = {pgid for pid, _ppid, pgid, text in _processes(with_pgid=True)
+        groups = {pgid for pid, _ppid, pgid, text in _processes()
                   if needle in text and pid != os.getpid()}
         groups.discard(me)
         for g in groups:
-            _killpg(g, signal.SIGTERM)
+            killpg(g, signal.SIGTERM)
         deadline = time.monotonic() + 8
         while groups and time.monotonic() < deadline:
-            alive = {pgid for _p, _pp, pgid, _t in _processes(with_pgid=True)}
+            alive = {pgid for _p, _pp, pgid, _t in _processes()}
             if not groups & alive:
                 break
             time.sleep(0.1)
         for g in groups:
-            _killpg(g, signal.SIGKILL)
+            killpg(g, signal.SIGKILL)
         for d in (self.remote_home / ".remote-http-launcher", self.local_rhl):
             for sub in ("server", "client"):
                 for f in (d / sub).glob("*") if (d / sub).exists() else []:
@@ -274,7 +250,7 @@ def run_init(side: Side, sshd: Sshd) -> tuple[float, int, int]:
         try:
             rc = proc.wait(timeout=300)
         except subprocess.TimeoutExpired:
-            _killpg(proc.pid, signal.SIGKILL)
+            killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise RuntimeError(f"{side.name}: seamless-init timed out; output in {out}") from None
         dt = time.perf_counter() - t0
@@ -284,8 +260,8 @@ def run_init(side: Side, sshd: Sshd) -> tuple[float, int, int]:
     return dt, sshd.accepted(side.account) - conn0, side.ssh_invocations() - inv0
 
 
-def _processes(with_pgid: bool = False):
-    """(pid, ppid, pgid, cmdline + environ) of every live process, or (pid, ppid, cmdline, '') rows."""
+def _processes():
+    """(pid, ppid, pgid, cmdline + environ) of every live process."""
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -294,38 +270,16 @@ def _processes(with_pgid: bool = False):
                 fields = f.read().rsplit(")", 1)[-1].split()
             if fields[0] == "Z":
                 continue
-            text = ""
-            if with_pgid:
-                with open(f"/proc/{d}/cmdline", "rb") as f:
-                    text = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-                try:
-                    with open(f"/proc/{d}/environ", "rb") as f:
-                        text += " " + f.read().replace(b"\0", b" ").decode("utf-8", "replace")
-                except OSError:
-                    pass
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                text = f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            try:
+                with open(f"/proc/{d}/environ", "rb") as f:
+                    text += " " + f.read().replace(b"\0", b" ").decode("utf-8", "replace")
+            except OSError:
+                pass
         except (OSError, IndexError):
             continue
-        if with_pgid:
-            yield int(d), int(fields[1]), int(fields[2]), text
-        else:
-            yield int(d), int(fields[1]), "", ""
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    if pgid <= 1 or pgid == os.getpgrp():
-        return
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal_all(pids: list[int], sig: int) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
+        yield int(d), int(fields[1]), int(fields[2]), text
 
 
 def measure(side: Side, sshd: Sshd, reps: int, label: str) -> dict:

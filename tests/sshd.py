@@ -84,6 +84,50 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def keygen(path: Path) -> Path:
+    """A new ed25519 key pair without passphrase at ``path`` (and ``path.pub``)."""
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+                   check=True, stdin=subprocess.DEVNULL)
+    return path
+
+
+def write_sshd_config(root: Path, port: int, host_key: Path) -> Path:
+    """``root/sshd_config``: 127.0.0.1:``port``, keys from ``root/authorized_keys`` with their
+    ``environment=`` options, TCP forwarding on, many sessions, no passwords."""
+    config = root / "sshd_config"
+    config.write_text("\n".join([
+        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {host_key}", f"PidFile {root / 'sshd.pid'}",
+        f"AuthorizedKeysFile {root / 'authorized_keys'}", "StrictModes no", "UsePAM no",
+        "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PubkeyAuthentication yes",
+        "PermitRootLogin prohibit-password", "PermitUserEnvironment yes", "AllowTcpForwarding yes",
+        "MaxSessions 64", "MaxStartups 64", "LogLevel INFO", "",
+    ]))
+    return config
+
+
+def client_host(alias: str, port: int, user: str, key: Path, *, only_this_key: bool = True) -> list[str]:
+    """The ssh client configuration lines of one alias of 127.0.0.1:``port``."""
+    return [f"Host {alias}", "  HostName 127.0.0.1", f"  Port {port}", f"  User {user}", f"  IdentityFile {key}",
+            *(["  IdentitiesOnly yes"] if only_this_key else [])]
+
+
+#: the client configuration's last lines: no host key questions, no agent, quiet
+CLIENT_DEFAULTS = ["Host *", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  LogLevel ERROR",
+                   "  IdentityAgent none", ""]
+
+
+def stop_sshd(proc: subprocess.Popen) -> None:
+    """Stop sshd and the sessions it started (they run in sessions of their own): SIGTERM, then SIGKILL."""
+    children = [pid for pid, ppid in _parents().items() if ppid == proc.pid]
+    _signal_all([proc.pid, *children], signal.SIGTERM)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    _signal_all(children, signal.SIGKILL)
+
+
 class PrivateSshd:
     """One sshd, its keys, aliases and the server-side home; :meth:`stop` ends it and its sessions."""
 
@@ -103,12 +147,6 @@ class PrivateSshd:
         self.user = pwd.getpwuid(os.getuid()).pw_name
 
     # -- setup ----------------------------------------------------------------------------
-    def _keygen(self, name: str) -> Path:
-        path = self.root / name
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path)],
-                       check=True, stdin=subprocess.DEVNULL)
-        return path
-
     def _env_options(self, path: str) -> str:
         env = {"PATH": path, "HOME": str(self.remote_home), "REMOTE_HTTP_LAUNCHER_DIR": str(self.remote_rhl)}
         return ",".join(f'environment="{k}={v}"' for k, v in env.items())
@@ -117,8 +155,8 @@ class PrivateSshd:
         self.remote_home.mkdir(parents=True, exist_ok=True)
         if os.getuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege-separation directory
-        host_key = self._keygen("host_ed25519")
-        keys = {alias: self._keygen(f"key-{alias.removeprefix('seamless-test-')}") for alias in ALIASES}
+        host_key = keygen(self.root / "host_ed25519")
+        keys = {alias: keygen(self.root / f"key-{alias.removeprefix('seamless-test-')}") for alias in ALIASES}
         venv_path = f"{VENV_BIN}:{SYSTEM_PATH}"
         helpers_only = self.root / "helpers-bin"
         helpers_only.mkdir()
@@ -133,36 +171,14 @@ class PrivateSshd:
             f"{keys['seamless-test-nobinaries'].with_suffix('.pub').read_text().strip()}",
         ]
         (self.root / "authorized_keys").write_text("\n".join(lines) + "\n")
-        (self.root / "sshd_config").write_text("\n".join([
-            f"Port {self.port}",
-            "ListenAddress 127.0.0.1",
-            f"HostKey {host_key}",
-            f"PidFile {self.root / 'sshd.pid'}",
-            f"AuthorizedKeysFile {self.root / 'authorized_keys'}",
-            "StrictModes no",
-            "UsePAM no",
-            "PasswordAuthentication no",
-            "KbdInteractiveAuthentication no",
-            "PubkeyAuthentication yes",
-            "PermitRootLogin prohibit-password",
-            "PermitUserEnvironment yes",
-            "AllowTcpForwarding yes",
-            "MaxSessions 64",
-            "MaxStartups 64",
-            "LogLevel INFO",
-            "",
-        ]))
+        config = write_sshd_config(self.root, self.port, host_key)
         client = []
         for alias, key in keys.items():
-            client += [f"Host {alias}", "  HostName 127.0.0.1", f"  Port {self.port}", f"  User {self.user}",
-                       f"  IdentityFile {key}", "  IdentitiesOnly yes"]
+            client += client_host(alias, self.port, self.user, key)
         for alias, port in (("seamless-test-closed", self.closed_port), ("seamless-test-silent", self.silent_port)):
-            client += [f"Host {alias}", "  HostName 127.0.0.1", f"  Port {port}",
-                       f"  User {self.user}", f"  IdentityFile {keys['seamless-test-frontend']}"]
-        client += ["Host *", "  StrictHostKeyChecking no", "  UserKnownHostsFile /dev/null", "  LogLevel ERROR",
-                   "  IdentityAgent none", ""]
-        self.config_file.write_text("\n".join(client))
-        self.proc = launch_sshd(self.root / "sshd_config", self.port, self.log_file)
+            client += client_host(alias, port, self.user, keys["seamless-test-frontend"], only_this_key=False)
+        self.config_file.write_text("\n".join(client + CLIENT_DEFAULTS))
+        self.proc = launch_sshd(config, self.port, self.log_file)
         return self
 
     # -- observation ----------------------------------------------------------------------
@@ -182,18 +198,9 @@ class PrivateSshd:
     def stop(self) -> None:
         """Stop sshd and every session it started (they run in sessions of their own)."""
         self._silent.close()
-        if self.proc is None:
-            return
-        listener = self.proc.pid
-        children = [pid for pid, ppid in _parents().items() if ppid == listener]
-        _signal_all([listener, *children], signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        _signal_all(children, signal.SIGKILL)
-        self.proc = None
+        if self.proc is not None:
+            stop_sshd(self.proc)
+            self.proc = None
 
 
 def _parents() -> dict[int, int]:
