@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import reliability
+from _services import zombie
 
 from ._support import E2EEnv, describe
 
@@ -39,17 +40,9 @@ def _one_process_per_key(env: E2EEnv) -> None:
         assert len(set(procs.values())) == 1, f"{key}: {procs}"
 
 
-def _dead(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    except OSError:
-        return True
-
-
 def _wait_dead(pid: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
-    while not _dead(pid):
+    while not zombie(pid):
         assert time.monotonic() < deadline, f"{pid} still alive"
         time.sleep(0.05)
 

@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 import pytest
 import reliability
+from _services import zombie
 from sshd import SYSTEM_PATH, PrivateSshd, _parents
 
 from effects import tunnels
@@ -61,14 +62,6 @@ os.execv(GUARD, [GUARD, "--data-roots", ROOTS])
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-def _dead(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
-    except OSError:
-        return True
-
 
 def _wait(cond, timeout: float = 15.0, what: str = "a condition") -> None:
     deadline = time.monotonic() + timeout
@@ -132,7 +125,7 @@ def test_dropped_shared_connection_is_reopened(ssh_env: SshEnv, fault: str) -> N
             [(sock, old)] = masters.items()
             if fault == "killed":
                 os.kill(old, signal.SIGKILL)
-                _wait(lambda old=old: _dead(old), what=f"master {old} to die")
+                _wait(lambda old=old: zombie(old), what=f"master {old} to die")
                 assert sock.exists(), "a killed master leaves its socket behind"
             else:
                 sock.unlink()
