@@ -58,23 +58,43 @@ def valid_pid(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value > 1
 
 
+#: a process in the middle of ``execve`` shows an empty command line (the new program's arguments
+#: are not in place yet; a launch returns as soon as the exec has begun): such a reading is taken
+#: again, EXEC_PAUSE seconds apart, for up to EXEC_WAIT seconds
+EXEC_WAIT = 0.5
+EXEC_PAUSE = 0.001
+#: the ``flags`` bit of a kernel thread, whose command line is always empty
+PF_KTHREAD = 0x00200000
+
+
 def info(pid: int) -> ProcInfo | None:
-    """What ``/proc`` says of ``pid``; ``None`` when there is no such process (or it cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        uid = os.stat(f"/proc/{pid}").st_uid
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            cmdline = f.read()
-    except OSError:
-        return None
-    # the command name (field 2) is in parentheses and may contain anything: split after the last ")"
-    fields = stat.rsplit(b")", 1)[-1].split()
-    try:
-        state = fields[0].decode("ascii", "replace")
-        pgid, sid, start = int(fields[2]), int(fields[3]), int(fields[19])
-    except (IndexError, ValueError):
-        return None
+    """What ``/proc`` says of ``pid``; ``None`` when there is no such process (or it cannot be read).
+
+    A process caught in the middle of an exec is read again until its new command line is there."""
+    deadline = None
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+            uid = os.stat(f"/proc/{pid}").st_uid
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            return None
+        # the command name (field 2) is in parentheses and may contain anything: split after the last ")"
+        fields = stat.rsplit(b")", 1)[-1].split()
+        try:
+            state = fields[0].decode("ascii", "replace")
+            pgid, sid, flags, start = int(fields[2]), int(fields[3]), int(fields[6]), int(fields[19])
+        except (IndexError, ValueError):
+            return None
+        if cmdline or state == "Z" or flags & PF_KTHREAD:
+            break
+        now = time.monotonic()
+        deadline = now + EXEC_WAIT if deadline is None else deadline
+        if now > deadline:
+            break
+        time.sleep(EXEC_PAUSE)
     argv = tuple(cmdline.split(b"\0")[:-1] if cmdline.endswith(b"\0") else cmdline.split(b"\0"))
     return ProcInfo(pid, uid, state, start, pgid, sid, argv)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from effects import procs
 from seamless_config.cli import service as cli
 from seamless_config.core import launch
 from seamless_config.core.clusters import Cluster, Frontend, ServiceSpec
@@ -187,8 +186,6 @@ def processes(env):
 def write_state(env, key: str, pid: int | None, *, meta: dict | None = None, status: str = "running",
                 workdir: str = "/tmp", port: int = 53100, client: dict | None = None):
     data = {"workdir": workdir, "pid": pid if pid is not None else 999999999, "status": status, "port": port}
-    if pid is not None:  # as the launcher records it: proof by start time, whatever the wall clock does
-        data["pid_start"] = procs.info(pid).start_ticks
     if meta is not None:
         data["meta"] = meta
     (env["rhl"] / "server").mkdir(parents=True, exist_ok=True)

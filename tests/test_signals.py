@@ -7,6 +7,7 @@ Real processes throughout. The end-to-end case runs in a private PID namespace
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -42,7 +43,6 @@ def spawn():
         p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", *extra],
                              start_new_session=session)
         started.append(p)
-        _wait_exec(p.pid, len(extra))
         return p
 
     yield start
@@ -50,16 +50,6 @@ def spawn():
         if p.poll() is None:
             p.kill()
         p.wait()
-
-
-def _wait_exec(pid: int, nargs: int) -> None:
-    """Until the child's command line is the new program's (after exec)."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        i = procs.info(pid)
-        if i is not None and len(i.argv) >= 3 + nargs:
-            return
-        time.sleep(0.01)
 
 
 def _state(pid, **extra) -> dict:
@@ -122,6 +112,42 @@ def test_the_recorded_start_time_must_match(rhl, spawn) -> None:
     assert ticks is not None
     assert LocalHost().running_pid(KEY, _state(p.pid, pid_start=ticks)) == p.pid
     assert LocalHost().running_pid(KEY, _state(p.pid, pid_start=ticks + 1)) is None
+
+
+def test_a_process_caught_in_its_exec_is_read_again(rhl, spawn, monkeypatch) -> None:
+    """Between the start of an exec and the new program's arguments, /proc shows an empty command
+    line; a launch returns in that moment, and the bring-up asks at once whether its service is
+    alive. Such a reading is taken again, so that the service is proven (it was once declared gone
+    and left running)."""
+    p = spawn(*_status_args())
+    real_open, empty = open, {"left": 3}
+
+    def mid_exec(path, *args, **kw):
+        if str(path) == f"/proc/{p.pid}/cmdline" and empty["left"] > 0:
+            empty["left"] -= 1
+            return io.BytesIO(b"")
+        return real_open(path, *args, **kw)
+
+    monkeypatch.setattr(procs, "open", mid_exec, raising=False)
+    assert LocalHost().running_pid(KEY, _state(p.pid, pid_start=procs.start_ticks(p.pid))) == p.pid
+    assert empty["left"] == 0
+
+
+def test_a_kernel_thread_or_a_zombie_is_not_waited_for(monkeypatch) -> None:
+    """Their command line is empty for good: read once."""
+    reads = []
+    stats = {11: b"11 (kworker/0:1) I 2 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 7 0 0",
+             12: b"12 (defunct) Z 1 12 12 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0"}
+
+    def fake_open(path, *args, **kw):
+        reads.append(path)
+        pid = int(str(path).split("/")[2])
+        return io.BytesIO(stats[pid] if str(path).endswith("/stat") else b"")
+
+    monkeypatch.setattr(procs, "open", fake_open, raising=False)
+    monkeypatch.setattr(procs.os, "stat", lambda path: os.stat_result((0,) * 10))
+    assert [procs.info(pid).state for pid in (11, 12)] == ["I", "Z"]
+    assert len(reads) == 4, reads  # stat and cmdline, once each
 
 
 def test_another_key_or_a_bare_mention_is_not_the_service(rhl, spawn) -> None:
