@@ -54,13 +54,13 @@ FAILED_GRACE = 2.0
 #: to the service's own start (and the jobserver's start waits for the storage's); calm after that,
 #: and over SSH, where each reading is a round trip
 STATE_POLL = (0.02, 0.1)
+PROBE_POLL = (0.05, 0.25)
+BRISK_FOR = 5.0
 #: a state that reads as corrupt is read again this many times, TORN_PAUSE seconds apart, before it
 #: is taken for corrupt: a service rewrites its state file in place, and a reading may catch it
 #: half written
 TORN_RETRIES = 3
 TORN_PAUSE = 0.01
-PROBE_POLL = (0.05, 0.25)
-BRISK_FOR = 5.0
 
 
 # -- requests: what the shell is asked, and the answer each expects ------------------------------
